@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sfcgi — FastCGI applications as systemd services.
+ *
+ * The only public header of libsfcgi. An application either hands its
+ * callbacks to sfcgi_main(), or opens a server and pulls requests itself
+ * with sfcgi_accept()/sfcgi_finish().
+ *
+ * Conventions (as in systemd and libseccomp):
+ *  - functions returning int or ssize_t return >= 0 on success and a
+ *    negative errno value on failure; misuse (NULL handles, finished
+ *    requests, bad arguments) gives -EINVAL, never a crash;
+ *  - output parameters are named ret_*, come last and are left untouched
+ *    on failure;
+ *  - strings handed out by the library belong to the request and stay
+ *    valid until sfcgi_finish().
+ *
+ * Sections "FastCGI §N" refer to the FastCGI 1.0 specification.
+ */
+#ifndef SFCGI_H
+#define SFCGI_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SFCGI_VERSION_MAJOR 0
+#define SFCGI_VERSION_MINOR 1
+#define SFCGI_VERSION_MICRO 0
+#define SFCGI_VERSION_NUMBER \
+	((SFCGI_VERSION_MAJOR * 10000) + (SFCGI_VERSION_MINOR * 100) + SFCGI_VERSION_MICRO)
+
+#if defined(__GNUC__) && defined(SFCGI_BUILDING)
+#define SFCGI_API __attribute__((visibility("default")))
+#else
+#define SFCGI_API
+#endif
+
+#if defined(__GNUC__)
+#define SFCGI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define SFCGI_PRINTF(f, a)
+#endif
+
+/* FastCGI roles (FastCGI §6), as returned by sfcgi_role(). */
+#define SFCGI_RESPONDER 1
+#define SFCGI_AUTHORIZER 2
+#define SFCGI_FILTER 3
+
+/* One FastCGI request, from BEGIN_REQUEST to sfcgi_finish(). Opaque. */
+struct sfcgi_request;
+
+/* A set of listening sockets and the worker loop that serves them. Opaque. */
+struct sfcgi_server;
+
+/*
+ * What an application hands to sfcgi_main(). Unused callbacks may be NULL
+ * except handler. Fields not listed must be zero (initialise the struct
+ * with designated initialisers so later versions can add fields).
+ */
+struct sfcgi_app {
+	/*
+	 * Runs once per worker process before the sandbox locks it down:
+	 * open files, databases, read templates here. Return 0, or a
+	 * negative errno to make the worker exit without serving.
+	 */
+	int (*init)(void *userdata);
+	/*
+	 * Runs once per request, to completion. The return value is the
+	 * application status of FCGI_END_REQUEST (FastCGI §5.5) unless the
+	 * handler already called sfcgi_finish() itself.
+	 */
+	int (*handler)(struct sfcgi_request *req, void *userdata);
+	/* Runs once when the worker stops serving (drain, recycle, exit). */
+	void (*fini)(void *userdata);
+	void *userdata;
+	void *reserved[4];
+};
+
+/* Entry points ------------------------------------------------------------ */
+
+/*
+ * The whole program: parse the command line, find the listening sockets
+ * (systemd's LISTEN_FDS, else --listen, else a listening socket on fd 0),
+ * run app->init, tell systemd READY=1, serve requests with app->handler
+ * until SIGTERM/SIGINT, drain, run app->fini. Returns the process exit
+ * status (0, or 1 after logging why); use it as `return sfcgi_main(...)`.
+ * Options: see sfcgi_server_open().
+ */
+SFCGI_API int sfcgi_main(int argc, char **argv, const struct sfcgi_app *app);
+
+/*
+ * For applications that drive their own loop. Parses the sfcgi options in
+ * argv (--listen PATH|HOST:PORT|[V6]:PORT, --fdname NAME, --set KEY=VALUE,
+ * --help, --version) and adopts the listening sockets. Nothing is read
+ * from a peer until the first sfcgi_accept(), so the caller can open what
+ * it needs in between.
+ * Returns 0 and *ret_server; -EINVAL for bad options (logged), -ENOENT
+ * when no listening socket was found, other negative errno on failure.
+ */
+SFCGI_API int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server);
+
+/*
+ * Waits for the next request whose parameters are complete and hands it
+ * out. Many connections are served meanwhile: slow peers never block it.
+ * Returns 1 and *ret_request, 0 when the server is shutting down (SIGTERM)
+ * and every request has been handed out, or a negative errno.
+ * The request must be given back with sfcgi_finish() before the next
+ * sfcgi_accept() (one request at a time per process).
+ */
+SFCGI_API int sfcgi_accept(struct sfcgi_server *server, struct sfcgi_request **ret_request);
+
+/* Closes the listening sockets and all connections, frees the server. NULL-safe. */
+SFCGI_API void sfcgi_server_free(struct sfcgi_server *server);
+
+/* Requests ---------------------------------------------------------------- */
+
+/* SFCGI_RESPONDER, SFCGI_AUTHORIZER or SFCGI_FILTER; -EINVAL on misuse. */
+SFCGI_API int sfcgi_role(const struct sfcgi_request *req);
+
+/*
+ * The value of parameter name (FastCGI §5.2, e.g. "REQUEST_METHOD"), or
+ * NULL if the request has no such parameter (or on misuse). Values are
+ * NUL-terminated; a value that itself holds NUL bytes is cut short here,
+ * use sfcgi_param_get() for its length.
+ */
+SFCGI_API const char *sfcgi_param(const struct sfcgi_request *req, const char *name);
+
+/*
+ * Like sfcgi_param() with the value's length. Returns 0, -ENOENT if there
+ * is no such parameter, -EINVAL on misuse.
+ */
+SFCGI_API int sfcgi_param_get(const struct sfcgi_request *req, const char *name, const char **ret_value,
+		    size_t *ret_len);
+
+/*
+ * Iterates over all parameters in the order the peer sent them. Start
+ * with *cursor = 0. Returns 1 and the next pair, 0 at the end, -EINVAL on
+ * misuse.
+ */
+SFCGI_API int sfcgi_param_next(const struct sfcgi_request *req, size_t *cursor, const char **ret_name,
+		     const char **ret_value);
+
+/*
+ * Reads up to len bytes of the request body (FCGI_STDIN, FastCGI §5.3).
+ * Streams: bodies larger than the read-ahead buffer arrive while the
+ * handler reads. Returns bytes read (> 0), 0 at the end of the body,
+ * -ECONNABORTED if the peer aborted or vanished, -ETIMEDOUT if the peer
+ * stalled past read_timeout, -EFBIG if the body exceeds stdin_max.
+ */
+SFCGI_API ssize_t sfcgi_read(struct sfcgi_request *req, void *buf, size_t len);
+
+/*
+ * Reads the whole remaining body into a malloc'd, NUL-terminated buffer
+ * the caller frees. Fails with -EFBIG (and reads nothing more) once the
+ * body exceeds max bytes. Other errors as sfcgi_read(). Returns 0.
+ */
+SFCGI_API int sfcgi_read_all(struct sfcgi_request *req, size_t max, char **ret_buf, size_t *ret_len);
+
+/*
+ * Reads the Filter role's FCGI_DATA stream (the file to filter, FastCGI
+ * §6.4), after the body. Returns as sfcgi_read(); -EINVAL unless the role
+ * is SFCGI_FILTER.
+ */
+SFCGI_API ssize_t sfcgi_read_data(struct sfcgi_request *req, void *buf, size_t len);
+
+/*
+ * Response head helpers. If a handler calls any of them before its first
+ * write, sfcgi emits the CGI header block ("Status:", headers, blank line)
+ * ahead of the first body byte (or at sfcgi_finish()). A handler that calls
+ * none of them writes its own headers with sfcgi_write(), as in CGI.
+ * Returns 0; -EINVAL for a status outside 100..999 or a name/value holding
+ * CR, LF or (in names) ':'; -EALREADY once the body has started.
+ */
+SFCGI_API int sfcgi_set_status(struct sfcgi_request *req, int status);
+SFCGI_API int sfcgi_add_header(struct sfcgi_request *req, const char *name, const char *value);
+
+/*
+ * Appends len bytes to the response (FCGI_STDOUT). Output is buffered and
+ * sent in records of up to 64 KiB; a peer that reads slowly is waited for
+ * (up to write_timeout) while other connections keep being served.
+ * Returns len, -ECONNABORTED if the peer aborted or vanished (the handler
+ * should stop producing), -ETIMEDOUT, -EINVAL on misuse.
+ */
+SFCGI_API ssize_t sfcgi_write(struct sfcgi_request *req, const void *buf, size_t len);
+
+/* printf into the response. Returns bytes written or a negative errno. */
+SFCGI_API int sfcgi_printf(struct sfcgi_request *req, const char *fmt, ...) SFCGI_PRINTF(2, 3);
+SFCGI_API int sfcgi_vprintf(struct sfcgi_request *req, const char *fmt, va_list ap) SFCGI_PRINTF(2, 0);
+
+/* The same on FCGI_STDERR: web servers log it (nginx: error_log). */
+SFCGI_API ssize_t sfcgi_write_err(struct sfcgi_request *req, const void *buf, size_t len);
+SFCGI_API int sfcgi_printf_err(struct sfcgi_request *req, const char *fmt, ...) SFCGI_PRINTF(2, 3);
+
+/* Sends what is buffered now (for long-running or streaming responses). */
+SFCGI_API int sfcgi_flush(struct sfcgi_request *req);
+
+/* 1 if the peer sent FCGI_ABORT_REQUEST or closed the connection, else 0. */
+SFCGI_API int sfcgi_aborted(const struct sfcgi_request *req);
+
+/*
+ * Ends the request: sends the header block if still pending, closes the
+ * STDOUT/STDERR streams and sends FCGI_END_REQUEST with app_status
+ * (FastCGI §5.5), unread body bytes are discarded. The request is freed
+ * whatever happens; req must not be used again. Returns 0, or
+ * -ECONNABORTED if the response could not be delivered, -EINVAL on misuse.
+ */
+SFCGI_API int sfcgi_finish(struct sfcgi_request *req, int app_status);
+
+/* Misc -------------------------------------------------------------------- */
+
+/* The library's version string, e.g. "0.1.0". */
+SFCGI_API const char *sfcgi_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

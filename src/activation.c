@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+#include "activation.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
+		return -errno;
+	return 0;
+}
+
+/* A socket file left behind by a dead process is removed; a live one is not. */
+static int clear_stale(const struct sockaddr_un *sa, socklen_t len)
+{
+	struct stat st;
+	int fd, r;
+
+	if (sa->sun_path[0] == 0 || lstat(sa->sun_path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err("--listen %s: exists and is not a socket", sa->sun_path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = connect(fd, (const struct sockaddr *)sa, len);
+	close(fd);
+	if (r == 0) {
+		log_err("--listen %s: another process is listening there", sa->sun_path);
+		return -EADDRINUSE;
+	}
+	if (unlink(sa->sun_path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int listen_unix(const char *path, int mode)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n = strlen(path);
+	socklen_t len;
+	int fd, r;
+
+	if (n >= sizeof sa.sun_path) {
+		log_err("--listen %s: path longer than %zu bytes", path, sizeof sa.sun_path - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, n);
+	if (path[0] == '@')
+		sa.sun_path[0] = 0; /* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] != '@'));
+	if ((r = clear_stale(&sa, len)) < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0 ||
+	    (mode >= 0 && path[0] != '@' && chmod(path, (mode_t)mode) < 0) ||
+	    listen(fd, SOMAXCONN) < 0) {
+		r = -errno;
+		log_err("--listen %s: %m", path);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int listen_inet(const char *spec)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE },
+			*res = NULL;
+	char host[256];
+	const char *port, *h = spec;
+	size_t hl;
+	int r, fd = -1;
+
+	if (spec[0] == '[') {
+		const char *e = strchr(spec, ']');
+
+		if (!e || e[1] != ':')
+			goto bad;
+		h = spec + 1;
+		hl = (size_t)(e - h);
+		port = e + 2;
+	} else {
+		port = strrchr(spec, ':');
+		if (!port)
+			goto bad;
+		hl = (size_t)(port - spec);
+		port++;
+	}
+	if (hl >= sizeof host || !*port)
+		goto bad;
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	r = getaddrinfo(hl && strcmp(host, "*") ? host : NULL, port, &hints, &res);
+	if (r) {
+		log_err("--listen %s: %s", spec, gai_strerror(r));
+		return -EADDRNOTAVAIL;
+	}
+	r = -EADDRNOTAVAIL;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 1 }, sizeof(int));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
+			break;
+		r = -errno;
+		log_err("--listen %s: %m", spec);
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd >= 0 ? fd : r;
+bad:
+	log_err("--listen %s: expected /path.sock, @abstract, HOST:PORT or [IPv6]:PORT", spec);
+	return -EINVAL;
+}
+
+int activation_listen(const char *spec, int mode)
+{
+	if (!spec || !*spec)
+		return -EINVAL;
+	if (spec[0] == '/' || spec[0] == '@' || spec[0] == '.')
+		return listen_unix(spec, mode);
+	return listen_inet(spec);
+}
+
+static int check_listening(int fd, const char *name)
+{
+	int r = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1);
+
+	if (r < 0) {
+		log_err("fd %d (%s): %s", fd, name, strerror(-r));
+		return r;
+	}
+	if (r == 0) {
+		log_err("fd %d (%s) is not a listening stream socket; check the .socket unit "
+			"(ListenStream=, Accept=no)",
+			fd, name);
+		return -ENOTSOCK;
+	}
+	return cloexec(fd);
+}
+
+static int adopt_systemd(const char *fdname, int n, char **names, int **ret_fds,
+			 size_t *ret_n)
+{
+	int *fds = calloc((size_t)n, sizeof *fds);
+	size_t k = 0;
+	int r = 0;
+
+	if (!fds)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+		const char *name = names && names[i] ? names[i] : "unknown";
+
+		if (fdname && strcmp(name, fdname) != 0) {
+			log_info("fd %d (%s): not named %s, closed", fd, name, fdname);
+			close(fd);
+			continue;
+		}
+		if (r == 0 && (r = check_listening(fd, name)) == 0)
+			fds[k++] = fd;
+	}
+	if (r == 0 && k == 0) {
+		log_err("none of the %d socket(s) passed by systemd is named \"%s\" "
+			"(FileDescriptorName= in the .socket unit)",
+			n, fdname);
+		r = -ENOENT;
+	}
+	if (r < 0) {
+		free(fds);
+		return r;
+	}
+	*ret_fds = fds;
+	*ret_n = k;
+	return 0;
+}
+
+int activation_adopt(const struct activation_opts *o, int **ret_fds, size_t *ret_n)
+{
+	char **names = NULL;
+	int n, r, fd;
+
+	/* unset_environment=1: children we fork must not think they got them. */
+	n = sd_listen_fds_with_names(1, &names);
+	if (n < 0) {
+		log_err("LISTEN_FDS: %s", strerror(-n));
+		return n;
+	}
+	if (o->listen) {
+		if (n > 0)
+			log_notice("--listen given: ignoring the %d socket(s) passed by systemd", n);
+		for (int i = 0; i < n; i++)
+			close(SD_LISTEN_FDS_START + i);
+		r = 0;
+		fd = activation_listen(o->listen, o->listen_mode);
+		if (fd < 0)
+			r = fd;
+		else if (!(*ret_fds = malloc(sizeof(int)))) {
+			close(fd);
+			r = -ENOMEM;
+		} else {
+			(*ret_fds)[0] = fd;
+			*ret_n = 1;
+		}
+	} else if (n > 0) {
+		r = adopt_systemd(o->fdname, n, names, ret_fds, ret_n);
+	} else if (sd_is_socket(STDIN_FILENO, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
+		/* FCGI_LISTENSOCK_FILENO: started by a web server or spawn-fcgi. */
+		r = cloexec(STDIN_FILENO);
+		if (r == 0 && !(*ret_fds = malloc(sizeof(int))))
+			r = -ENOMEM;
+		if (r == 0) {
+			(*ret_fds)[0] = STDIN_FILENO;
+			*ret_n = 1;
+		}
+	} else {
+		log_err("no listening socket: start me from a systemd .socket unit, with "
+			"--listen PATH|HOST:PORT, or with a listening socket on fd 0");
+		r = -ENOENT;
+	}
+	if (names)
+		for (int i = 0; i < n; i++)
+			free(names[i]);
+	free(names);
+	return r;
+}
+
+void activation_notify(const char *state)
+{
+	int r = sd_notify(0, state);
+
+	if (r < 0)
+		log_warning("sd_notify(%s): %s", state, strerror(-r));
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Where the listening sockets come from, in this order: --listen (made
+ * here), systemd's LISTEN_FDS (adopted, chosen by FileDescriptorName=),
+ * a listening socket on fd 0 (spawn-fcgi, mod_fcgid, lighttpd). Adopted
+ * sockets are never bound, listened on or shut down: the manager holds them
+ * too. And the sd_notify messages that tell the manager how we are.
+ */
+#ifndef SFCGI_ACTIVATION_H
+#define SFCGI_ACTIVATION_H
+
+#include <stddef.h>
+
+struct activation_opts {
+	const char *listen;  /* PATH, HOST:PORT, [V6]:PORT, :PORT; NULL if not given */
+	const char *fdname;  /* keep only LISTEN_FDNAMES entries of this name */
+	int listen_mode;     /* chmod for a --listen unix socket, -1 = umask */
+};
+
+/*
+ * Fills *ret_fds (malloc'd) with listening, close-on-exec stream sockets.
+ * 0 on success; -ENOENT when none was found; other negative errno. Every
+ * failure is logged with what to do about it. LISTEN_* is unset.
+ */
+int activation_adopt(const struct activation_opts *o, int **ret_fds, size_t *ret_n);
+
+/* Binds and listens on a --listen spec. Returns the fd or negative errno. */
+int activation_listen(const char *spec, int mode);
+
+/* sd_notify(3) wrapper; a no-op without NOTIFY_SOCKET. */
+void activation_notify(const char *state);
+
+#endif

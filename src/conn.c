@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Connection I/O and record dispatch. Input is parsed a whole record at a
+ * time; a record that cannot be handled yet (a full body buffer) stays in
+ * the buffer and reading stops until the application drains it.
+ */
+#include "conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fcgi.h"
+#include "log.h"
+#include "request.h"
+#include "worker.h"
+
+#define READ_CHUNK 16384
+#define IN_KEEP (FCGI_MAX_RECORD + READ_CHUNK) /* shrink back past this */
+
+static const char *const type_names[] = {
+	"0", "BEGIN_REQUEST", "ABORT_REQUEST", "END_REQUEST", "PARAMS", "STDIN", "STDOUT",
+	"STDERR", "DATA", "GET_VALUES", "GET_VALUES_RESULT", "UNKNOWN_TYPE",
+};
+
+static const char *type_name(uint8_t t)
+{
+	return t <= FCGI_MAXTYPE ? type_names[t] : "unknown";
+}
+
+struct conn *conn_new(struct worker *w, int fd)
+{
+	struct conn *c = calloc(1, sizeof *c);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->kind = EV_CONN;
+	c->fd = fd;
+	c->w = w;
+	c->last_io_ms = w->now_ms;
+	ev.data.ptr = c;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_err("epoll_ctl(ADD, fd %d): %m", fd);
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	c->events = ev.events;
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	return c;
+}
+
+static struct request *find(struct conn *c, uint16_t id)
+{
+	for (struct request *r = c->reqs; r; r = r->conn_next)
+		if (r->id == id)
+			return r;
+	return NULL;
+}
+
+static uint32_t active(const struct conn *c)
+{
+	uint32_t n = 0;
+
+	for (const struct request *r = c->reqs; r; r = r->conn_next)
+		n += r->phase != REQ_DISCARD;
+	return n;
+}
+
+static void send_raw(struct conn *c, const void *p, size_t n)
+{
+	if (!c->dead && buf_append(&c->out, p, n) < 0)
+		conn_close(c, "out of memory for output");
+}
+
+/* FCGI_GET_VALUES (FastCGI §4.1): answer the names we know, from real limits. */
+static void get_values(struct conn *c, const struct fcgi_record *rec)
+{
+	const struct settings *s = &c->w->set;
+	uint8_t out[FCGI_HEADER_LEN + 256];
+	size_t off = FCGI_HEADER_LEN, pos = 0;
+	uint64_t conns = (uint64_t)s->max_conns * c->w->nworkers;
+	char v[3][24];
+
+	snprintf(v[0], sizeof v[0], "%llu", (unsigned long long)conns);
+	snprintf(v[1], sizeof v[1], "%llu", (unsigned long long)(conns * s->max_reqs_per_conn));
+	snprintf(v[2], sizeof v[2], "%d", s->max_reqs_per_conn > 1);
+	while (pos < rec->content_length) {
+		static const char *const names[] = { "FCGI_MAX_CONNS", "FCGI_MAX_REQS",
+						     "FCGI_MPXS_CONNS" };
+		struct fcgi_pair p;
+		ssize_t k = fcgi_pair_decode(rec->content + pos, rec->content_length - pos, &p);
+
+		if (k <= 0) {
+			log_warning("fd %d: malformed name-value pair in GET_VALUES, rest ignored",
+				    c->fd);
+			break;
+		}
+		pos += (size_t)k;
+		for (int i = 0; i < 3; i++) {
+			size_t nl = strlen(names[i]), vl = strlen(v[i]);
+
+			if (p.name_len != nl || memcmp(p.name, names[i], nl) != 0)
+				continue;
+			off += fcgi_pair_encode(out + off, sizeof out - off - 8, names[i], nl, v[i],
+						vl);
+		}
+	}
+	{
+		size_t clen = off - FCGI_HEADER_LEN;
+		uint8_t pad = fcgi_padding_for(clen);
+
+		fcgi_header_encode(out, FCGI_GET_VALUES_RESULT, 0, (uint16_t)clen, pad);
+		memset(out + off, 0, pad);
+		send_raw(c, out, off + pad);
+	}
+}
+
+static void unknown_type(struct conn *c, const struct fcgi_record *rec)
+{
+	uint8_t out[16];
+
+	log_warning("fd %d: record type %u (%s) for request %u not understood, answered "
+		    "UNKNOWN_TYPE",
+		    c->fd, rec->type, type_name(rec->type), rec->request_id);
+	send_raw(c, out, fcgi_unknown_type_encode(out, rec->type));
+}
+
+static int begin(struct conn *c, const struct fcgi_record *rec, const char **why)
+{
+	struct request *r = find(c, rec->request_id);
+	uint16_t role;
+	uint8_t flags;
+
+	if (fcgi_begin_body_decode(rec, &role, &flags) < 0) {
+		*why = "BEGIN_REQUEST body is not 8 bytes";
+		return -EBADMSG;
+	}
+	if (r && r->phase != REQ_DISCARD) {
+		*why = "BEGIN_REQUEST for a request id that is still active";
+		return -EBADMSG;
+	}
+	if (r)
+		request_release(r); /* id reused: the old one's leftovers are over */
+	r = request_new(c, rec->request_id, role, flags);
+	if (!r) {
+		*why = "out of memory for a request";
+		return -ENOMEM;
+	}
+	if (role < FCGI_RESPONDER || role > FCGI_FILTER) {
+		log_warning("fd %d: request %u asks for unknown role %u, answered UNKNOWN_ROLE",
+			    c->fd, r->id, role);
+		request_reject(r, FCGI_UNKNOWN_ROLE);
+	} else if (active(c) > c->w->set.max_reqs_per_conn) {
+		log_warning("fd %d: request %u would be request %u on this connection "
+			    "(max_reqs_per_conn=%u), answered CANT_MPX_CONN",
+			    c->fd, r->id, active(c), c->w->set.max_reqs_per_conn);
+		request_reject(r, FCGI_CANT_MPX_CONN);
+	}
+	return 0;
+}
+
+/* Handles one complete record. FEED_OK, FEED_PAUSE, or <0 with *why. */
+static int record(struct conn *c, const struct fcgi_record *rec, const char **why)
+{
+	struct request *r;
+
+	if (rec->request_id == FCGI_NULL_REQUEST_ID) {
+		if (rec->type == FCGI_GET_VALUES)
+			get_values(c, rec);
+		else
+			unknown_type(c, rec);
+		return FEED_OK;
+	}
+	switch (rec->type) {
+	case FCGI_BEGIN_REQUEST:
+		return begin(c, rec, why);
+	case FCGI_ABORT_REQUEST:
+	case FCGI_PARAMS:
+	case FCGI_STDIN:
+	case FCGI_DATA:
+		r = find(c, rec->request_id);
+		if (!r) {
+			log_warning("fd %d: %s for request %u, which was never begun", c->fd,
+				    type_name(rec->type), rec->request_id);
+			*why = "record for a request that was never begun";
+			return -EBADMSG;
+		}
+		if (rec->type == FCGI_ABORT_REQUEST) {
+			request_abort(r);
+			return FEED_OK;
+		}
+		return request_feed(r, rec->type, rec->content, rec->content_length, why);
+	default:
+		unknown_type(c, rec);
+		return FEED_OK;
+	}
+}
+
+static void parse(struct conn *c)
+{
+	while (!c->dead && !c->paused) {
+		struct fcgi_record rec;
+		const char *why = NULL;
+		ssize_t n = fcgi_record_decode(buf_head(&c->in), buf_used(&c->in), &rec);
+		int r;
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			log_warning("fd %d: record with FastCGI version %u (only 1 exists)", c->fd,
+				    buf_head(&c->in)[0]);
+			conn_close(c, "protocol error: bad version");
+			return;
+		}
+		r = record(c, &rec, &why);
+		if (r == FEED_PAUSE) {
+			c->paused = true;
+			break;
+		}
+		if (r < 0) {
+			log_warning("fd %d: %s: closing the connection", c->fd,
+				    why ? why : "protocol error");
+			conn_close(c, NULL);
+			return;
+		}
+		buf_consume(&c->in, (size_t)n);
+	}
+	if (!buf_used(&c->in))
+		buf_reset(&c->in, IN_KEEP);
+}
+
+static void on_eof(struct conn *c)
+{
+	struct request *r, *next;
+
+	c->eof = true;
+	if (buf_used(&c->in) && !c->paused)
+		log_warning("fd %d: peer closed the connection mid-record (%zu bytes of an "
+			    "incomplete record)",
+			    c->fd, buf_used(&c->in));
+	for (r = c->reqs; r; r = next) {
+		next = r->conn_next;
+		if (!request_input_done(r) && !(c->paused && r->phase != REQ_DISCARD))
+			request_conn_lost(r);
+	}
+}
+
+static void readable(struct conn *c)
+{
+	size_t want = READ_CHUNK;
+	struct fcgi_record rec;
+	ssize_t n;
+
+	/* Whole record or wait: make room for the record being received. */
+	if (fcgi_record_peek(buf_head(&c->in), buf_used(&c->in), &rec) > 0) {
+		size_t total = FCGI_HEADER_LEN + (size_t)rec.content_length + rec.padding_length;
+
+		if (total > buf_used(&c->in) && total - buf_used(&c->in) > want)
+			want = total - buf_used(&c->in);
+	}
+	if (buf_reserve(&c->in, want) < 0) {
+		conn_close(c, "out of memory for input");
+		return;
+	}
+	n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		log_warning("fd %d: recv: %m", c->fd);
+		conn_close(c, NULL);
+		return;
+	}
+	c->last_io_ms = c->w->now_ms;
+	if (n == 0) {
+		on_eof(c);
+		return;
+	}
+	c->in.len += (size_t)n;
+	parse(c);
+}
+
+int conn_flush(struct conn *c)
+{
+	while (!c->dead && buf_used(&c->out)) {
+		ssize_t n = send(c->fd, buf_head(&c->out), buf_used(&c->out),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN)
+				break;
+			if (errno == EINTR)
+				continue;
+			log_warning("fd %d: peer went away during the response (send: %m)", c->fd);
+			conn_close(c, NULL);
+			break;
+		}
+		c->last_io_ms = c->w->now_ms;
+		buf_consume(&c->out, (size_t)n);
+	}
+	if (c->dead)
+		return -ECONNABORTED;
+	if (!buf_used(&c->out))
+		buf_reset(&c->out, IN_KEEP);
+	return 0;
+}
+
+void conn_resume(struct conn *c)
+{
+	if (!c->paused || c->dead)
+		return;
+	c->paused = false;
+	parse(c);
+	if (c->eof && !c->paused)
+		on_eof(c);
+	conn_update(c);
+}
+
+void conn_update(struct conn *c)
+{
+	uint32_t ev = 0;
+	bool busy = false;
+
+	if (c->dead)
+		return;
+	for (struct request *r = c->reqs; r; r = r->conn_next)
+		busy |= r->phase != REQ_DISCARD;
+	if (!busy && !buf_used(&c->out) && (c->eof || c->close_after || c->w->draining)) {
+		conn_close(c, NULL);
+		return;
+	}
+	if (!c->eof && !c->paused)
+		ev |= EPOLLIN | EPOLLRDHUP;
+	if (buf_used(&c->out))
+		ev |= EPOLLOUT;
+	if (ev != c->events) {
+		struct epoll_event e = { .events = ev, .data.ptr = c };
+
+		if (epoll_ctl(c->w->epfd, EPOLL_CTL_MOD, c->fd, &e) < 0) {
+			log_err("epoll_ctl(MOD, fd %d): %m", c->fd);
+			conn_close(c, NULL);
+			return;
+		}
+		c->events = ev;
+	}
+}
+
+void conn_event(struct conn *c, uint32_t events)
+{
+	if (events & (EPOLLIN | EPOLLRDHUP))
+		readable(c);
+	if (!c->dead && (events & (EPOLLHUP | EPOLLERR))) {
+		/* Both directions are gone: nobody will read a response. */
+		if (c->reqs || buf_used(&c->out))
+			log_info("fd %d: peer hung up with a request in progress", c->fd);
+		conn_close(c, (events & EPOLLERR) ? "socket error" : NULL);
+		return;
+	}
+	if (!c->dead && (events & EPOLLOUT))
+		conn_flush(c);
+	conn_update(c);
+}
+
+void conn_close(struct conn *c, const char *why)
+{
+	struct worker *w = c->w;
+	struct request *r, *next;
+
+	if (c->dead)
+		return;
+	if (why)
+		log_warning("fd %d: %s: closing the connection", c->fd, why);
+	c->dead = true;
+	close(c->fd); /* also removes it from the epoll set */
+	for (r = c->reqs; r; r = next) {
+		next = r->conn_next;
+		request_conn_lost(r);
+	}
+	buf_free(&c->in);
+	buf_free(&c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = NULL;
+	c->next = w->graveyard;
+	w->graveyard = c;
+	w->nconns--;
+	worker_conn_closed(w);
+}
+
+void conn_free(struct conn *c)
+{
+	while (c->reqs)
+		request_destroy(c->reqs);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	free(c);
+}
+
+int64_t conn_deadline(const struct conn *c)
+{
+	const struct settings *s = &c->w->set;
+	bool inflight = false;
+
+	if (c->dead || c->running)
+		return INT64_MAX;
+	for (const struct request *r = c->reqs; r; r = r->conn_next) {
+		if (r->phase == REQ_QUEUED)
+			return INT64_MAX; /* our turn to act, not the peer's */
+		inflight |= r->phase == REQ_INPUT;
+	}
+	if (buf_used(&c->out))
+		return c->last_io_ms + s->write_timeout_ms;
+	if (c->paused)
+		return INT64_MAX;
+	if (inflight || buf_used(&c->in))
+		return c->last_io_ms + s->read_timeout_ms;
+	return c->last_io_ms + s->conn_idle_timeout_ms;
+}

@@ -1,0 +1,908 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-request state machine (INPUT -> QUEUED -> RUNNING -> ended, with
+ * DISCARD for a request answered before its input was complete), the
+ * params store, body streams and the response writer behind the public
+ * request accessors of sfcgi.h.
+ */
+#include "request.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "log.h"
+#include "sfcgi.h"
+#include "worker.h"
+
+#define REQ_MAGIC 0x52514653u /* "SFQR" */
+#define POOL_MAX 32
+#define KEEP_BYTES 16384 /* buffers larger than this are freed on release */
+
+/* The public handle is the internal request; the magic catches stale ones. */
+struct sfcgi_request {
+	uint32_t magic;
+	struct request r;
+};
+
+static struct sfcgi_request *outer(struct request *r)
+{
+	return (struct sfcgi_request *)((char *)r - offsetof(struct sfcgi_request, r));
+}
+
+struct request *request_new(struct conn *c, uint16_t id, uint16_t role, uint8_t flags)
+{
+	struct worker *w = c->w;
+	struct sfcgi_request *o;
+	struct request *r;
+
+	if (w->pool) {
+		r = w->pool;
+		w->pool = r->conn_next;
+		w->npool--;
+		o = outer(r);
+	} else {
+		o = calloc(1, sizeof *o);
+		if (!o)
+			return NULL;
+		r = &o->r;
+	}
+	o->magic = REQ_MAGIC;
+	r->c = c;
+	r->id = id;
+	r->role = role;
+	r->flags = flags;
+	r->phase = REQ_INPUT;
+	r->conn_next = c->reqs;
+	c->reqs = r;
+	return r;
+}
+
+static void unlink_conn(struct request *r)
+{
+	struct request **pp;
+
+	if (!r->c)
+		return;
+	for (pp = &r->c->reqs; *pp; pp = &(*pp)->conn_next)
+		if (*pp == r) {
+			*pp = r->conn_next;
+			break;
+		}
+	if (r->queued)
+		worker_dequeue(r->c->w, r);
+}
+
+static void clear(struct request *r)
+{
+	struct buf params = r->params, body = r->body, data = r->data, head = r->head;
+	struct param_ix *ix = r->ix;
+	uint32_t ixcap = r->ixcap;
+
+	buf_reset(&params, KEEP_BYTES);
+	buf_reset(&body, KEEP_BYTES);
+	buf_reset(&data, KEEP_BYTES);
+	buf_reset(&head, KEEP_BYTES);
+	if (ixcap > 256) {
+		free(ix);
+		ix = NULL;
+		ixcap = 0;
+	}
+	memset(r, 0, sizeof *r);
+	r->params = params;
+	r->body = body;
+	r->data = data;
+	r->head = head;
+	r->ix = ix;
+	r->ixcap = ixcap;
+}
+
+void request_destroy(struct request *r)
+{
+	unlink_conn(r);
+	buf_free(&r->params);
+	buf_free(&r->body);
+	buf_free(&r->data);
+	buf_free(&r->head);
+	free(r->ix);
+	outer(r)->magic = 0;
+	free(outer(r));
+}
+
+void request_release(struct request *r)
+{
+	struct worker *w = r->c->w;
+
+	if (w->npool >= POOL_MAX) {
+		request_destroy(r);
+		return;
+	}
+	unlink_conn(r);
+	clear(r);
+	outer(r)->magic = 0;
+	r->conn_next = w->pool;
+	w->pool = r;
+	w->npool++;
+}
+
+bool request_input_done(const struct request *r)
+{
+	return r->params_done && (r->stdin_done || r->role == FCGI_AUTHORIZER) &&
+	       (r->data_done || r->role != FCGI_FILTER);
+}
+
+/* Output ------------------------------------------------------------------ */
+
+static uint8_t *rec_header(struct request *r)
+{
+	return r->c->out.data + r->c->out.off + r->rec_rel;
+}
+
+void request_seal(struct request *r)
+{
+	struct buf *out = &r->c->out;
+	size_t clen;
+	uint8_t pad;
+	static const uint8_t zeros[8];
+
+	if (!r->rec_open)
+		return;
+	r->rec_open = false;
+	clen = out->len - out->off - r->rec_rel - FCGI_HEADER_LEN;
+	pad = fcgi_padding_for(clen);
+	fcgi_header_encode(rec_header(r), r->rec_type, r->id, (uint16_t)clen, pad);
+	/* Room for the padding was reserved when the record was opened. */
+	memcpy(out->data + out->len, zeros, pad);
+	out->len += pad;
+}
+
+/* Appends to the open record of this type, opening new ones as they fill. */
+static int out_append(struct request *r, uint8_t type, const void *p, size_t n)
+{
+	struct buf *out = &r->c->out;
+	const uint8_t *src = p;
+
+	do {
+		size_t room, chunk;
+
+		if (r->rec_open && r->rec_type != type)
+			request_seal(r);
+		if (!r->rec_open) {
+			if (buf_reserve(out, FCGI_HEADER_LEN + 8) < 0)
+				return -ENOMEM;
+			r->rec_open = true;
+			r->rec_type = type;
+			r->rec_rel = out->len - out->off;
+			out->len += FCGI_HEADER_LEN;
+		}
+		room = FCGI_MAX_CONTENT - (out->len - out->off - r->rec_rel - FCGI_HEADER_LEN);
+		chunk = n < room ? n : room;
+		/* +8: the padding written at seal time never needs a reallocation. */
+		if (buf_reserve(out, chunk + 8) < 0)
+			return -ENOMEM;
+		if (chunk)
+			memcpy(out->data + out->len, src, chunk);
+		out->len += chunk;
+		src += chunk;
+		n -= chunk;
+		if (chunk == room)
+			request_seal(r);
+	} while (n > 0);
+	return 0;
+}
+
+static void out_record(struct request *r, const uint8_t *rec, size_t n)
+{
+	request_seal(r);
+	if (buf_append(&r->c->out, rec, n) < 0) {
+		/* Closing here would free requests under our callers' feet. */
+		log_err("fd %d: out of memory for output", r->c->fd);
+		r->c->close_after = true;
+	}
+}
+
+/* Polls the worker until the deadline; -ETIMEDOUT once it has passed. */
+static int wait_peer(struct request *r, int64_t deadline)
+{
+	struct worker *w = r->c->w;
+	int64_t left = deadline - w->now_ms;
+	int k;
+
+	if (left <= 0)
+		return -ETIMEDOUT;
+	request_seal(r);
+	conn_flush(r->c);
+	conn_update(r->c);
+	k = worker_poll(w, left > 1000 ? 1000 : (int)left);
+	return k < 0 ? k : 0;
+}
+
+static int flush_until(struct request *r, size_t below)
+{
+	struct conn *c = r->c;
+
+	request_seal(r);
+	for (;;) {
+		int k;
+
+		if (c->dead)
+			return -ECONNABORTED;
+		conn_flush(c);
+		if (c->dead)
+			return -ECONNABORTED;
+		if (buf_used(&c->out) <= below)
+			return 0;
+		k = wait_peer(r, c->last_io_ms + c->w->set.write_timeout_ms);
+		if (k == -ETIMEDOUT) {
+			log_warning("fd %d: request %u: peer read nothing for %u ms (write_timeout)",
+				    c->fd, r->id, c->w->set.write_timeout_ms);
+			conn_close(c, NULL);
+			return -ETIMEDOUT;
+		}
+		if (k < 0)
+			return k;
+	}
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 307: return "Temporary Redirect";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Content Too Large";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "";
+	}
+}
+
+static int emit_head(struct request *r)
+{
+	char line[64];
+	int n, k;
+
+	if (r->body_started)
+		return 0;
+	r->body_started = true;
+	if (!r->head_pending)
+		return 0;
+	if (r->status) {
+		n = snprintf(line, sizeof line, "Status: %d %s\r\n", r->status, reason(r->status));
+		if ((k = out_append(r, FCGI_STDOUT, line, (size_t)n)) < 0)
+			return k;
+	}
+	if ((k = out_append(r, FCGI_STDOUT, buf_head(&r->head), buf_used(&r->head))) < 0)
+		return k;
+	return out_append(r, FCGI_STDOUT, "\r\n", 2);
+}
+
+static int out_write(struct request *r, uint8_t type, const void *p, size_t n)
+{
+	int k;
+
+	if (r->aborted || r->c->dead)
+		return -ECONNABORTED;
+	if ((type == FCGI_STDOUT && (k = emit_head(r)) < 0) || (k = out_append(r, type, p, n)) < 0)
+		return k;
+	if (type == FCGI_STDERR)
+		r->stderr_used = true;
+	if (buf_used(&r->c->out) >= r->c->w->set.write_buffer)
+		return flush_until(r, r->c->w->set.write_buffer / 2);
+	return 0;
+}
+
+/* END_REQUEST and the end of the output streams (FastCGI §5.5). */
+static void end(struct request *r, uint32_t app_status, uint8_t protocol_status)
+{
+	struct conn *c = r->c;
+	uint8_t rec[3 * 16];
+	size_t n = 0;
+
+	if (!c->dead) {
+		request_seal(r);
+		if (protocol_status == FCGI_REQUEST_COMPLETE) {
+			n += fcgi_header_encode(rec + n, FCGI_STDOUT, r->id, 0, 0);
+			if (r->stderr_used)
+				n += fcgi_header_encode(rec + n, FCGI_STDERR, r->id, 0, 0);
+		}
+		n += fcgi_end_request_encode(rec + n, r->id, app_status, protocol_status);
+		out_record(r, rec, n);
+		if (!(r->flags & FCGI_KEEP_CONN))
+			c->close_after = true;
+	}
+	buf_reset(&r->body, KEEP_BYTES);
+	buf_reset(&r->data, KEEP_BYTES);
+	r->phase = REQ_DISCARD;
+}
+
+/* An ended request is released once nothing more of its input can come. */
+static void settle(struct request *r)
+{
+	if (r->phase == REQ_DISCARD && (request_input_done(r) || r->c->dead || r->c->eof))
+		request_release(r);
+}
+
+void request_reject(struct request *r, uint8_t protocol_status)
+{
+	end(r, 0, protocol_status);
+	settle(r);
+}
+
+/* A response of the library's own, for a request the app never sees. */
+static void fail(struct request *r, int status, const char *msg)
+{
+	char text[256];
+	int n;
+
+	n = snprintf(text, sizeof text, "Status: %d %s\r\nContent-Type: text/plain\r\n\r\n%s\n",
+		     status, reason(status), msg);
+	if (r->queued)
+		worker_dequeue(r->c->w, r);
+	r->body_started = true;
+	r->head_pending = false;
+	if (out_append(r, FCGI_STDOUT, text, (size_t)n) < 0) {
+		log_err("fd %d: out of memory for output", r->c->fd);
+		r->c->close_after = true;
+		r->phase = REQ_DISCARD;
+		return;
+	}
+	end(r, (uint32_t)status, FCGI_REQUEST_COMPLETE);
+}
+
+/* Input ------------------------------------------------------------------- */
+
+static void check_ready(struct request *r)
+{
+	if (r->phase != REQ_INPUT || !r->params_done)
+		return;
+	if (r->role == FCGI_AUTHORIZER || r->stdin_done || buf_used(&r->body) >= r->c->w->set.read_ahead) {
+		r->phase = REQ_QUEUED;
+		worker_enqueue(r->c->w, r);
+	}
+}
+
+/* Decodes the PARAMS stream in place into "name\0value\0" strings: each
+ * pair's output (name + value + 2) is never longer than its input (two
+ * length bytes at least), so the write position never passes the read. */
+static int params_end(struct request *r)
+{
+	const struct settings *s = &r->c->w->set;
+	uint8_t *base = r->params.data + r->params.off;
+	size_t n = buf_used(&r->params), rd = 0, wr = 0;
+	const char *cl;
+
+	r->nparams = 0;
+	r->params_done = true;
+	while (rd < n) {
+		struct fcgi_pair p;
+		ssize_t k = fcgi_pair_decode(base + rd, n - rd, &p);
+		struct param_ix *ix;
+
+		if (k <= 0) {
+			log_warning("fd %d: request %u: name-value pair at byte %zu overruns the "
+				    "PARAMS stream (%zu bytes), answered 400",
+				    r->c->fd, r->id, rd, n);
+			fail(r, 400, "malformed FastCGI parameters");
+			return FEED_OK;
+		}
+		if (r->nparams >= s->max_params) {
+			log_warning("fd %d: request %u: more than max_params=%u parameters, "
+				    "answered 431",
+				    r->c->fd, r->id, s->max_params);
+			fail(r, 431, "too many parameters");
+			return FEED_OK;
+		}
+		if (r->nparams == r->ixcap) {
+			uint32_t cap = r->ixcap ? r->ixcap * 2 : 64;
+
+			ix = realloc(r->ix, cap * sizeof *ix);
+			if (!ix) {
+				fail(r, 500, "out of memory");
+				return FEED_OK;
+			}
+			r->ix = ix;
+			r->ixcap = cap;
+		}
+		ix = &r->ix[r->nparams++];
+		rd += (size_t)k;
+		ix->name = (uint32_t)wr;
+		ix->name_len = p.name_len;
+		memmove(base + wr, p.name, p.name_len);
+		wr += p.name_len;
+		base[wr++] = 0;
+		ix->value = (uint32_t)wr;
+		ix->value_len = p.value_len;
+		memmove(base + wr, p.value, p.value_len);
+		wr += p.value_len;
+		base[wr++] = 0;
+	}
+	cl = sfcgi_param(outer(r), "CONTENT_LENGTH");
+	if (cl && strtoull(cl, NULL, 10) > s->max_stdin_bytes) {
+		log_warning("fd %d: request %u: CONTENT_LENGTH %s exceeds max_stdin_bytes=%llu, "
+			    "answered 413",
+			    r->c->fd, r->id, cl, (unsigned long long)s->max_stdin_bytes);
+		fail(r, 413, "request body too large");
+		return FEED_OK;
+	}
+	check_ready(r);
+	return FEED_OK;
+}
+
+static int feed_params(struct request *r, const uint8_t *p, size_t n, const char **why)
+{
+	const struct settings *s = &r->c->w->set;
+
+	if (r->params_done) {
+		*why = "PARAMS after the end of the PARAMS stream";
+		return -EBADMSG;
+	}
+	if (n == 0) {
+		if (r->phase == REQ_DISCARD) {
+			r->params_done = true;
+			return FEED_OK;
+		}
+		return params_end(r);
+	}
+	if (r->phase == REQ_DISCARD)
+		return FEED_OK;
+	if (n > s->max_params_bytes - buf_used(&r->params)) {
+		log_warning("fd %d: request %u: PARAMS exceed max_params_bytes=%u, answered 431",
+			    r->c->fd, r->id, s->max_params_bytes);
+		fail(r, 431, "request parameters too large");
+		return FEED_OK;
+	}
+	if (buf_append(&r->params, p, n) < 0) {
+		fail(r, 500, "out of memory");
+		return FEED_OK;
+	}
+	return FEED_OK;
+}
+
+/* STDIN or DATA content. */
+static int feed_stream(struct request *r, uint8_t type, const uint8_t *p, size_t n,
+		       const char **why)
+{
+	const struct settings *s = &r->c->w->set;
+	bool is_data = type == FCGI_DATA;
+	bool *done = is_data ? &r->data_done : &r->stdin_done;
+	struct buf *b = is_data ? &r->data : &r->body;
+	uint64_t *total = is_data ? &r->data_total : &r->body_total;
+
+	if (!r->params_done) {
+		*why = is_data ? "DATA before the end of PARAMS" : "STDIN before the end of PARAMS";
+		return -EBADMSG;
+	}
+	if (is_data && r->role != FCGI_FILTER) {
+		*why = "DATA for a request whose role is not Filter";
+		return -EBADMSG;
+	}
+	if (*done) {
+		*why = is_data ? "DATA after the end of DATA" : "STDIN after the end of STDIN";
+		return -EBADMSG;
+	}
+	if (n == 0) {
+		*done = true;
+		check_ready(r);
+		return FEED_OK;
+	}
+	if (r->phase == REQ_DISCARD || (!is_data && r->skip_stdin) || *total > s->max_stdin_bytes)
+		return FEED_OK;
+	if (buf_used(b) >= s->read_ahead)
+		return FEED_PAUSE;
+	if (n > s->max_stdin_bytes - *total) {
+		*total = s->max_stdin_bytes + 1;
+		if (r->phase == REQ_RUNNING)
+			return FEED_OK; /* sfcgi_read() reports -EFBIG */
+		log_warning("fd %d: request %u: body exceeds max_stdin_bytes=%llu, answered 413",
+			    r->c->fd, r->id, (unsigned long long)s->max_stdin_bytes);
+		fail(r, 413, "request body too large");
+		return FEED_OK;
+	}
+	*total += n;
+	if (buf_append(b, p, n) < 0) {
+		fail(r, 500, "out of memory");
+		return FEED_OK;
+	}
+	check_ready(r);
+	return FEED_OK;
+}
+
+int request_feed(struct request *r, uint8_t type, const uint8_t *p, size_t n, const char **why)
+{
+	int k = type == FCGI_PARAMS ? feed_params(r, p, n, why) : feed_stream(r, type, p, n, why);
+
+	if (k >= 0)
+		settle(r);
+	return k;
+}
+
+void request_abort(struct request *r)
+{
+	switch (r->phase) {
+	case REQ_RUNNING:
+		log_info("fd %d: request %u aborted by the peer while running", r->c->fd, r->id);
+		r->aborted = true;
+		break;
+	case REQ_INPUT:
+	case REQ_QUEUED:
+		log_info("fd %d: request %u aborted by the peer before it ran", r->c->fd, r->id);
+		if (r->queued)
+			worker_dequeue(r->c->w, r);
+		end(r, 0, FCGI_REQUEST_COMPLETE);
+		settle(r);
+		break;
+	case REQ_DISCARD:
+		break;
+	}
+}
+
+void request_conn_lost(struct request *r)
+{
+	if (r->phase == REQ_RUNNING) {
+		r->aborted = true;
+		return;
+	}
+	if (r->phase != REQ_DISCARD)
+		log_info("fd %d: request %u dropped: the peer closed before it was complete",
+			 r->c->fd, r->id);
+	request_release(r);
+}
+
+/* Public accessors ---------------------------------------------------------- */
+
+static struct request *running(struct sfcgi_request *o)
+{
+	if (!o || o->magic != REQ_MAGIC || o->r.phase != REQ_RUNNING)
+		return NULL;
+	return &o->r;
+}
+
+static const struct request *running_c(const struct sfcgi_request *o)
+{
+	return running((struct sfcgi_request *)o);
+}
+
+int sfcgi_role(const struct sfcgi_request *req)
+{
+	const struct request *r = running_c(req);
+
+	return r ? r->role : -EINVAL;
+}
+
+int sfcgi_param_get(const struct sfcgi_request *req, const char *name, const char **ret_value,
+		    size_t *ret_len)
+{
+	const struct request *r = req && req->magic == REQ_MAGIC ? &req->r : NULL;
+	size_t nl;
+
+	if (!r || !name || !r->params_done)
+		return -EINVAL;
+	nl = strlen(name);
+	for (uint32_t i = 0; i < r->nparams; i++) {
+		const struct param_ix *ix = &r->ix[i];
+		const char *base = (const char *)buf_head(&r->params);
+
+		if (ix->name_len == nl && memcmp(base + ix->name, name, nl) == 0) {
+			if (ret_value)
+				*ret_value = base + ix->value;
+			if (ret_len)
+				*ret_len = ix->value_len;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+const char *sfcgi_param(const struct sfcgi_request *req, const char *name)
+{
+	const char *v = NULL;
+
+	return sfcgi_param_get(req, name, &v, NULL) == 0 ? v : NULL;
+}
+
+int sfcgi_param_next(const struct sfcgi_request *req, size_t *cursor, const char **ret_name,
+		     const char **ret_value)
+{
+	const struct request *r = running_c(req);
+	const char *base;
+
+	if (!r || !cursor)
+		return -EINVAL;
+	if (*cursor >= r->nparams)
+		return 0;
+	base = (const char *)buf_head(&r->params);
+	if (ret_name)
+		*ret_name = base + r->ix[*cursor].name;
+	if (ret_value)
+		*ret_value = base + r->ix[*cursor].value;
+	(*cursor)++;
+	return 1;
+}
+
+static ssize_t stream_read(struct request *r, bool is_data, void *p, size_t len)
+{
+	struct buf *b = is_data ? &r->data : &r->body;
+	uint64_t total = is_data ? r->data_total : r->body_total;
+	struct conn *c = r->c;
+
+	for (;;) {
+		bool done = is_data ? r->data_done : r->stdin_done;
+		int k;
+
+		if (buf_used(b)) {
+			size_t n = buf_used(b) < len ? buf_used(b) : len;
+
+			memcpy(p, buf_head(b), n);
+			buf_consume(b, n);
+			if (c->paused && buf_used(b) < c->w->set.read_ahead)
+				conn_resume(c);
+			return (ssize_t)n;
+		}
+		if (total > c->w->set.max_stdin_bytes)
+			return -EFBIG;
+		if (done || len == 0)
+			return 0;
+		if (r->aborted || c->dead)
+			return -ECONNABORTED;
+		if (c->paused) {
+			conn_resume(c);
+			continue;
+		}
+		k = wait_peer(r, c->last_io_ms + c->w->set.read_timeout_ms);
+		if (k == -ETIMEDOUT) {
+			log_warning("fd %d: request %u: peer sent nothing for %u ms mid-body "
+				    "(read_timeout)",
+				    c->fd, r->id, c->w->set.read_timeout_ms);
+			conn_close(c, NULL);
+			return -ETIMEDOUT;
+		}
+		if (k < 0)
+			return k;
+	}
+}
+
+ssize_t sfcgi_read(struct sfcgi_request *req, void *buf, size_t len)
+{
+	struct request *r = running(req);
+
+	if (!r || (!buf && len))
+		return -EINVAL;
+	if (r->skip_stdin)
+		return 0;
+	return stream_read(r, false, buf, len);
+}
+
+ssize_t sfcgi_read_data(struct sfcgi_request *req, void *buf, size_t len)
+{
+	struct request *r = running(req);
+
+	if (!r || (!buf && len) || r->role != FCGI_FILTER)
+		return -EINVAL;
+	if (!r->skip_stdin) {
+		/* DATA follows the body on the wire: what is left of it is dropped. */
+		r->skip_stdin = true;
+		buf_reset(&r->body, KEEP_BYTES);
+		if (r->c->paused)
+			conn_resume(r->c);
+	}
+	return stream_read(r, true, buf, len);
+}
+
+int sfcgi_read_all(struct sfcgi_request *req, size_t max, char **ret_buf, size_t *ret_len)
+{
+	struct request *r = running(req);
+	char *p = NULL;
+	size_t len = 0, cap = 0;
+
+	if (!r || !ret_buf)
+		return -EINVAL;
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 4096 + 1) {
+			size_t ncap = cap ? cap * 2 : 8192;
+			char *np = realloc(p, ncap);
+
+			if (!np) {
+				free(p);
+				return -ENOMEM;
+			}
+			p = np;
+			cap = ncap;
+		}
+		n = sfcgi_read(req, p + len, cap - len - 1);
+		if (n < 0) {
+			free(p);
+			return (int)n;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			free(p);
+			return -EFBIG;
+		}
+	}
+	p[len] = 0;
+	*ret_buf = p;
+	if (ret_len)
+		*ret_len = len;
+	return 0;
+}
+
+int sfcgi_set_status(struct sfcgi_request *req, int status)
+{
+	struct request *r = running(req);
+
+	if (!r || status < 100 || status > 999)
+		return -EINVAL;
+	if (r->body_started)
+		return -EALREADY;
+	r->status = status;
+	r->head_pending = true;
+	return 0;
+}
+
+int sfcgi_add_header(struct sfcgi_request *req, const char *name, const char *value)
+{
+	struct request *r = running(req);
+
+	if (!r || !name || !value || !*name || strpbrk(name, "\r\n: \t") || strpbrk(value, "\r\n"))
+		return -EINVAL;
+	if (r->body_started)
+		return -EALREADY;
+	if (buf_append(&r->head, name, strlen(name)) < 0 || buf_append(&r->head, ": ", 2) < 0 ||
+	    buf_append(&r->head, value, strlen(value)) < 0 || buf_append(&r->head, "\r\n", 2) < 0)
+		return -ENOMEM;
+	r->head_pending = true;
+	return 0;
+}
+
+ssize_t sfcgi_write(struct sfcgi_request *req, const void *buf, size_t len)
+{
+	struct request *r = running(req);
+	int k;
+
+	if (!r || (!buf && len) || len > SSIZE_MAX)
+		return -EINVAL;
+	k = out_write(r, FCGI_STDOUT, buf, len);
+	return k < 0 ? k : (ssize_t)len;
+}
+
+ssize_t sfcgi_write_err(struct sfcgi_request *req, const void *buf, size_t len)
+{
+	struct request *r = running(req);
+	int k;
+
+	if (!r || (!buf && len) || len > SSIZE_MAX)
+		return -EINVAL;
+	k = out_write(r, FCGI_STDERR, buf, len);
+	return k < 0 ? k : (ssize_t)len;
+}
+
+static int vprint(struct sfcgi_request *req, bool err, const char *fmt, va_list ap)
+{
+	char small[1024], *p = small;
+	va_list copy;
+	ssize_t k;
+	int n;
+
+	if (!running(req) || !fmt)
+		return -EINVAL;
+	va_copy(copy, ap);
+	n = vsnprintf(small, sizeof small, fmt, copy);
+	va_end(copy);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= sizeof small) {
+		p = malloc((size_t)n + 1);
+		if (!p)
+			return -ENOMEM;
+		vsnprintf(p, (size_t)n + 1, fmt, ap);
+	}
+	k = err ? sfcgi_write_err(req, p, (size_t)n) : sfcgi_write(req, p, (size_t)n);
+	if (p != small)
+		free(p);
+	return k < 0 ? (int)k : n;
+}
+
+int sfcgi_vprintf(struct sfcgi_request *req, const char *fmt, va_list ap)
+{
+	return vprint(req, false, fmt, ap);
+}
+
+int sfcgi_printf(struct sfcgi_request *req, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vprint(req, false, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int sfcgi_printf_err(struct sfcgi_request *req, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vprint(req, true, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int sfcgi_flush(struct sfcgi_request *req)
+{
+	struct request *r = running(req);
+	int k;
+
+	if (!r)
+		return -EINVAL;
+	if (r->aborted || r->c->dead)
+		return -ECONNABORTED;
+	if ((k = emit_head(r)) < 0)
+		return k;
+	return flush_until(r, 0);
+}
+
+int sfcgi_aborted(const struct sfcgi_request *req)
+{
+	const struct request *r = running_c(req);
+
+	return r ? (r->aborted || r->c->dead) : -EINVAL;
+}
+
+int sfcgi_finish(struct sfcgi_request *req, int app_status)
+{
+	struct request *r = running(req);
+	struct conn *c;
+	int k = 0;
+
+	if (!r)
+		return -EINVAL;
+	c = r->c;
+	if (!r->aborted && !c->dead && emit_head(r) < 0)
+		k = -ENOMEM;
+	if (r->aborted || c->dead)
+		k = -ECONNABORTED;
+	c->running--;
+	c->w->served++;
+	end(r, (uint32_t)app_status, FCGI_REQUEST_COMPLETE);
+	settle(r); /* r may be released here */
+	if (c->dead)
+		return k;
+	conn_resume(c);
+	if (conn_flush(c) < 0)
+		return -ECONNABORTED;
+	conn_update(c);
+	return k;
+}
+
+/* For worker_next(): the handle the application sees. */
+struct sfcgi_request *request_handle(struct request *r)
+{
+	outer(r)->magic = REQ_MAGIC;
+	return outer(r);
+}
+
+bool request_is_running(const struct request *r)
+{
+	return r->phase == REQ_RUNNING;
+}

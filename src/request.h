@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One FastCGI request from FCGI_BEGIN_REQUEST to FCGI_END_REQUEST: the
+ * params store, the buffered body and DATA streams, and the response
+ * writer. Knows nothing of sockets: bytes go to its connection's buffer.
+ */
+#ifndef SFCGI_REQUEST_H
+#define SFCGI_REQUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "fcgi.h"
+
+struct conn;
+
+enum req_phase {
+	REQ_INPUT,   /* params (and maybe body) still arriving */
+	REQ_QUEUED,  /* ready, waiting for the application */
+	REQ_RUNNING, /* handed to the application */
+	REQ_DISCARD, /* answered; swallowing the rest of its input records */
+};
+
+struct param_ix {
+	uint32_t name, name_len, value, value_len; /* offsets into params arena */
+};
+
+struct request {
+	struct conn *c;
+	struct request *conn_next;
+	struct request *ready_prev, *ready_next;
+	uint16_t id;
+	uint16_t role;
+	uint8_t flags;
+	enum req_phase phase;
+	bool params_done, stdin_done, data_done;
+	bool skip_stdin; /* Filter handler moved on to DATA */
+	bool aborted;
+	bool queued;
+	struct buf params; /* raw PARAMS stream, then decoded "name\0value\0" arena */
+	struct param_ix *ix;
+	uint32_t nparams, ixcap;
+	struct buf body, data;
+	uint64_t body_total, data_total;
+	/* response */
+	struct buf head;
+	int status;
+	bool head_pending, body_started, stderr_used, rec_open;
+	uint8_t rec_type;
+	size_t rec_rel; /* open record's header, relative to c->out.off */
+};
+
+enum feed_result { FEED_OK = 0, FEED_PAUSE = 1 };
+
+struct request *request_new(struct conn *c, uint16_t id, uint16_t role, uint8_t flags);
+/* Back to the pool (or freed); unlinks from its connection. */
+void request_release(struct request *r);
+void request_destroy(struct request *r);
+
+/*
+ * Content of one PARAMS, STDIN or DATA record. FEED_OK, FEED_PAUSE when
+ * the body buffer is full (the caller keeps the record and stops
+ * reading), or a negative errno for a protocol violation (with *ret_why).
+ */
+int request_feed(struct request *r, uint8_t type, const uint8_t *p, size_t n,
+		 const char **ret_why);
+
+/* The peer sent FCGI_ABORT_REQUEST (FastCGI §5.4). */
+void request_abort(struct request *r);
+
+/* The connection went away (eof before input was complete, or an error). */
+void request_conn_lost(struct request *r);
+
+/* True once all expected input records are in. */
+bool request_input_done(const struct request *r);
+
+/* Answers with END_REQUEST only (CANT_MPX_CONN, UNKNOWN_ROLE). */
+void request_reject(struct request *r, uint8_t protocol_status);
+
+/* Seals the open output record so other records may follow. */
+void request_seal(struct request *r);
+
+/* True while r is handed out to the application. */
+bool request_is_running(const struct request *r);
+
+/* Marks r handed to the application and returns the public handle. */
+struct sfcgi_request *request_handle(struct request *r);
+
+#endif

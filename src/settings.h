@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Runtime settings: the protocol limits and timeouts every peer-controlled
+ * quantity is held to, with safe defaults. One table describes each key
+ * (name, type, range, default) for the command line (--set KEY=VALUE) and
+ * the instance config alike.
+ */
+#ifndef SFCGI_SETTINGS_H
+#define SFCGI_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct settings {
+	uint32_t max_conns;          /* connections per worker */
+	uint32_t max_reqs_per_conn;  /* > 1 enables multiplexing */
+	uint32_t max_params_bytes;   /* total FCGI_PARAMS stream bytes */
+	uint32_t max_params;         /* name-value pairs per request */
+	uint64_t max_stdin_bytes;    /* request body */
+	uint32_t read_ahead;         /* body bytes buffered before/while the handler runs */
+	uint32_t write_buffer;       /* response bytes buffered before waiting for the peer */
+	uint32_t read_timeout_ms;    /* peer stalls mid-record or mid-request */
+	uint32_t write_timeout_ms;   /* peer stops reading the response */
+	uint32_t conn_idle_timeout_ms; /* kept connection without a request */
+};
+
+enum setting_type { SETTING_UINT, SETTING_SIZE, SETTING_MS };
+
+struct setting_desc {
+	const char *key;
+	enum setting_type type;
+	size_t offset;
+	size_t width; /* 4 or 8 */
+	uint64_t min, max, def;
+	const char *help;
+};
+
+extern const struct setting_desc settings_table[];
+extern const size_t settings_count;
+
+void settings_defaults(struct settings *s);
+const struct setting_desc *settings_find(const char *key);
+/* Parses value for desc into s. 0, or -EINVAL / -ERANGE with *ret_why set. */
+int settings_set(struct settings *s, const struct setting_desc *d, const char *value,
+		 const char **ret_why);
+/* Stores a number already parsed (JSON); checks the range. */
+int settings_set_number(struct settings *s, const struct setting_desc *d, double v,
+			const char **ret_why);
+uint64_t settings_get(const struct settings *s, const struct setting_desc *d);
+
+#endif

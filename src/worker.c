@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MIT */
+/* The worker's event loop: listeners, connections, signals, timeouts. */
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "activation.h"
+#include "conn.h"
+#include "log.h"
+#include "request.h"
+
+#define MAX_EVENTS 64
+#define ACCEPT_BURST 32
+
+int64_t worker_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int sweep_period(const struct settings *s)
+{
+	uint32_t m = s->read_timeout_ms;
+
+	if (s->write_timeout_ms < m)
+		m = s->write_timeout_ms;
+	if (s->conn_idle_timeout_ms < m)
+		m = s->conn_idle_timeout_ms;
+	m /= 4;
+	return m < 10 ? 10 : m > 1000 ? 1000 : (int)m;
+}
+
+static int listen_ctl(struct worker *w, struct listener *l, int op)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = l };
+
+	if (epoll_ctl(w->epfd, op, l->fd, op == EPOLL_CTL_DEL ? NULL : &ev) < 0) {
+		log_err("epoll_ctl(%s, listening fd %d): %m", op == EPOLL_CTL_DEL ? "DEL" : "ADD",
+			l->fd);
+		return -errno;
+	}
+	l->polled = op == EPOLL_CTL_ADD;
+	return 0;
+}
+
+static void listeners_pause(struct worker *w, bool pause)
+{
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		struct listener *l = &w->listeners[i];
+
+		if (l->fd >= 0 && l->polled == pause)
+			listen_ctl(w, l, pause ? EPOLL_CTL_DEL : EPOLL_CTL_ADD);
+	}
+	w->paused_listeners = pause;
+}
+
+int worker_init(struct worker *w, const struct settings *set, const int *fds, size_t nfds)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+
+	memset(w, 0, sizeof *w);
+	w->sigfd = -1;
+	w->set = *set;
+	w->nworkers = 1;
+	w->now_ms = worker_clock_ms();
+	w->next_sweep_ms = w->now_ms + sweep_period(set);
+	w->allowed_addrs = getenv("FCGI_WEB_SERVER_ADDRS");
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->epfd < 0)
+		return -errno;
+	w->listeners = calloc(nfds ? nfds : 1, sizeof *w->listeners);
+	if (!w->listeners)
+		return -ENOMEM;
+	for (size_t i = 0; i < nfds; i++) {
+		struct listener *l = &w->listeners[i];
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		int fl = fcntl(fds[i], F_GETFL);
+
+		l->kind = EV_LISTENER;
+		l->fd = fds[i];
+		w->nlisteners++;
+		/* Several workers wait on the same socket: never block in accept. */
+		if (fl < 0 || fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) < 0)
+			return -errno;
+		if (getsockname(fds[i], (struct sockaddr *)&ss, &len) == 0)
+			l->tcp = ss.ss_family == AF_INET || ss.ss_family == AF_INET6;
+		if (listen_ctl(w, l, EPOLL_CTL_ADD) < 0)
+			return -errno;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	w->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (w->sigfd < 0)
+		return -errno;
+	w->sig_kind = EV_SIGNAL;
+	ev.data.ptr = &w->sig_kind;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->sigfd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+static void reap(struct worker *w)
+{
+	struct conn **pp = &w->graveyard;
+
+	while (*pp) {
+		struct conn *c = *pp;
+
+		if (c->running) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		conn_free(c);
+	}
+}
+
+void worker_free(struct worker *w)
+{
+	while (w->conns)
+		conn_close(w->conns, NULL);
+	for (struct conn *c = w->graveyard; c; c = c->next)
+		c->running = 0;
+	reap(w);
+	while (w->pool) {
+		struct request *r = w->pool;
+
+		w->pool = r->conn_next;
+		r->c = NULL;
+		request_destroy(r);
+	}
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i].fd >= 0)
+			close(w->listeners[i].fd);
+	free(w->listeners);
+	if (w->sigfd >= 0)
+		close(w->sigfd);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	memset(w, 0, sizeof *w);
+	w->epfd = w->sigfd = -1;
+}
+
+/* FCGI_WEB_SERVER_ADDRS (FastCGI §3.2): comma-separated IP addresses. */
+static bool addr_allowed(const char *list, const struct sockaddr_storage *ss, char *ret_text,
+			 size_t len)
+{
+	const void *a = ss->ss_family == AF_INET6
+				? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+				: (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+
+	if (!inet_ntop(ss->ss_family, a, ret_text, (socklen_t)len))
+		return false;
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ", ");
+
+		if (n == strlen(ret_text) && strncmp(p, ret_text, n) == 0)
+			return true;
+		p += n;
+		p += strspn(p, ", ");
+	}
+	return false;
+}
+
+static void accept_some(struct worker *w, struct listener *l)
+{
+	for (int i = 0; i < ACCEPT_BURST && w->nconns < w->set.max_conns; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		char text[INET6_ADDRSTRLEN];
+		int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				log_err("accept: %m; not accepting for a moment");
+				listeners_pause(w, true);
+				w->next_sweep_ms = w->now_ms + 100;
+			} else if (errno != EAGAIN) {
+				log_err("accept on fd %d: %m", l->fd);
+			}
+			break;
+		}
+		if (l->tcp && w->allowed_addrs &&
+		    !addr_allowed(w->allowed_addrs, &ss, text, sizeof text)) {
+			log_warning("refused a connection from %s: not in FCGI_WEB_SERVER_ADDRS", text);
+			close(fd);
+			continue;
+		}
+		if (l->tcp)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+		conn_new(w, fd);
+	}
+	if (w->nconns >= w->set.max_conns && !w->paused_listeners) {
+		log_notice("max_conns=%u connections open: new ones wait in the backlog",
+			   w->set.max_conns);
+		listeners_pause(w, true);
+	}
+}
+
+void worker_conn_closed(struct worker *w)
+{
+	if (w->paused_listeners && !w->draining && w->nconns < w->set.max_conns)
+		listeners_pause(w, false);
+}
+
+static void on_signal(struct worker *w)
+{
+	struct signalfd_siginfo si;
+
+	while (read(w->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGHUP) {
+			log_notice("SIGHUP: nothing to reload in a single process; run under "
+				   "'sfcgi run' to reload");
+			continue;
+		}
+		log_info("%s: finishing %u connection(s), then exiting", strsignal((int)si.ssi_signo),
+			 w->nconns);
+		worker_drain(w);
+	}
+}
+
+static void sweep(struct worker *w)
+{
+	struct conn *c, *next;
+
+	for (c = w->conns; c; c = next) {
+		int64_t d = conn_deadline(c);
+
+		next = c->next;
+		if (d > w->now_ms)
+			continue;
+		if (buf_used(&c->out))
+			log_warning("fd %d: peer read nothing for %u ms (write_timeout)", c->fd,
+				    w->set.write_timeout_ms);
+		else if (c->reqs || buf_used(&c->in))
+			log_warning("fd %d: peer sent nothing for %u ms mid-request (read_timeout)",
+				    c->fd, w->set.read_timeout_ms);
+		else
+			log_debug("fd %d: idle for %u ms, closing", c->fd, w->set.conn_idle_timeout_ms);
+		conn_close(c, NULL);
+	}
+	if (w->paused_listeners && !w->draining && w->nconns < w->set.max_conns)
+		listeners_pause(w, false);
+	w->next_sweep_ms = w->now_ms + sweep_period(&w->set);
+}
+
+int worker_poll(struct worker *w, int timeout_ms)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	int n;
+
+	reap(w);
+	n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout_ms);
+	if (n < 0 && errno != EINTR)
+		return -errno;
+	w->now_ms = worker_clock_ms();
+	for (int i = 0; i < n; i++) {
+		int kind = *(int *)evs[i].data.ptr;
+
+		if (kind == EV_CONN) {
+			struct conn *c = evs[i].data.ptr;
+
+			if (!c->dead)
+				conn_event(c, evs[i].events);
+		} else if (kind == EV_LISTENER) {
+			struct listener *l = evs[i].data.ptr;
+
+			if (l->fd >= 0 && l->polled)
+				accept_some(w, l);
+		} else {
+			on_signal(w);
+		}
+	}
+	if (w->now_ms >= w->next_sweep_ms)
+		sweep(w);
+	reap(w);
+	return n < 0 ? 0 : n;
+}
+
+void worker_enqueue(struct worker *w, struct request *r)
+{
+	r->queued = true;
+	r->ready_next = NULL;
+	r->ready_prev = w->ready_tail;
+	if (w->ready_tail)
+		w->ready_tail->ready_next = r;
+	else
+		w->ready_head = r;
+	w->ready_tail = r;
+}
+
+void worker_dequeue(struct worker *w, struct request *r)
+{
+	if (!r->queued)
+		return;
+	if (r->ready_prev)
+		r->ready_prev->ready_next = r->ready_next;
+	else
+		w->ready_head = r->ready_next;
+	if (r->ready_next)
+		r->ready_next->ready_prev = r->ready_prev;
+	else
+		w->ready_tail = r->ready_prev;
+	r->ready_prev = r->ready_next = NULL;
+	r->queued = false;
+}
+
+int worker_next(struct worker *w, struct request **ret)
+{
+	for (;;) {
+		struct request *r = w->ready_head;
+		int64_t left;
+		int k;
+
+		if (r) {
+			worker_dequeue(w, r);
+			r->phase = REQ_RUNNING;
+			r->c->running++;
+			*ret = r;
+			return 1;
+		}
+		if (w->draining && w->nconns == 0)
+			return 0;
+		left = w->next_sweep_ms - w->now_ms;
+		k = worker_poll(w, left < 0 ? 0 : (int)left);
+		if (k < 0)
+			return k;
+	}
+}
+
+void worker_drain(struct worker *w)
+{
+	struct conn *c, *next;
+
+	if (w->draining)
+		return;
+	w->draining = true;
+	activation_notify("STOPPING=1");
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		struct listener *l = &w->listeners[i];
+
+		/* Our copy only: systemd keeps the socket and its backlog. */
+		if (l->fd >= 0) {
+			close(l->fd);
+			l->fd = -1;
+			l->polled = false;
+		}
+	}
+	for (c = w->conns; c; c = next) {
+		next = c->next;
+		conn_update(c);
+	}
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One serving process: an epoll loop over the listening sockets, the
+ * connections and a signalfd. Requests whose input is ready wait in a FIFO
+ * and are handed out one at a time (worker_next); while a handler waits
+ * for its peer (body not yet in, response not yet drained) the loop keeps
+ * serving every other connection (worker_poll), so no peer blocks another.
+ */
+#ifndef SFCGI_WORKER_H
+#define SFCGI_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "settings.h"
+
+struct conn;
+struct request;
+
+enum ev_kind { EV_LISTENER = 1, EV_CONN, EV_SIGNAL };
+
+struct listener {
+	int kind; /* EV_LISTENER: first, for epoll's data.ptr */
+	int fd;
+	bool tcp;
+	bool polled;
+};
+
+struct worker {
+	int epfd;
+	int sigfd;
+	int sig_kind; /* EV_SIGNAL, epoll tag of sigfd */
+	struct listener *listeners;
+	size_t nlisteners;
+	struct settings set;
+	uint32_t nworkers; /* processes sharing the listeners, for FCGI_GET_VALUES */
+	struct conn *conns; /* live connections */
+	struct conn *graveyard; /* closed, freed once no request of theirs runs */
+	uint32_t nconns;
+	struct request *ready_head, *ready_tail;
+	struct request *pool; /* released requests kept for reuse */
+	uint32_t npool;
+	int64_t now_ms;
+	int64_t next_sweep_ms;
+	bool draining;
+	bool paused_listeners;
+	uint64_t served;
+	const char *allowed_addrs; /* FCGI_WEB_SERVER_ADDRS, NULL = any */
+};
+
+int64_t worker_clock_ms(void);
+
+/* Takes ownership of the listening fds. 0 or negative errno. */
+int worker_init(struct worker *w, const struct settings *set, const int *fds, size_t nfds);
+void worker_free(struct worker *w);
+
+/* One round: wait up to timeout_ms, handle what is ready, expire timeouts. */
+int worker_poll(struct worker *w, int timeout_ms);
+
+/* Next request with complete input: 1 and *ret, 0 once drained, <0 error. */
+int worker_next(struct worker *w, struct request **ret);
+
+/* Stop accepting; finish what was begun; worker_next returns 0 when done. */
+void worker_drain(struct worker *w);
+
+void worker_enqueue(struct worker *w, struct request *r);
+void worker_dequeue(struct worker *w, struct request *r);
+
+/* A connection slot freed up: accept again if we had stopped at max_conns. */
+void worker_conn_closed(struct worker *w);
+
+#endif
