@@ -228,7 +228,7 @@ static int flush_until(struct request *r, size_t below)
 	for (;;) {
 		int k;
 
-		if (c->dead)
+		if (c->dead || r->aborted)
 			return -ECONNABORTED;
 		conn_flush(c);
 		if (c->dead)
