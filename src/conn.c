@@ -137,19 +137,44 @@ static void unknown_type(struct conn *c, const struct fcgi_record *rec)
 	send_raw(c, out, fcgi_unknown_type_encode(out, rec->type));
 }
 
+/* Active requests whose input is not complete yet: a peer interleaving them. */
+static uint32_t receiving(const struct conn *c)
+{
+	uint32_t n = 0;
+
+	for (const struct request *r = c->reqs; r; r = r->conn_next)
+		n += r->phase != REQ_DISCARD && !request_input_done(r);
+	return n;
+}
+
+/*
+ * A new request. While the previous ones have all their input, a BEGIN
+ * waits in the buffer until they end (pipelining, even with the same id);
+ * a BEGIN that interleaves with a request still receiving is multiplexing,
+ * refused with CANT_MPX_CONN beyond max_reqs_per_conn (FastCGI §5.5).
+ */
 static int begin(struct conn *c, const struct fcgi_record *rec, const char **why)
 {
 	struct request *r = find(c, rec->request_id);
+	uint32_t max = c->w->set.max_reqs_per_conn;
 	uint16_t role;
 	uint8_t flags;
+	bool refuse = false;
 
 	if (fcgi_begin_body_decode(rec, &role, &flags) < 0) {
 		*why = "BEGIN_REQUEST body is not 8 bytes";
 		return -EBADMSG;
 	}
 	if (r && r->phase != REQ_DISCARD) {
-		*why = "BEGIN_REQUEST for a request id that is still active";
+		if (request_input_done(r))
+			return FEED_PAUSE;
+		*why = "BEGIN_REQUEST for a request id that is still receiving";
 		return -EBADMSG;
+	}
+	if (active(c) >= max) {
+		if (!receiving(c))
+			return FEED_PAUSE;
+		refuse = true;
 	}
 	if (r)
 		request_release(r); /* id reused: the old one's leftovers are over */
@@ -158,15 +183,15 @@ static int begin(struct conn *c, const struct fcgi_record *rec, const char **why
 		*why = "out of memory for a request";
 		return -ENOMEM;
 	}
-	if (role < FCGI_RESPONDER || role > FCGI_FILTER) {
+	if (refuse) {
+		log_warning("fd %d: request %u interleaves with another one (max_reqs_per_conn=%u), "
+			    "answered CANT_MPX_CONN",
+			    c->fd, r->id, max);
+		request_reject(r, FCGI_CANT_MPX_CONN);
+	} else if (role < FCGI_RESPONDER || role > FCGI_FILTER) {
 		log_warning("fd %d: request %u asks for unknown role %u, answered UNKNOWN_ROLE",
 			    c->fd, r->id, role);
 		request_reject(r, FCGI_UNKNOWN_ROLE);
-	} else if (active(c) > c->w->set.max_reqs_per_conn) {
-		log_warning("fd %d: request %u would be request %u on this connection "
-			    "(max_reqs_per_conn=%u), answered CANT_MPX_CONN",
-			    c->fd, r->id, active(c), c->w->set.max_reqs_per_conn);
-		request_reject(r, FCGI_CANT_MPX_CONN);
 	}
 	return 0;
 }
@@ -278,7 +303,7 @@ static void readable(struct conn *c)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
-		log_warning("fd %d: recv: %m", c->fd);
+		log_warning("fd %d: peer went away (recv: %m)", c->fd);
 		conn_close(c, NULL);
 		return;
 	}

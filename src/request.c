@@ -637,11 +637,11 @@ int sfcgi_param_next(const struct sfcgi_request *req, size_t *cursor, const char
 static ssize_t stream_read(struct request *r, bool is_data, void *p, size_t len)
 {
 	struct buf *b = is_data ? &r->data : &r->body;
-	uint64_t total = is_data ? r->data_total : r->body_total;
 	struct conn *c = r->c;
 
 	for (;;) {
 		bool done = is_data ? r->data_done : r->stdin_done;
+		uint64_t total = is_data ? r->data_total : r->body_total;
 		int k;
 
 		if (buf_used(b)) {
