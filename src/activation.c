@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,31 +51,42 @@ static int clear_stale(const struct sockaddr_un *sa, socklen_t len)
 	return 0;
 }
 
+/*
+ * Binds under a temporary name and renames once listening, so the path
+ * never names a socket that refuses connections (no start-up race).
+ */
 static int listen_unix(const char *path, int mode)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX }, tmp;
 	size_t n = strlen(path);
+	bool abstract = path[0] == '@';
 	socklen_t len;
 	int fd, r;
 
-	if (n >= sizeof sa.sun_path) {
-		log_err("--listen %s: path longer than %zu bytes", path, sizeof sa.sun_path - 1);
+	if (n + 16 >= sizeof sa.sun_path) {
+		log_err("--listen %s: path longer than %zu bytes", path, sizeof sa.sun_path - 17);
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, path, n);
-	if (path[0] == '@')
-		sa.sun_path[0] = 0; /* abstract namespace */
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] != '@'));
+	if (abstract)
+		sa.sun_path[0] = 0;
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + !abstract);
 	if ((r = clear_stale(&sa, len)) < 0)
 		return r;
+	tmp = sa;
+	if (!abstract)
+		snprintf(tmp.sun_path, sizeof tmp.sun_path, "%s.%d.tmp", path, (int)getpid());
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, len) < 0 ||
-	    (mode >= 0 && path[0] != '@' && chmod(path, (mode_t)mode) < 0) ||
-	    listen(fd, SOMAXCONN) < 0) {
+	unlink(tmp.sun_path);
+	if (bind(fd, (struct sockaddr *)&tmp, abstract ? len : (socklen_t)sizeof tmp) < 0 ||
+	    (mode >= 0 && !abstract && chmod(tmp.sun_path, (mode_t)mode) < 0) ||
+	    listen(fd, SOMAXCONN) < 0 || (!abstract && rename(tmp.sun_path, path) < 0)) {
 		r = -errno;
 		log_err("--listen %s: %m", path);
+		if (!abstract)
+			unlink(tmp.sun_path);
 		close(fd);
 		return r;
 	}
