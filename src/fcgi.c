@@ -206,7 +206,12 @@ size_t fcgi_pair_encode(uint8_t *out, size_t cap, const void *name, size_t name_
 size_t fcgi_stream_size(size_t n)
 {
 	size_t full = n / FCGI_MAX_CONTENT, rest = n % FCGI_MAX_CONTENT;
-	size_t size = full * (FCGI_HEADER_LEN + FCGI_MAX_CONTENT + fcgi_padding_for(FCGI_MAX_CONTENT));
+	size_t per = FCGI_HEADER_LEN + FCGI_MAX_CONTENT + fcgi_padding_for(FCGI_MAX_CONTENT);
+	size_t size;
+
+	if (full > (SIZE_MAX - 2 * per) / per)
+		return SIZE_MAX; /* no buffer is that large: encoders refuse */
+	size = full * per;
 
 	if (rest || n == 0)
 		size += FCGI_HEADER_LEN + rest + fcgi_padding_for(rest);
@@ -219,7 +224,7 @@ size_t fcgi_stream_encode(uint8_t *out, size_t cap, uint8_t type, uint16_t reque
 	const uint8_t *src = data;
 	size_t off = 0;
 
-	if (fcgi_stream_size(n) > cap)
+	if (fcgi_stream_size(n) > cap || fcgi_stream_size(n) == SIZE_MAX)
 		return 0;
 	do {
 		size_t chunk = n > FCGI_MAX_CONTENT ? FCGI_MAX_CONTENT : n;

@@ -86,7 +86,11 @@ ssize_t fcgi_record_decode(const uint8_t *p, size_t n, struct fcgi_record *ret);
  */
 ssize_t fcgi_record_peek(const uint8_t *p, size_t n, struct fcgi_record *ret);
 
-/* FCGI_BeginRequestBody (section 5.1): content must be exactly 8 bytes. */
+/*
+ * FCGI_BeginRequestBody (section 5.1): content must be exactly 8 bytes.
+ * rec must come from fcgi_record_decode() (content in the buffer), not
+ * from fcgi_record_peek(). The same holds for fcgi_end_body_decode().
+ */
 int fcgi_begin_body_decode(const struct fcgi_record *rec, uint16_t *ret_role, uint8_t *ret_flags);
 
 /* FCGI_EndRequestBody (section 5.5): content must be exactly 8 bytes. */
@@ -122,7 +126,7 @@ size_t fcgi_begin_request_encode(uint8_t out[16], uint16_t request_id, uint16_t 
 size_t fcgi_end_request_encode(uint8_t out[16], uint16_t request_id, uint32_t app_status,
 			       uint8_t protocol_status);
 
-/* Complete 16-byte FCGI_ABORT_REQUEST record (8 bytes, no padding). */
+/* Complete 8-byte FCGI_ABORT_REQUEST record (no content, no padding). */
 size_t fcgi_abort_request_encode(uint8_t out[FCGI_HEADER_LEN], uint16_t request_id);
 
 /* Complete 16-byte FCGI_UNKNOWN_TYPE record (section 4.2). */
@@ -139,10 +143,11 @@ size_t fcgi_pair_encode(uint8_t *out, size_t cap, const void *name, size_t name_
 			const void *value, size_t value_len);
 
 /*
- * A whole stream (STDOUT, STDERR, PARAMS, STDIN, DATA, ...) of n bytes as
- * records of at most FCGI_MAX_CONTENT bytes each, padded to 8. n == 0
- * writes the empty end-of-stream record. Returns bytes written, 0 if cap
- * is too small (fcgi_stream_size() tells how much is needed).
+ * n bytes of a stream (STDOUT, STDERR, PARAMS, STDIN, DATA, ...) as
+ * records of at most FCGI_MAX_CONTENT bytes each, padded to 8. The
+ * end-of-stream record is not included: n == 0 writes just that empty
+ * record. Returns bytes written, 0 if cap is too small or n is absurd
+ * (fcgi_stream_size() tells how much is needed; SIZE_MAX if it overflows).
  */
 size_t fcgi_stream_encode(uint8_t *out, size_t cap, uint8_t type, uint16_t request_id,
 			  const void *data, size_t n);

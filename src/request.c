@@ -795,6 +795,7 @@ ssize_t sfcgi_write_err(struct sfcgi_request *req, const void *buf, size_t len)
 	return k < 0 ? k : (ssize_t)len;
 }
 
+SFCGI_PRINTF(3, 0)
 static int vprint(struct sfcgi_request *req, bool err, const char *fmt, va_list ap)
 {
 	char small[1024], *p = small;
