@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package sfcgi needs to build, test and run its
+# demo. Idempotent: when everything is installed already it touches nothing
+# (no apt-get at all). Non-interactive: works with CI=true and no stdin.
+#
+#   bash scripts/install-deps.sh          # as root (or via sudo when available)
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	build-essential meson ninja-build pkg-config
+	libsystemd-dev libseccomp-dev libjsmn-dev
+	# tests: Check unit tests, sanitizer runtime, libfcgi interop, e2e via nginx
+	check clang libclang-rt-14-dev libfcgi-dev
+	nginx-light curl python3 iproute2 procps
+	# systemd-socket-activate, systemd-nspawn
+	systemd-container
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	[[ $status == ii* ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+	echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+	exit 0
+fi
+echo "install-deps: installing: ${missing[*]}"
+
+SUDO=()
+if ((EUID != 0)); then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO=(sudo -n)
+	else
+		echo "install-deps: not root and no sudo; install as root: apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+APT_OPTS=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+
+# Refresh the package lists only when they are missing or older than a day.
+lists=/var/lib/apt/lists
+if [[ -z $(find "$lists" -maxdepth 1 -name '*_Packages*' -mtime -1 -print -quit 2>/dev/null) ]]; then
+	echo "install-deps: package lists missing or older than a day: apt-get update"
+	"${SUDO[@]}" apt-get update -q </dev/null
+fi
+
+if ! "${SUDO[@]}" apt-get install "${APT_OPTS[@]}" --no-install-recommends "${missing[@]}" </dev/null; then
+	# Lists may be stale even if recent (a package moved): refresh once and retry.
+	"${SUDO[@]}" apt-get update -q </dev/null
+	"${SUDO[@]}" apt-get install "${APT_OPTS[@]}" --no-install-recommends "${missing[@]}" </dev/null
+fi
+echo "install-deps: done"
