@@ -316,8 +316,21 @@ static void readable(struct conn *c)
 	parse(c);
 }
 
+/*
+ * nginx stops sending the body once it has passed a response header on,
+ * so the running request's output waits until its whole input is in.
+ */
+static bool output_held(const struct conn *c)
+{
+	const struct request *cur = c->w->current;
+
+	return cur && cur->c == c && !request_input_done(cur);
+}
+
 int conn_flush(struct conn *c)
 {
+	if (output_held(c))
+		return c->dead ? -ECONNABORTED : 0;
 	while (!c->dead && buf_used(&c->out)) {
 		ssize_t n = send(c->fd, buf_head(&c->out), buf_used(&c->out),
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -367,7 +380,7 @@ void conn_update(struct conn *c)
 	}
 	if (!c->eof && !c->paused)
 		ev |= EPOLLIN | EPOLLRDHUP;
-	if (buf_used(&c->out))
+	if (buf_used(&c->out) && !output_held(c))
 		ev |= EPOLLOUT;
 	if (ev != c->events) {
 		struct epoll_event e = { .events = ev, .data.ptr = c };

@@ -214,20 +214,50 @@ static int wait_peer(struct request *r, int64_t deadline)
 	if (left <= 0)
 		return -ETIMEDOUT;
 	request_seal(r);
-	conn_flush(r->c);
+	conn_flush(r->c); /* holds output back while r's input is incomplete */
 	conn_update(r->c);
 	k = worker_poll(w, left > 1000 ? 1000 : (int)left);
 	return k < 0 ? k : 0;
 }
 
-static int flush_until(struct request *r, size_t below)
+/* Reads the rest of the input into memory (up to max_stdin_bytes). */
+static int slurp(struct request *r)
 {
 	struct conn *c = r->c;
 
-	request_seal(r);
-	for (;;) {
+	r->slurp = true;
+	while (!request_input_done(r)) {
 		int k;
 
+		if (c->dead || r->aborted)
+			return -ECONNABORTED;
+		if (c->paused) {
+			conn_resume(c);
+			continue;
+		}
+		k = wait_peer(r, c->last_io_ms + c->w->set.read_timeout_ms);
+		if (k == -ETIMEDOUT) {
+			log_warning("fd %d: request %u: peer sent nothing for %u ms mid-body "
+				    "(read_timeout)",
+				    c->fd, r->id, c->w->set.read_timeout_ms);
+			conn_close(c, NULL);
+			return -ETIMEDOUT;
+		}
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+static int flush_until(struct request *r, size_t below)
+{
+	struct conn *c = r->c;
+	int k;
+
+	request_seal(r);
+	if (!request_input_done(r) && (k = slurp(r)) < 0)
+		return k;
+	for (;;) {
 		if (c->dead || r->aborted)
 			return -ECONNABORTED;
 		conn_flush(c);
@@ -366,6 +396,9 @@ static void fail(struct request *r, int status, const char *msg)
 
 /* Input ------------------------------------------------------------------- */
 
+static int lookup(const struct request *r, const char *name, const char **ret_value,
+		  size_t *ret_len);
+
 static void check_ready(struct request *r)
 {
 	if (r->phase != REQ_INPUT || !r->params_done)
@@ -384,7 +417,7 @@ static int params_end(struct request *r)
 	const struct settings *s = &r->c->w->set;
 	uint8_t *base = r->params.data + r->params.off;
 	size_t n = buf_used(&r->params), rd = 0, wr = 0;
-	const char *cl;
+	const char *cl = NULL;
 
 	r->nparams = 0;
 	r->params_done = true;
@@ -431,8 +464,7 @@ static int params_end(struct request *r)
 		wr += p.value_len;
 		base[wr++] = 0;
 	}
-	cl = sfcgi_param(outer(r), "CONTENT_LENGTH");
-	if (cl && strtoull(cl, NULL, 10) > s->max_stdin_bytes) {
+	if (lookup(r, "CONTENT_LENGTH", &cl, NULL) == 0 && strtoull(cl, NULL, 10) > s->max_stdin_bytes) {
 		log_warning("fd %d: request %u: CONTENT_LENGTH %s exceeds max_stdin_bytes=%llu, "
 			    "answered 413",
 			    r->c->fd, r->id, cl, (unsigned long long)s->max_stdin_bytes);
@@ -502,7 +534,7 @@ static int feed_stream(struct request *r, uint8_t type, const uint8_t *p, size_t
 	}
 	if (r->phase == REQ_DISCARD || (!is_data && r->skip_stdin) || *total > s->max_stdin_bytes)
 		return FEED_OK;
-	if (buf_used(b) >= s->read_ahead)
+	if (buf_used(b) >= s->read_ahead && !r->slurp)
 		return FEED_PAUSE;
 	if (n > s->max_stdin_bytes - *total) {
 		*total = s->max_stdin_bytes + 1;
@@ -584,18 +616,14 @@ int sfcgi_role(const struct sfcgi_request *req)
 	return r ? r->role : -EINVAL;
 }
 
-int sfcgi_param_get(const struct sfcgi_request *req, const char *name, const char **ret_value,
-		    size_t *ret_len)
+static int lookup(const struct request *r, const char *name, const char **ret_value,
+		  size_t *ret_len)
 {
-	const struct request *r = req && req->magic == REQ_MAGIC ? &req->r : NULL;
-	size_t nl;
+	const char *base = (const char *)buf_head(&r->params);
+	size_t nl = strlen(name);
 
-	if (!r || !name || !r->params_done)
-		return -EINVAL;
-	nl = strlen(name);
 	for (uint32_t i = 0; i < r->nparams; i++) {
 		const struct param_ix *ix = &r->ix[i];
-		const char *base = (const char *)buf_head(&r->params);
 
 		if (ix->name_len == nl && memcmp(base + ix->name, name, nl) == 0) {
 			if (ret_value)
@@ -606,6 +634,16 @@ int sfcgi_param_get(const struct sfcgi_request *req, const char *name, const cha
 		}
 	}
 	return -ENOENT;
+}
+
+int sfcgi_param_get(const struct sfcgi_request *req, const char *name, const char **ret_value,
+		    size_t *ret_len)
+{
+	const struct request *r = running_c(req);
+
+	if (!r || !name)
+		return -EINVAL;
+	return lookup(r, name, ret_value, ret_len);
 }
 
 const char *sfcgi_param(const struct sfcgi_request *req, const char *name)
@@ -725,7 +763,8 @@ int sfcgi_read_all(struct sfcgi_request *req, size_t max, char **ret_buf, size_t
 			p = np;
 			cap = ncap;
 		}
-		n = sfcgi_read(req, p + len, cap - len - 1);
+		n = sfcgi_read(req, p + len,
+			       cap - len - 1 < max - len + 1 ? cap - len - 1 : max - len + 1);
 		if (n < 0) {
 			free(p);
 			return (int)n;
@@ -885,6 +924,7 @@ int sfcgi_finish(struct sfcgi_request *req, int app_status)
 		k = -ECONNABORTED;
 	c->running--;
 	c->w->served++;
+	c->w->current = NULL;
 	end(r, (uint32_t)app_status, FCGI_REQUEST_COMPLETE);
 	settle(r); /* r may be released here */
 	if (c->dead)

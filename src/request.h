@@ -36,6 +36,7 @@ struct request {
 	enum req_phase phase;
 	bool params_done, stdin_done, data_done;
 	bool skip_stdin; /* Filter handler moved on to DATA */
+	bool slurp;      /* output waits: read all input, past read_ahead */
 	bool aborted;
 	bool queued;
 	struct buf params; /* raw PARAMS stream, then decoded "name\0value\0" arena */

@@ -19,7 +19,6 @@
 
 struct sfcgi_server {
 	struct worker w;
-	struct request *current; /* handed out by sfcgi_accept() */
 	bool ready_sent;
 };
 
@@ -174,10 +173,9 @@ int sfcgi_accept(struct sfcgi_server *s, struct sfcgi_request **ret_request)
 
 	if (!s || !ret_request)
 		return -EINVAL;
-	if (s->current && request_is_running(s->current))
+	if (s->w.current)
 		/* libfcgi's FCGX_Accept_r finishes the previous request too. */
-		sfcgi_finish(request_handle(s->current), 0);
-	s->current = NULL;
+		sfcgi_finish(request_handle(s->w.current), 0);
 	if (!s->ready_sent) {
 		s->ready_sent = true;
 		activation_notify("READY=1\nSTATUS=serving");
@@ -185,7 +183,6 @@ int sfcgi_accept(struct sfcgi_server *s, struct sfcgi_request **ret_request)
 	k = worker_next(&s->w, &r);
 	if (k <= 0)
 		return k;
-	s->current = r;
 	*ret_request = request_handle(r);
 	return 1;
 }
@@ -222,9 +219,8 @@ int sfcgi_main(int argc, char **argv, const struct sfcgi_app *app)
 		int status = app->handler(req, app->userdata);
 
 		/* Unless the handler finished it itself, this ends the request. */
-		if (request_is_running(s->current))
+		if (s->w.current)
 			sfcgi_finish(req, status);
-		s->current = NULL;
 	}
 	if (r < 0)
 		log_err("worker loop: %s", strerror(-r));

@@ -341,6 +341,7 @@ int worker_next(struct worker *w, struct request **ret)
 			worker_dequeue(w, r);
 			r->phase = REQ_RUNNING;
 			r->c->running++;
+			w->current = r;
 			*ret = r;
 			return 1;
 		}

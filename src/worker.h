@@ -45,6 +45,7 @@ struct worker {
 	bool draining;
 	bool paused_listeners;
 	uint64_t served;
+	struct request *current; /* handed to the application, until sfcgi_finish() */
 	const char *allowed_addrs; /* FCGI_WEB_SERVER_ADDRS, NULL = any */
 };
 

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-instance configuration: /etc/sfcgi/<instance>.json (system),
+ * ~/.config/sfcgi/<instance>.json (per user) or any file. JSON parsed with
+ * jsmn, strictly: unknown or duplicate keys, wrong types, out-of-range
+ * values and trailing bytes are errors reported as "file:line:col: message".
+ * The format is documented in sfcgi.json(5).
+ */
+#ifndef SFCGI_CONFIG_H
+#define SFCGI_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "settings.h"
+
+#define CONFIG_MAX_BYTES (1024 * 1024)
+#define CONFIG_MAX_WORKERS 1024
+
+enum config_kind {
+	CONFIG_NATIVE,  /* program links libsfcgi; its sfcgi_main() supervises */
+	CONFIG_FOREIGN, /* any FastCGI program, listening socket on fd 0 */
+};
+
+struct config {
+	char *path;              /* the file it was read from */
+	enum config_kind kind;   /* "kind": "native" (default) | "foreign" */
+	char *program;           /* "program": absolute path, executable (required) */
+	char **args;             /* "args": [strings], NULL-terminated */
+	char **env;              /* "environment": {"K": "V"} as "K=V", NULL-terminated */
+	uint32_t workers;        /* "workers": 0..1024, default: number of CPUs */
+	uint64_t max_requests;   /* "max_requests": per worker, 0 = unlimited (default) */
+	uint32_t idle_timeout_ms;    /* "idle_timeout": s, 0 = never (default) */
+	uint32_t request_timeout_ms; /* "request_timeout": s, 0 = none; default 300 */
+	uint32_t drain_timeout_ms;   /* "drain_timeout": s, default 30 */
+	char *listen;            /* "listen": as --listen, used without systemd */
+	char *fdname;            /* "fdname": as --fdname */
+	struct settings limits;  /* "limits": {settings_table keys} */
+};
+
+struct config_error {
+	char msg[512]; /* "file:line:col: message", one line */
+};
+
+/* Defaults for every field (program NULL). */
+void config_defaults(struct config *c);
+
+/*
+ * Reads and validates path. 0 and *c filled (free with config_free), or a
+ * negative errno with err->msg set; *c is then left in its default state.
+ */
+int config_load(const char *path, struct config *c, struct config_error *err);
+
+/* Parses a JSON text already in memory; name is used in messages. */
+int config_parse(const char *name, const char *text, size_t len, struct config *c,
+		 struct config_error *err);
+
+void config_free(struct config *c);
+
+/*
+ * The file of an instance: ~/.config/sfcgi/NAME.json ($XDG_CONFIG_HOME
+ * honoured) when user is true, else /etc/sfcgi/NAME.json. NAME must be a
+ * plain name ([A-Za-z0-9_.@:-], not starting with '.'). 0 and a malloc'd
+ * *ret_path, -EINVAL for a bad name.
+ */
+int config_instance_path(const char *name, bool user, char **ret_path);
+
+/* The effective configuration, defaults filled in, as JSON. */
+void config_print(const struct config *c, FILE *f);
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared memory between the supervisor and its workers (as Apache's and
+ * php-fpm's scoreboards): one cache line per worker, written by the worker
+ * with plain stores (no syscall per request), read by the supervisor on
+ * its timer. Backed by a memfd so it survives the supervisor's re-exec on
+ * reload: old workers keep writing, the new image maps the same pages.
+ */
+#ifndef SFCGI_SCOREBOARD_H
+#define SFCGI_SCOREBOARD_H
+
+#include <stdint.h>
+
+#define SCOREBOARD_MAGIC 0x53464342u /* "SFCB" */
+#define SCOREBOARD_SLOTS 2048         /* two generations of CONFIG_MAX_WORKERS */
+
+enum slot_state {
+	SLOT_FREE = 0,
+	SLOT_STARTING, /* forked, running the app's init */
+	SLOT_READY,    /* serving */
+	SLOT_DRAINING, /* finishing what it holds, then exiting */
+};
+
+struct slot {
+	int32_t pid;
+	uint32_t generation;
+	uint32_t state;     /* enum slot_state */
+	uint32_t conns;     /* open connections */
+	uint64_t served;    /* requests finished */
+	int64_t busy_since; /* CLOCK_MONOTONIC ms when the running request began, 0 = idle */
+	int64_t last_active; /* ms of the last request end or connection close */
+	int32_t req_fd;      /* connection and id of the running request */
+	uint16_t req_id;
+	uint8_t req_clean;   /* nothing of its response written yet */
+	uint8_t recycle;     /* exiting because of max_requests */
+	uint8_t pad[8];
+} __attribute__((aligned(64)));
+
+struct scoreboard {
+	uint32_t magic;
+	uint32_t generation; /* the supervisor's current generation */
+	uint64_t served_by_exited; /* requests served by workers that have exited */
+	uint8_t pad[48];
+	struct slot slots[SCOREBOARD_SLOTS];
+};
+
+/* Creates (fd < 0) or maps an inherited memfd. 0 and *ret/*ret_fd, or -errno. */
+int scoreboard_map(int fd, struct scoreboard **ret, int *ret_fd);
+
+#define SB_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define SB_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+#endif
