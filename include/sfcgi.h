@@ -85,32 +85,34 @@ struct sfcgi_app {
 
 /*
  * The whole program: parse the command line, find the listening sockets
- * (systemd's LISTEN_FDS, else --listen, else a listening socket on fd 0),
- * run app->init, tell systemd READY=1, serve requests with app->handler
- * until SIGTERM/SIGINT, drain, run app->fini. Returns the process exit
- * status (0, or 1 after logging why); use it as `return sfcgi_main(...)`.
- * Options: see sfcgi_server_open().
+ * (--listen if given, else systemd's LISTEN_FDS, else a listening socket
+ * on fd 0), run app->init, tell systemd READY=1, serve requests with
+ * app->handler until SIGTERM, SIGINT or SIGQUIT, drain, run app->fini.
+ * Returns the process exit status (0, or 1 after logging why); use it as
+ * `return sfcgi_main(...)`. Options: see sfcgi_server_open().
  */
 SFCGI_API int sfcgi_main(int argc, char **argv, const struct sfcgi_app *app);
 
 /*
  * For applications that drive their own loop. Parses the sfcgi options in
- * argv (--listen PATH|HOST:PORT|[V6]:PORT, --fdname NAME, --set KEY=VALUE,
- * --help, --version) and adopts the listening sockets. Nothing is read
- * from a peer until the first sfcgi_accept(), so the caller can open what
- * it needs in between.
- * Returns 0 and *ret_server; -EINVAL for bad options (logged), -ENOENT
- * when no listening socket was found, other negative errno on failure.
+ * argv (--listen PATH|@ABSTRACT|HOST:PORT|[V6]:PORT|:PORT, --listen-mode
+ * OCTAL, --fdname NAME, --set KEY=VALUE, --help, --version) and adopts the
+ * listening sockets. Nothing is read from a peer until the first
+ * sfcgi_accept(), so the caller can open what it needs in between.
+ * Returns 0 and *ret_server; -ECANCELED after printing --help or --version
+ * (exit 0); -EINVAL for bad options (logged), -ENOENT when no listening
+ * socket was found, other negative errno on failure.
  */
 SFCGI_API int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server);
 
 /*
- * Waits for the next request whose parameters are complete and hands it
- * out. Many connections are served meanwhile: slow peers never block it.
+ * Waits for the next request whose input is ready (all parameters, and
+ * the whole body or its first read_ahead bytes) and hands it out. Many
+ * connections are served meanwhile: slow peers never block it.
  * Returns 1 and *ret_request, 0 when the server is shutting down (SIGTERM)
  * and every request has been handed out, or a negative errno.
- * The request must be given back with sfcgi_finish() before the next
- * sfcgi_accept() (one request at a time per process).
+ * One request at a time per process: a request not yet given back with
+ * sfcgi_finish() is finished here with status 0 (as FCGX_Accept_r does).
  */
 SFCGI_API int sfcgi_accept(struct sfcgi_server *server, struct sfcgi_request **ret_request);
 
@@ -150,7 +152,7 @@ SFCGI_API int sfcgi_param_next(const struct sfcgi_request *req, size_t *cursor, 
  * Streams: bodies larger than the read-ahead buffer arrive while the
  * handler reads. Returns bytes read (> 0), 0 at the end of the body,
  * -ECONNABORTED if the peer aborted or vanished, -ETIMEDOUT if the peer
- * stalled past read_timeout, -EFBIG if the body exceeds stdin_max.
+ * stalled past read_timeout, -EFBIG if the body exceeds max_stdin_bytes.
  */
 SFCGI_API ssize_t sfcgi_read(struct sfcgi_request *req, void *buf, size_t len);
 
@@ -173,8 +175,9 @@ SFCGI_API ssize_t sfcgi_read_data(struct sfcgi_request *req, void *buf, size_t l
  * write, sfcgi emits the CGI header block ("Status:", headers, blank line)
  * ahead of the first body byte (or at sfcgi_finish()). A handler that calls
  * none of them writes its own headers with sfcgi_write(), as in CGI.
- * Returns 0; -EINVAL for a status outside 100..999 or a name/value holding
- * CR, LF or (in names) ':'; -EALREADY once the body has started.
+ * Returns 0; -EINVAL for a status outside 100..999, an empty name, a name
+ * holding CR, LF, ':', space or tab, or a value holding CR or LF;
+ * -EALREADY once the body has started; -ENOMEM.
  */
 SFCGI_API int sfcgi_set_status(struct sfcgi_request *req, int status);
 SFCGI_API int sfcgi_add_header(struct sfcgi_request *req, const char *name, const char *value);
@@ -183,8 +186,11 @@ SFCGI_API int sfcgi_add_header(struct sfcgi_request *req, const char *name, cons
  * Appends len bytes to the response (FCGI_STDOUT). Output is buffered and
  * sent in records of up to 64 KiB; a peer that reads slowly is waited for
  * (up to write_timeout) while other connections keep being served.
+ * Until the whole request body is in, output is held back (nginx stops
+ * sending a body once it has seen a response header); past write_buffer
+ * bytes, the rest of the body is read into memory first.
  * Returns len, -ECONNABORTED if the peer aborted or vanished (the handler
- * should stop producing), -ETIMEDOUT, -EINVAL on misuse.
+ * should stop producing), -ETIMEDOUT, -ENOMEM, -EINVAL on misuse.
  */
 SFCGI_API ssize_t sfcgi_write(struct sfcgi_request *req, const void *buf, size_t len);
 
@@ -206,8 +212,9 @@ SFCGI_API int sfcgi_aborted(const struct sfcgi_request *req);
  * Ends the request: sends the header block if still pending, closes the
  * STDOUT/STDERR streams and sends FCGI_END_REQUEST with app_status
  * (FastCGI §5.5), unread body bytes are discarded. The request is freed
- * whatever happens; req must not be used again. Returns 0, or
- * -ECONNABORTED if the response could not be delivered, -EINVAL on misuse.
+ * whatever happens; req must not be used again. Returns 0 once the
+ * response is queued (delivery goes on in the background), -ECONNABORTED
+ * if the peer is already known to be gone, -ENOMEM, -EINVAL on misuse.
  */
 SFCGI_API int sfcgi_finish(struct sfcgi_request *req, int app_status);
 
