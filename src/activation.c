@@ -210,7 +210,7 @@ static int adopt_systemd(const char *fdname, int n, char **names, int **ret_fds,
 	return 0;
 }
 
-int activation_adopt(const struct activation_opts *o, int **ret_fds, size_t *ret_n)
+int activation_adopt(struct activation_opts *o, int **ret_fds, size_t *ret_n)
 {
 	char **names = NULL;
 	int n, r, fd;
@@ -239,6 +239,7 @@ int activation_adopt(const struct activation_opts *o, int **ret_fds, size_t *ret
 		}
 	} else if (n > 0) {
 		r = adopt_systemd(o->fdname, n, names, ret_fds, ret_n);
+		o->from_systemd = r == 0;
 	} else if (sd_is_socket(STDIN_FILENO, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
 		/* FCGI_LISTENSOCK_FILENO: started by a web server or spawn-fcgi. */
 		r = cloexec(STDIN_FILENO);

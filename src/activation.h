@@ -9,12 +9,14 @@
 #ifndef SFCGI_ACTIVATION_H
 #define SFCGI_ACTIVATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct activation_opts {
 	const char *listen;  /* PATH, HOST:PORT, [V6]:PORT, :PORT; NULL if not given */
 	const char *fdname;  /* keep only LISTEN_FDNAMES entries of this name */
 	int listen_mode;     /* chmod for a --listen unix socket, -1 = umask */
+	bool from_systemd;   /* out: the sockets came from LISTEN_FDS */
 };
 
 /*
@@ -22,7 +24,7 @@ struct activation_opts {
  * 0 on success; -ENOENT when none was found; other negative errno. Every
  * failure is logged with what to do about it. LISTEN_* is unset.
  */
-int activation_adopt(const struct activation_opts *o, int **ret_fds, size_t *ret_n);
+int activation_adopt(struct activation_opts *o, int **ret_fds, size_t *ret_n);
 
 /* Binds and listens on a --listen spec. Returns the fd or negative errno. */
 int activation_listen(const char *spec, int mode);

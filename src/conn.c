@@ -21,6 +21,7 @@
 
 #define READ_CHUNK 16384
 #define IN_KEEP (FCGI_MAX_RECORD + READ_CHUNK) /* shrink back past this */
+#define DRAIN_GRACE_MS 1000
 
 static const char *const type_names[] = {
 	"0", "BEGIN_REQUEST", "ABORT_REQUEST", "END_REQUEST", "PARAMS", "STDIN", "STDOUT",
@@ -44,7 +45,7 @@ struct conn *conn_new(struct worker *w, int fd)
 	c->kind = EV_CONN;
 	c->fd = fd;
 	c->w = w;
-	c->last_io_ms = w->now_ms;
+	c->last_io_ms = c->opened_ms = w->now_ms;
 	ev.data.ptr = c;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		log_err("epoll_ctl(ADD, fd %d): %m", fd);
@@ -365,6 +366,22 @@ void conn_resume(struct conn *c)
 	conn_update(c);
 }
 
+/*
+ * Draining: may this connection without a request be closed now? Not if a
+ * request is arriving: bytes buffered or waiting in the socket, or a fresh
+ * connection whose first request is surely on its way (DRAIN_GRACE_MS).
+ */
+static bool drain_idle(struct conn *c)
+{
+	char b;
+
+	if (buf_used(&c->in))
+		return false;
+	if (!c->served && c->w->now_ms - c->opened_ms < DRAIN_GRACE_MS)
+		return false;
+	return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+}
+
 void conn_update(struct conn *c)
 {
 	uint32_t ev = 0;
@@ -374,7 +391,8 @@ void conn_update(struct conn *c)
 		return;
 	for (struct request *r = c->reqs; r; r = r->conn_next)
 		busy |= r->phase != REQ_DISCARD;
-	if (!busy && !buf_used(&c->out) && (c->eof || c->close_after || c->w->draining)) {
+	if (!busy && !buf_used(&c->out) &&
+	    (c->eof || c->close_after || (c->w->draining && drain_idle(c)))) {
 		conn_close(c, NULL);
 		return;
 	}

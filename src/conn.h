@@ -24,6 +24,8 @@ struct conn {
 	struct request *reqs; /* requests with this connection, any phase */
 	uint32_t events;      /* epoll mask registered now */
 	uint32_t running;     /* requests handed to the application */
+	uint32_t served;      /* requests answered on this connection */
+	int64_t opened_ms;
 	int64_t last_io_ms;
 	bool eof;         /* peer shut down its sending side */
 	bool dead;        /* closed: no more I/O */

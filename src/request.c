@@ -16,6 +16,7 @@
 #include "conn.h"
 #include "log.h"
 #include "sfcgi.h"
+#include "scoreboard.h"
 #include "worker.h"
 
 #define REQ_MAGIC 0x52514653u /* "SFQR" */
@@ -165,6 +166,8 @@ static int out_append(struct request *r, uint8_t type, const void *p, size_t n)
 	struct buf *out = &r->c->out;
 	const uint8_t *src = p;
 
+	if (r->c->w->slot && r == r->c->w->current)
+		SB_STORE(r->c->w->slot->req_clean, 0); /* request_timeout: no clean 504 now */
 	do {
 		size_t room, chunk;
 
@@ -352,8 +355,11 @@ static void end(struct request *r, uint32_t app_status, uint8_t protocol_status)
 		}
 		n += fcgi_end_request_encode(rec + n, r->id, app_status, protocol_status);
 		out_record(r, rec, n);
-		if (!(r->flags & FCGI_KEEP_CONN))
+		/* Draining: close right behind END_REQUEST, so the web server sees
+		 * the end of the connection before it could reuse it. */
+		if (!(r->flags & FCGI_KEEP_CONN) || c->w->draining)
 			c->close_after = true;
+		c->served++;
 	}
 	buf_reset(&r->body, KEEP_BYTES);
 	buf_reset(&r->data, KEEP_BYTES);
@@ -923,8 +929,7 @@ int sfcgi_finish(struct sfcgi_request *req, int app_status)
 	if (r->aborted || c->dead)
 		k = -ECONNABORTED;
 	c->running--;
-	c->w->served++;
-	c->w->current = NULL;
+	worker_request_done(c->w);
 	end(r, (uint32_t)app_status, FCGI_REQUEST_COMPLETE);
 	settle(r); /* r may be released here */
 	if (c->dead)

@@ -44,7 +44,7 @@ struct scoreboard {
 	struct slot slots[SCOREBOARD_SLOTS];
 };
 
-/* Creates (fd < 0) or maps an inherited memfd. 0 and *ret/*ret_fd, or -errno. */
+/* Creates (fd < 0) or maps an inherited memfd: 0, *ret and *ret_fd; or -errno. */
 int scoreboard_map(int fd, struct scoreboard **ret, int *ret_fd);
 
 #define SB_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)

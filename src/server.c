@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "activation.h"
+#include "config.h"
+#include "supervisor.h"
 #include "log.h"
 #include "request.h"
 #include "settings.h"
@@ -32,6 +34,8 @@ static void usage(FILE *f, const char *prog)
 		"  -m, --listen-mode MODE  octal mode of a --listen unix socket (default: umask)\n"
 		"  -n, --fdname NAME       use only the systemd sockets named NAME\n"
 		"  -s, --set KEY=VALUE     set a limit (see below); may repeat\n"
+		"  -c, --config FILE       instance config (sfcgi.json(5)); default $SFCGI_CONFIG\n"
+		"  -w, --workers N         prefork N workers under a supervisor (0: one process)\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           the version\n\nLimits (KEY, default, meaning):\n",
 		prog);
@@ -47,7 +51,10 @@ static void usage(FILE *f, const char *prog)
 
 struct options {
 	struct activation_opts act;
-	struct settings set;
+	const char *config; /* --config, else $SFCGI_CONFIG */
+	long workers;       /* --workers, -1 = not given */
+	char *sets[64];     /* --set KEY=VALUE, applied over the config */
+	size_t nsets;
 };
 
 /* 0 to go on, 1 after --help/--version, -EINVAL after a logged error. */
@@ -58,6 +65,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "listen-mode", required_argument, NULL, 'm' },
 		{ "fdname", required_argument, NULL, 'n' },
 		{ "set", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "workers", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -67,50 +76,46 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof *o);
 	o->act.listen_mode = -1;
-	settings_defaults(&o->set);
+	o->workers = -1;
 	optind = 0; /* full reset: we may be called more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+l:m:n:s:hV", longopts, NULL)) != -1) {
-		const struct setting_desc *d;
-		const char *why = NULL;
-		char *eq, *end;
-		long mode;
+	while ((c = getopt_long(argc, argv, "+l:m:n:s:c:w:hV", longopts, NULL)) != -1) {
+		char *end;
+		long v;
 
 		switch (c) {
 		case 'l':
 			o->act.listen = optarg;
 			break;
 		case 'm':
-			mode = strtol(optarg, &end, 8);
-			if (*end || mode < 0 || mode > 07777) {
+			v = strtol(optarg, &end, 8);
+			if (*end || v < 0 || v > 07777) {
 				log_err("--listen-mode %s: expected an octal mode such as 0660", optarg);
 				return -EINVAL;
 			}
-			o->act.listen_mode = (int)mode;
+			o->act.listen_mode = (int)v;
 			break;
 		case 'n':
 			o->act.fdname = optarg;
 			break;
 		case 's':
-			eq = strchr(optarg, '=');
-			if (eq)
-				*eq = 0;
-			d = settings_find(optarg);
-			if (!d || !eq) {
-				log_err("--set %s: %s", optarg,
-					!eq ? "expected KEY=VALUE" : "unknown key (see --help)");
-				if (eq)
-					*eq = '=';
+			if (o->nsets == sizeof o->sets / sizeof o->sets[0]) {
+				log_err("--set: too many");
 				return -EINVAL;
 			}
-			*eq = '=';
-			if (settings_set(&o->set, d, eq + 1, &why) < 0) {
-				log_err("--set %s: %s (allowed %llu..%llu%s)", optarg, why,
-					(unsigned long long)(d->type == SETTING_MS ? d->min / 1000 : d->min),
-					(unsigned long long)(d->type == SETTING_MS ? d->max / 1000 : d->max),
-					d->type == SETTING_MS ? " seconds" : "");
+			o->sets[o->nsets++] = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'w':
+			v = strtol(optarg, &end, 10);
+			if (*end || !*optarg || v < 0 || v > CONFIG_MAX_WORKERS) {
+				log_err("--workers %s: expected 0..%d (0: one process, no supervisor)",
+					optarg, CONFIG_MAX_WORKERS);
 				return -EINVAL;
 			}
+			o->workers = v;
 			break;
 		case 'h':
 			usage(stdout, prog);
@@ -124,17 +129,110 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return -EINVAL;
 		}
 	}
-	if (optind < argc) {
+	/* After "--" come the application's own arguments (sfcgi run puts the
+	 * config's "args" there); anything else is a mistake. */
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
 		log_err("%s: unexpected argument; see --help", argv[optind]);
 		return -EINVAL;
 	}
 	return 0;
 }
 
+static int apply_set(struct settings *set, char *arg)
+{
+	const struct setting_desc *d;
+	const char *why = NULL;
+	char *eq = strchr(arg, '=');
+
+	if (eq)
+		*eq = 0;
+	d = settings_find(arg);
+	if (eq)
+		*eq = '=';
+	if (!d || !eq) {
+		log_err("--set %s: %s", arg, !eq ? "expected KEY=VALUE" : "unknown key (see --help)");
+		return -EINVAL;
+	}
+	if (settings_set(set, d, eq + 1, &why) < 0) {
+		log_err("--set %s: %s (allowed %llu..%llu%s)", arg, why,
+			(unsigned long long)(d->type == SETTING_MS ? d->min / 1000 : d->min),
+			(unsigned long long)(d->type == SETTING_MS ? d->max / 1000 : d->max),
+			d->type == SETTING_MS ? " seconds" : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The instance config (if any), then the command line over it. */
+static int configure(struct options *o, struct config *cfg)
+{
+	struct config_error err;
+	const char *path = o->config ? o->config : getenv("SFCGI_CONFIG");
+	int r;
+
+	config_defaults(cfg);
+	if (path) {
+		r = config_load(path, cfg, &err);
+		if (r < 0) {
+			log_err("%s", err.msg);
+			return r;
+		}
+		o->config = cfg->path;
+		if (!o->act.listen)
+			o->act.listen = cfg->listen;
+		if (!o->act.fdname)
+			o->act.fdname = cfg->fdname;
+	} else {
+		cfg->workers = 0; /* started by hand: one process unless --workers */
+	}
+	if (getenv("SFCGI_RELOADING"))
+		o->act.listen = NULL; /* re-executed: our sockets come as LISTEN_FDS */
+	if (o->workers >= 0)
+		cfg->workers = (uint32_t)o->workers;
+	for (size_t i = 0; i < o->nsets; i++)
+		if ((r = apply_set(&cfg->limits, o->sets[i])) < 0)
+			return r;
+	return 0;
+}
+
+static bool socket_activated(const struct activation_opts *act)
+{
+	const char *e = getenv("SFCGI_SOCKET_ACTIVATED"); /* kept across a reload */
+	bool r = e ? strcmp(e, "1") == 0 : act->from_systemd;
+
+	unsetenv("SFCGI_SOCKET_ACTIVATED");
+	return r;
+}
+
+/* Under a supervisor: returns in each worker with its slot; never in the
+ * supervisor itself, which exits when it is done. */
+static int supervise(struct options *o, struct config *cfg, int *fds, size_t nfds, char **argv,
+		     struct slot **ret_slot)
+{
+	struct supervisor_opts so = {
+		.workers = cfg->workers,
+		.max_requests = cfg->max_requests,
+		.idle_timeout_ms = cfg->idle_timeout_ms,
+		.request_timeout_ms = cfg->request_timeout_ms,
+		.drain_timeout_ms = cfg->drain_timeout_ms,
+		.socket_activated = socket_activated(&o->act),
+		.fds = fds,
+		.nfds = nfds,
+		.fdname = o->act.fdname,
+		.config_path = o->config,
+		.argv = argv,
+	};
+	int r = supervisor_run(&so, ret_slot);
+
+	return r < 0 ? r : 0;
+}
+
 int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 {
-	struct sfcgi_server *s;
+	struct sfcgi_server *s = NULL;
 	struct options o;
+	struct config cfg;
+	struct slot *slot = NULL;
 	int *fds = NULL;
 	size_t nfds = 0;
 	int r;
@@ -145,25 +243,30 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 	r = parse_options(argc, argv, &o);
 	if (r != 0)
 		return r > 0 ? -ECANCELED : r;
-	r = activation_adopt(&o.act, &fds, &nfds);
-	if (r < 0)
-		return r;
-	s = calloc(1, sizeof *s);
-	if (!s) {
+	r = configure(&o, &cfg);
+	if (r == 0)
+		r = activation_adopt(&o.act, &fds, &nfds);
+	if (r == 0 && cfg.workers > 0)
+		r = supervise(&o, &cfg, fds, nfds, argv, &slot);
+	if (r == 0 && !(s = calloc(1, sizeof *s)))
+		r = -ENOMEM;
+	if (r == 0 && (r = worker_init(&s->w, &cfg.limits, fds, nfds)) < 0)
+		log_err("starting the worker loop: %s", strerror(-r));
+	if (r == 0) {
+		s->w.nworkers = cfg.workers ? cfg.workers : 1;
+		s->w.max_requests = cfg.max_requests;
+		if (slot)
+			worker_attach_slot(&s->w, slot);
+		*ret_server = s;
+	} else if (s) {
+		sfcgi_server_free(s); /* closes the fds it took */
+	} else {
 		for (size_t i = 0; i < nfds; i++)
 			close(fds[i]);
-		free(fds);
-		return -ENOMEM;
 	}
-	r = worker_init(&s->w, &o.set, fds, nfds);
 	free(fds);
-	if (r < 0) {
-		log_err("starting the worker loop: %s", strerror(-r));
-		sfcgi_server_free(s);
-		return r;
-	}
-	*ret_server = s;
-	return 0;
+	config_free(&cfg);
+	return r;
 }
 
 int sfcgi_accept(struct sfcgi_server *s, struct sfcgi_request **ret_request)
@@ -178,7 +281,10 @@ int sfcgi_accept(struct sfcgi_server *s, struct sfcgi_request **ret_request)
 		sfcgi_finish(request_handle(s->w.current), 0);
 	if (!s->ready_sent) {
 		s->ready_sent = true;
-		activation_notify("READY=1\nSTATUS=serving");
+		if (s->w.slot)
+			supervisor_worker_ready(s->w.slot);
+		else
+			activation_notify("READY=1\nSTATUS=serving");
 	}
 	k = worker_next(&s->w, &r);
 	if (k <= 0)

@@ -21,6 +21,7 @@
 #include "conn.h"
 #include "log.h"
 #include "request.h"
+#include "scoreboard.h"
 
 #define MAX_EVENTS 64
 #define ACCEPT_BURST 32
@@ -214,6 +215,8 @@ static void accept_some(struct worker *w, struct listener *l)
 		if (l->tcp)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		conn_new(w, fd);
+		if (w->slot)
+			SB_STORE(w->slot->conns, w->nconns);
 	}
 	if (w->nconns >= w->set.max_conns && !w->paused_listeners) {
 		log_notice("max_conns=%u connections open: new ones wait in the backlog",
@@ -224,6 +227,10 @@ static void accept_some(struct worker *w, struct listener *l)
 
 void worker_conn_closed(struct worker *w)
 {
+	if (w->slot) {
+		SB_STORE(w->slot->conns, w->nconns);
+		SB_STORE(w->slot->last_active, w->now_ms);
+	}
 	if (w->paused_listeners && !w->draining && w->nconns < w->set.max_conns)
 		listeners_pause(w, false);
 }
@@ -252,6 +259,11 @@ static void sweep(struct worker *w)
 		int64_t d = conn_deadline(c);
 
 		next = c->next;
+		if (w->draining) {
+			conn_update(c); /* a fresh connection's grace may be over */
+			if (c->dead)
+				continue;
+		}
 		if (d > w->now_ms)
 			continue;
 		if (buf_used(&c->out))
@@ -342,6 +354,12 @@ int worker_next(struct worker *w, struct request **ret)
 			r->phase = REQ_RUNNING;
 			r->c->running++;
 			w->current = r;
+			if (w->slot) {
+				SB_STORE(w->slot->req_fd, r->c->fd);
+				SB_STORE(w->slot->req_id, r->id);
+				SB_STORE(w->slot->req_clean, (uint8_t)!buf_used(&r->c->out));
+				SB_STORE(w->slot->busy_since, w->now_ms ? w->now_ms : 1);
+			}
 			*ret = r;
 			return 1;
 		}
@@ -361,6 +379,8 @@ void worker_drain(struct worker *w)
 	if (w->draining)
 		return;
 	w->draining = true;
+	if (w->slot)
+		SB_STORE(w->slot->state, (uint32_t)SLOT_DRAINING);
 	activation_notify("STOPPING=1");
 	for (size_t i = 0; i < w->nlisteners; i++) {
 		struct listener *l = &w->listeners[i];
@@ -376,4 +396,64 @@ void worker_drain(struct worker *w)
 		next = c->next;
 		conn_update(c);
 	}
+}
+
+void worker_request_done(struct worker *w)
+{
+	w->current = NULL;
+	w->served++;
+	if (w->slot) {
+		SB_STORE(w->slot->busy_since, 0);
+		SB_STORE(w->slot->served, w->served);
+		SB_STORE(w->slot->last_active, w->now_ms);
+	}
+	if (w->max_requests && w->served >= w->max_requests && !w->draining) {
+		log_info("served %llu requests (max_requests): finishing, a fresh worker takes over",
+			 (unsigned long long)w->served);
+		if (w->slot)
+			SB_STORE(w->slot->recycle, 1);
+		worker_drain(w);
+	}
+}
+
+static struct slot *timeout_slot;
+
+/*
+ * request_timeout: the supervisor sends SIGUSR2 to a worker stuck in a
+ * handler. If nothing of the response went out yet, the web server gets a
+ * clean 504 and END_REQUEST (only async-signal-safe calls here); either
+ * way the worker exits and a fresh one replaces it.
+ */
+static void on_request_timeout(int sig)
+{
+	static const char body[] = "Status: 504 Gateway Timeout\r\nContent-Type: text/plain\r\n\r\n"
+				   "the application did not answer within request_timeout\n";
+	struct slot *sl = timeout_slot;
+	uint8_t out[sizeof body + 64];
+	size_t n = 0, len = sizeof body - 1;
+
+	(void)sig;
+	if (sl && sl->busy_since && sl->req_clean) {
+		n += fcgi_header_encode(out, FCGI_STDOUT, sl->req_id, (uint16_t)len, fcgi_padding_for(len));
+		memcpy(out + n, body, len);
+		n += len;
+		memset(out + n, 0, fcgi_padding_for(len));
+		n += fcgi_padding_for(len);
+		n += fcgi_header_encode(out + n, FCGI_STDOUT, sl->req_id, 0, 0);
+		n += fcgi_end_request_encode(out + n, sl->req_id, 504, FCGI_REQUEST_COMPLETE);
+		if (write(sl->req_fd, out, n) < 0) {
+			/* the connection closes with the process anyway */
+		}
+	}
+	_exit(70);
+}
+
+void worker_attach_slot(struct worker *w, struct slot *slot)
+{
+	struct sigaction sa = { .sa_handler = on_request_timeout };
+
+	w->slot = slot;
+	timeout_slot = slot;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
 }

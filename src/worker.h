@@ -46,6 +46,8 @@ struct worker {
 	bool paused_listeners;
 	uint64_t served;
 	struct request *current; /* handed to the application, until sfcgi_finish() */
+	struct slot *slot;       /* our scoreboard line under a supervisor, else NULL */
+	uint64_t max_requests;   /* recycle after this many (0 = never) */
 	const char *allowed_addrs; /* FCGI_WEB_SERVER_ADDRS, NULL = any */
 };
 
@@ -69,5 +71,11 @@ void worker_dequeue(struct worker *w, struct request *r);
 
 /* A connection slot freed up: accept again if we had stopped at max_conns. */
 void worker_conn_closed(struct worker *w);
+
+/* Bookkeeping when the application finishes a request (scoreboard, recycling). */
+void worker_request_done(struct worker *w);
+
+/* Under a supervisor: publish to slot, answer request_timeout (SIGUSR2). */
+void worker_attach_slot(struct worker *w, struct slot *slot);
 
 #endif

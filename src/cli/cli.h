@@ -4,5 +4,11 @@
 #define SFCGI_CLI_H
 
 int cmd_request(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+
+struct config;
+/* sfcgi run for a "kind": "foreign" instance: supervise the program itself. */
+int run_foreign(struct config *c);
 
 #endif

@@ -11,7 +11,9 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *help;
 } commands[] = {
+	{ "run", cmd_run, "run an instance (what a unit's ExecStart= calls)" },
 	{ "request", cmd_request, "send one FastCGI request and print the response" },
+	{ "check", cmd_check, "validate an instance configuration and print it" },
 };
 
 static int usage(FILE *f)

@@ -109,7 +109,7 @@ check "no socket: the error says what to do" grep -q "no listening socket: start
 check "--set out of range: exit 1" test $? = 1
 check "--set out of range: names the key and range" grep -q "max_conns=0: out of range (allowed 1..65536)" "$dir/opt.log"
 "$HELLO" --set nope=1 2>"$dir/opt2.log"
-check "--set unknown key: rejected" grep -q "nope: unknown key" "$dir/opt2.log"
+check "--set unknown key: rejected" grep -q "nope=1: unknown key" "$dir/opt2.log"
 "$HELLO" --help | grep -q "read_timeout" && ok "--help lists the limits" || not_ok "--help lists the limits"
 
 # 9. FCGI_WEB_SERVER_ADDRS on a TCP listener

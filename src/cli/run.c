@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sfcgi run INSTANCE: what a unit's ExecStart= calls. Finds the instance
+ * config, puts its environment in place and executes the native program
+ * (which links libsfcgi and supervises its own workers) with the config
+ * handed over in $SFCGI_CONFIG. The sockets (LISTEN_FDS) pass through.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+
+#define EXIT_CONFIG 78 /* EX_CONFIG: systemd shows "status=78/CONFIG" */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: sfcgi run [--user] INSTANCE\n"
+		   "       sfcgi run --config FILE\n"
+		   "Run an instance: /etc/sfcgi/INSTANCE.json, or with --user\n"
+		   "~/.config/sfcgi/INSTANCE.json ($XDG_CONFIG_HOME honoured).\n");
+}
+
+/* Environment from the config; keys set by a previous run (a reload goes
+ * through here again) are removed first, so deleted keys disappear. */
+static int apply_env(const struct config *c)
+{
+	const char *old = getenv("SFCGI_ENV_KEYS");
+	char keys[8192] = "";
+
+	if (old) {
+		char *copy = strdup(old), *save = NULL;
+
+		if (!copy)
+			return -ENOMEM;
+		for (char *k = strtok_r(copy, ":", &save); k; k = strtok_r(NULL, ":", &save))
+			unsetenv(k);
+		free(copy);
+	}
+	for (char **e = c->env; e && *e; e++) {
+		char *eq = strchr(*e, '=');
+		size_t kl = (size_t)(eq - *e), used = strlen(keys);
+
+		if (used + kl + 2 > sizeof keys)
+			return -E2BIG;
+		snprintf(keys + used, sizeof keys - used, "%s%.*s", used ? ":" : "", (int)kl, *e);
+		if (putenv(*e) < 0)
+			return -errno;
+	}
+	return setenv("SFCGI_ENV_KEYS", keys, 1) < 0 ? -errno : 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "user", no_argument, NULL, 'u' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct config c;
+	struct config_error err;
+	char *path = NULL, self[4096], **args;
+	bool user = false;
+	size_t n = 0;
+	ssize_t k;
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, "+uc:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'u': user = true; break;
+		case 'c': path = strdup(optarg); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if ((path != NULL) == (optind < argc) || argc - optind > 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (!path && config_instance_path(argv[optind], user, &path) < 0) {
+		log_err("%s: not a valid instance name", argv[optind]);
+		return 2;
+	}
+	if ((r = config_load(path, &c, &err)) < 0) {
+		log_err("%s", err.msg);
+		return EXIT_CONFIG;
+	}
+	if (c.kind != CONFIG_NATIVE)
+		return run_foreign(&c);
+	if ((r = apply_env(&c)) < 0) {
+		log_err("%s: environment: %s", path, strerror(-r));
+		return EXIT_CONFIG;
+	}
+	k = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (k > 0) {
+		self[k] = 0;
+		setenv("SFCGI_RUN", self, 1); /* a reload comes back through sfcgi run */
+	}
+	setenv("SFCGI_CONFIG", c.path, 1);
+	if (!user && optind < argc)
+		setenv("SFCGI_INSTANCE", argv[optind], 1);
+	for (char **a = c.args; a && *a; a++)
+		n++;
+	args = calloc(n + 3, sizeof *args);
+	if (!args)
+		return 1;
+	args[0] = c.program;
+	if (n) {
+		args[1] = "--";
+		memcpy(args + 2, c.args, n * sizeof *args);
+	}
+	execv(c.program, args);
+	log_err("%s: executing %s: %m", c.path, c.program);
+	return 1;
+}

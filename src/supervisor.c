@@ -1,0 +1,622 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Prefork supervision. State lives in three places: the scoreboard (shared
+ * with the workers, survives re-exec), `local` (restart bookkeeping, this
+ * image only) and `phase` (RUNNING, RELOADING, STOPPING).
+ */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "activation.h"
+#include "config.h"
+#include "log.h"
+#include "scoreboard.h"
+#include "worker.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 10000
+#define STABLE_MS 10000    /* a worker that lived this long resets the backoff */
+#define KILL_GRACE_MS 2000 /* after the request_timeout signal, SIGKILL */
+#define READY_WAIT_MS 30000 /* new generation not ready by then: drain old anyway */
+
+enum phase { RUNNING, RELOADING, STOPPING };
+
+struct local {
+	int64_t restart_at; /* 0 = no restart pending */
+	int64_t started;
+	int64_t kill_at;    /* request_timeout: SIGKILL if still alive then */
+	uint32_t crashes;
+	bool retired;       /* told to drain: not restarted */
+};
+
+struct sup {
+	struct supervisor_opts *o;
+	struct scoreboard *sb;
+	int sbfd;
+	int sigfd;
+	uint32_t gen;
+	enum phase phase;
+	int64_t now;
+	int64_t phase_since;
+	int64_t idle_since;
+	int64_t next_status;
+	int64_t watchdog_usec, next_watchdog;
+	bool ready_sent;
+	bool old_told;       /* reload: the old generation was told to drain */
+	int64_t old_told_at;
+	char status[128];
+	struct local local[SCOREBOARD_SLOTS];
+	sigset_t oldmask;
+};
+
+static struct slot *slot_of(struct sup *s, size_t i)
+{
+	return &s->sb->slots[i];
+}
+
+static bool alive(const struct slot *sl)
+{
+	return SB_LOAD(sl->pid) > 0;
+}
+
+static size_t count(struct sup *s, bool current, uint32_t state)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
+		struct slot *sl = slot_of(s, i);
+
+		if (alive(sl) && (SB_LOAD(sl->generation) == s->gen) == current &&
+		    (!state || SB_LOAD(sl->state) == state))
+			n++;
+	}
+	return n;
+}
+
+/* In the child: back to a plain process that serves. */
+static void become_worker(struct sup *s, struct slot *sl)
+{
+	sigset_t all;
+
+	close(s->sigfd);
+	close(s->sbfd); /* the mapping stays */
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	sigfillset(&all);
+	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	/* The supervisor gone (SIGKILL), the worker drains instead of lingering. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	SB_STORE(sl->pid, (int32_t)getpid());
+}
+
+static int spawn(struct sup *s, size_t i, struct slot **ret_slot)
+{
+	struct slot *sl = slot_of(s, i);
+	struct local *l = &s->local[i];
+	pid_t pid;
+
+	memset(sl, 0, sizeof *sl);
+	SB_STORE(sl->generation, s->gen);
+	SB_STORE(sl->state, (uint32_t)SLOT_STARTING);
+	SB_STORE(sl->last_active, s->now);
+	pid = fork();
+	if (pid < 0) {
+		log_err("fork: %m; retrying in %d ms", BACKOFF_MAX_MS / 10);
+		SB_STORE(sl->state, (uint32_t)SLOT_FREE);
+		l->restart_at = s->now + BACKOFF_MAX_MS / 10;
+		return 0;
+	}
+	if (pid == 0) {
+		become_worker(s, sl);
+		*ret_slot = sl;
+		return 1;
+	}
+	SB_STORE(sl->pid, (int32_t)pid);
+	l->started = s->now;
+	l->restart_at = 0;
+	l->kill_at = 0;
+	l->retired = false;
+	log_debug("worker %d started (slot %zu, generation %u)", (int)pid, i, s->gen);
+	return 0;
+}
+
+/* Fills the generation up to `workers`; a slot backing off keeps its place. */
+static int fill(struct sup *s, struct slot **ret_slot)
+{
+	size_t have = count(s, true, 0);
+	int k;
+
+	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++)
+		have += !alive(slot_of(s, i)) && s->local[i].restart_at;
+	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
+		struct local *l = &s->local[i];
+
+		if (alive(slot_of(s, i)))
+			continue;
+		if (l->restart_at) {
+			if (l->restart_at > s->now)
+				continue;
+			l->restart_at = 0; /* due: its place is taken by the spawn */
+		} else if (have < s->o->workers) {
+			have++;
+		} else {
+			continue;
+		}
+		if ((k = spawn(s, i, ret_slot)) != 0)
+			return k;
+	}
+	return 0;
+}
+
+static void describe_exit(struct sup *s, pid_t pid, int status, const struct slot *sl,
+			  bool expected, char *buf, size_t len)
+{
+	(void)s;
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by SIG%s%s", sigabbrev_np(WTERMSIG(status)),
+			 WCOREDUMP(status) ? " (core dumped)" : "");
+	else if (SB_LOAD(sl->recycle))
+		snprintf(buf, len, "recycled after %llu requests (max_requests)",
+			 (unsigned long long)SB_LOAD(sl->served));
+	else
+		snprintf(buf, len, "exited with status %d%s", WEXITSTATUS(status),
+			 expected ? "" : " unexpectedly");
+	(void)pid;
+}
+
+static void reaped(struct sup *s, pid_t pid, int status)
+{
+	char why[128];
+
+	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
+		struct slot *sl = slot_of(s, i);
+		struct local *l = &s->local[i];
+		bool current = SB_LOAD(sl->generation) == s->gen;
+		bool expected = l->retired || !current || s->phase == STOPPING ||
+				SB_LOAD(sl->state) == SLOT_DRAINING;
+		bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		uint32_t delay = 0;
+
+		if (SB_LOAD(sl->pid) != pid)
+			continue;
+		describe_exit(s, pid, status, sl, expected, why, sizeof why);
+		s->sb->served_by_exited += SB_LOAD(sl->served);
+		SB_STORE(sl->pid, 0);
+		SB_STORE(sl->state, (uint32_t)SLOT_FREE);
+		if (!current || s->phase == STOPPING || l->retired) {
+			log_debug("worker %d %s", (int)pid, why);
+			return;
+		}
+		if (clean && (SB_LOAD(sl->recycle) || expected)) {
+			log_info("worker %d %s; replacing it", (int)pid, why);
+			l->crashes = 0;
+		} else {
+			if (s->now - l->started >= STABLE_MS)
+				l->crashes = 0;
+			l->crashes++;
+			if (l->crashes > 1) {
+				delay = BACKOFF_MIN_MS << (l->crashes - 2 < 7 ? l->crashes - 2 : 7);
+				if (delay > BACKOFF_MAX_MS)
+					delay = BACKOFF_MAX_MS;
+			}
+			log_warning("worker %d %s; restarting it in %.1f s (failure %u in a row)",
+				    (int)pid, why, delay / 1000.0, l->crashes);
+		}
+		l->restart_at = s->now + delay;
+		if (l->restart_at == 0)
+			l->restart_at = 1;
+		return;
+	}
+	log_debug("reaped process %d (not a worker)", (int)pid);
+}
+
+static void reap_all(struct sup *s)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		reaped(s, pid, status);
+}
+
+static void signal_gen(struct sup *s, bool current, int sig)
+{
+	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
+		struct slot *sl = slot_of(s, i);
+
+		if (!alive(sl) || (SB_LOAD(sl->generation) == s->gen) != current)
+			continue;
+		if (sig == SIGTERM) {
+			s->local[i].retired = true;
+			s->local[i].restart_at = 0;
+		}
+		kill(SB_LOAD(sl->pid), sig);
+	}
+}
+
+static void stop(struct sup *s, const char *why)
+{
+	if (s->phase == STOPPING)
+		return;
+	log_info("%s: draining %zu worker(s), then exiting", why, count(s, true, 0) + count(s, false, 0));
+	activation_notify("STOPPING=1");
+	s->phase = STOPPING;
+	s->phase_since = s->now;
+	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++)
+		s->local[i].restart_at = 0;
+	signal_gen(s, true, SIGTERM);
+	signal_gen(s, false, SIGTERM);
+}
+
+/* Reload --------------------------------------------------------------- */
+
+/* Listening sockets at 3.., the scoreboard right after: LISTEN_FDS layout. */
+static int place_fds(struct sup *s, bool for_exec)
+{
+	size_t n = s->o->nfds;
+	int tmp[n + 1];
+
+	for (size_t i = 0; i <= n; i++) {
+		int fd = i < n ? s->o->fds[i] : s->sbfd;
+
+		tmp[i] = fcntl(fd, F_DUPFD_CLOEXEC, 64);
+		if (tmp[i] < 0)
+			return -errno;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		int target = SD_LISTEN_FDS_START + (int)i;
+
+		if (dup3(tmp[i], target, for_exec ? 0 : O_CLOEXEC) < 0)
+			return -errno;
+		close(tmp[i]);
+		if (i < n)
+			s->o->fds[i] = target;
+		else
+			s->sbfd = target;
+	}
+	return 0;
+}
+
+static void reexec(struct sup *s)
+{
+	const char *run = getenv("SFCGI_RUN");
+	char num[32], exe[4096];
+	char *run_argv[] = { (char *)run, "run", "--config", (char *)s->o->config_path, NULL };
+	char *const *argv = run && s->o->config_path ? run_argv : s->o->argv;
+	ssize_t n;
+	int r;
+
+	if (argv == s->o->argv) {
+		n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+		if (n <= 0) {
+			log_err("reload: /proc/self/exe: %m; still serving");
+			return;
+		}
+		exe[n] = 0;
+		if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
+			exe[n - 10] = 0; /* upgraded in place: exec the new file */
+	} else {
+		snprintf(exe, sizeof exe, "%s", run);
+	}
+	if (access(exe, X_OK) < 0) {
+		log_err("reload refused: %s: %m; still serving", exe);
+		return;
+	}
+	if ((r = place_fds(s, true)) < 0) {
+		log_err("reload: arranging file descriptors: %s; still serving", strerror(-r));
+		return;
+	}
+	snprintf(num, sizeof num, "%zu", s->o->nfds);
+	setenv("LISTEN_FDS", num, 1);
+	snprintf(num, sizeof num, "%d", (int)getpid());
+	setenv("LISTEN_PID", num, 1);
+	if (s->o->fdname) {
+		char names[4096] = "";
+
+		for (size_t i = 0; i < s->o->nfds && strlen(names) + 300 < sizeof names; i++)
+			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+				 i ? ":" : "", s->o->fdname);
+		setenv("LISTEN_FDNAMES", names, 1);
+	}
+	snprintf(num, sizeof num, "%d", s->sbfd);
+	setenv("SFCGI_SCOREBOARD_FD", num, 1);
+	setenv("SFCGI_RELOADING", "1", 1);
+	setenv("SFCGI_SOCKET_ACTIVATED", s->o->socket_activated ? "1" : "0", 1);
+	log_info("reload: executing %s", exe);
+	execv(exe, argv);
+	log_err("reload: exec %s: %m; still serving", exe);
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+	unsetenv("SFCGI_SCOREBOARD_FD");
+	unsetenv("SFCGI_RELOADING");
+	unsetenv("SFCGI_SOCKET_ACTIVATED");
+	place_fds(s, false);
+}
+
+static void reload(struct sup *s)
+{
+	if (s->phase != RUNNING) {
+		log_notice("SIGHUP ignored: %s", s->phase == RELOADING ? "a reload is in progress"
+									: "stopping");
+		return;
+	}
+	activation_notify("RELOADING=1");
+	if (s->o->config_path) {
+		struct config c;
+		struct config_error err;
+
+		if (config_load(s->o->config_path, &c, &err) < 0) {
+			log_err("reload refused: %s; still serving with the previous configuration",
+				err.msg);
+			activation_notify("READY=1");
+			return;
+		}
+		config_free(&c);
+	}
+	reexec(s); /* returns only if it failed, logged */
+	activation_notify("READY=1");
+}
+
+/* After a re-exec: the new generation first, then the old one drains. */
+static void reload_progress(struct sup *s)
+{
+	size_t ready = count(s, true, SLOT_READY), old = count(s, false, 0);
+
+	if (!s->old_told) {
+		if (ready < s->o->workers && s->now - s->phase_since < READY_WAIT_MS)
+			return;
+		if (ready < s->o->workers)
+			log_warning("reload: only %zu of %u new workers ready after %d s; draining "
+				    "the old ones anyway",
+				    ready, s->o->workers, READY_WAIT_MS / 1000);
+		signal_gen(s, false, SIGTERM);
+		s->old_told = true;
+		s->old_told_at = s->now;
+		return;
+	}
+	if (old == 0) {
+		s->phase = RUNNING;
+		s->ready_sent = true;
+		s->idle_since = s->now;
+		activation_notify("READY=1");
+		log_info("reload complete: generation %u serving with %zu worker(s)", s->gen, ready);
+		return;
+	}
+	if (s->now - s->old_told_at > (int64_t)s->o->drain_timeout_ms) {
+		log_warning("reload: %zu old worker(s) still busy after drain_timeout (%u s): "
+			    "SIGKILL",
+			    old, s->o->drain_timeout_ms / 1000);
+		signal_gen(s, false, SIGKILL);
+		s->old_told_at = s->now;
+	}
+}
+
+static void on_signals(struct sup *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap_all(s);
+			break;
+		case SIGHUP:
+			reload(s);
+			break;
+		default:
+			stop(s, strsignal((int)si.ssi_signo));
+		}
+	}
+	reap_all(s); /* SIGCHLDs coalesce */
+}
+
+/* request_timeout: the stuck worker answers 504 itself if it can, then exits. */
+static void check_stuck(struct sup *s)
+{
+	for (size_t i = 0; i < SCOREBOARD_SLOTS && s->o->request_timeout_ms; i++) {
+		struct slot *sl = slot_of(s, i);
+		struct local *l = &s->local[i];
+		int64_t busy = SB_LOAD(sl->busy_since);
+		pid_t pid = SB_LOAD(sl->pid);
+
+		if (pid <= 0)
+			continue;
+		if (l->kill_at && s->now >= l->kill_at) {
+			log_warning("worker %d did not stop after the request_timeout signal: SIGKILL",
+				    (int)pid);
+			kill(pid, SIGKILL);
+			l->kill_at = s->now + KILL_GRACE_MS;
+		} else if (!l->kill_at && busy && s->now - busy > (int64_t)s->o->request_timeout_ms) {
+			log_warning("worker %d: request %u has run for %lld s (request_timeout=%u s); "
+				    "replacing the worker",
+				    (int)pid, SB_LOAD(sl->req_id), (long long)(s->now - busy) / 1000,
+				    s->o->request_timeout_ms / 1000);
+			kill(pid, SIGUSR2);
+			l->kill_at = s->now + KILL_GRACE_MS;
+		}
+	}
+}
+
+static bool all_idle(struct sup *s)
+{
+	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
+		struct slot *sl = slot_of(s, i);
+
+		if (alive(sl) && (SB_LOAD(sl->conns) || SB_LOAD(sl->busy_since) ||
+				  SB_LOAD(sl->state) != SLOT_READY))
+			return false;
+	}
+	return true;
+}
+
+static void check_idle(struct sup *s)
+{
+	if (!s->o->idle_timeout_ms || !s->o->socket_activated || s->phase != RUNNING)
+		return;
+	if (!all_idle(s)) {
+		s->idle_since = s->now;
+		return;
+	}
+	if (s->now - s->idle_since >= (int64_t)s->o->idle_timeout_ms) {
+		char why[96];
+
+		snprintf(why, sizeof why, "idle for %u s (idle_timeout); systemd starts me again "
+			 "on the next connection", s->o->idle_timeout_ms / 1000);
+		stop(s, why);
+	}
+}
+
+static void report(struct sup *s)
+{
+	uint64_t served = s->sb->served_by_exited;
+	size_t busy = 0, n = count(s, true, 0);
+	char status[128];
+
+	if (s->now < s->next_status)
+		return;
+	s->next_status = s->now + 1000;
+	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
+		struct slot *sl = slot_of(s, i);
+
+		if (alive(sl)) {
+			served += SB_LOAD(sl->served);
+			busy += SB_LOAD(sl->busy_since) != 0;
+		}
+	}
+	snprintf(status, sizeof status, "STATUS=%s%zu worker(s), %zu busy, %llu requests served",
+		 s->phase == RELOADING ? "reloading; " : s->phase == STOPPING ? "stopping; " : "",
+		 n, busy, (unsigned long long)served);
+	if (strcmp(status, s->status)) {
+		memcpy(s->status, status, sizeof status);
+		activation_notify(status);
+	}
+}
+
+static void watchdog(struct sup *s)
+{
+	if (!s->watchdog_usec || s->now < s->next_watchdog)
+		return;
+	activation_notify("WATCHDOG=1");
+	s->next_watchdog = s->now + (int64_t)(s->watchdog_usec / 2000);
+}
+
+static int setup(struct sup *s)
+{
+	const char *e = getenv("SFCGI_SCOREBOARD_FD");
+	sigset_t mask;
+	uint64_t usec = 0;
+	int r;
+
+	r = scoreboard_map(e ? atoi(e) : -1, &s->sb, &s->sbfd);
+	unsetenv("SFCGI_SCOREBOARD_FD");
+	if (r < 0) {
+		log_err("scoreboard: %s", strerror(-r));
+		return r;
+	}
+	if ((r = place_fds(s, false)) < 0) {
+		log_err("arranging the listening sockets: %s", strerror(-r));
+		return r;
+	}
+	s->gen = ++s->sb->generation;
+	if (e && getenv("SFCGI_RELOADING")) {
+		s->phase = RELOADING; /* the previous image's workers are the old generation */
+		s->phase_since = s->now;
+	}
+	unsetenv("SFCGI_RELOADING");
+	if (sd_watchdog_enabled(1, &usec) > 0)
+		s->watchdog_usec = (int64_t)usec;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGQUIT);
+	if (sigprocmask(SIG_BLOCK, &mask, &s->oldmask) < 0)
+		return -errno;
+	s->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->sigfd < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* One visible step per state: fill, promote, stop, report. */
+static int step(struct sup *s, struct slot **ret_slot)
+{
+	int k;
+
+	if (s->phase != STOPPING && (k = fill(s, ret_slot)) != 0)
+		return k;
+	if (s->phase == RELOADING)
+		reload_progress(s);
+	if (s->phase == STOPPING) {
+		if (!count(s, true, 0) && !count(s, false, 0)) {
+			log_info("all workers have exited");
+			exit(0);
+		}
+		if (s->now - s->phase_since > (int64_t)s->o->drain_timeout_ms) {
+			log_warning("drain_timeout (%u s) reached: killing the remaining workers",
+				    s->o->drain_timeout_ms / 1000);
+			signal_gen(s, true, SIGKILL);
+			signal_gen(s, false, SIGKILL);
+			s->phase_since = s->now; /* once more after another drain_timeout */
+		}
+	}
+	if (!s->ready_sent && s->phase == RUNNING && count(s, true, SLOT_READY) >= s->o->workers) {
+		s->ready_sent = true;
+		activation_notify("READY=1");
+		log_info("%u worker(s) serving", s->o->workers);
+	}
+	check_stuck(s);
+	check_idle(s);
+	report(s);
+	watchdog(s);
+	return 0;
+}
+
+int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
+{
+	static struct sup s; /* large (per-slot bookkeeping): not on the stack */
+	int r;
+
+	memset(&s, 0, sizeof s);
+	s.o = o;
+	s.sigfd = -1;
+	s.now = worker_clock_ms();
+	s.idle_since = s.now;
+	if ((r = setup(&s)) < 0)
+		return r;
+	for (;;) {
+		struct pollfd p = { .fd = s.sigfd, .events = POLLIN };
+		bool starting = count(&s, true, SLOT_STARTING) || s.phase != RUNNING;
+		int timeout = starting ? 10 : 250;
+
+		s.now = worker_clock_ms();
+		if ((r = step(&s, ret_slot)) != 0)
+			return r;
+		if (poll(&p, 1, timeout) > 0) {
+			s.now = worker_clock_ms();
+			on_signals(&s);
+		}
+	}
+}
+
+void supervisor_worker_ready(struct slot *slot)
+{
+	if (slot)
+		SB_STORE(slot->state, (uint32_t)SLOT_READY);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The supervisor: holds the listening sockets, keeps `workers` prefork
+ * processes, restarts crashed ones with backoff, recycles them after
+ * max_requests, replaces a worker stuck past request_timeout, exits when
+ * idle (socket activation brings it back), pets the watchdog, and reloads
+ * on SIGHUP by re-executing itself with the same PID, sockets and
+ * scoreboard: the new generation starts, then the old one drains.
+ */
+#ifndef SFCGI_SUPERVISOR_H
+#define SFCGI_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct slot;
+
+struct supervisor_opts {
+	uint32_t workers;
+	uint64_t max_requests;
+	uint32_t idle_timeout_ms;
+	uint32_t request_timeout_ms;
+	uint32_t drain_timeout_ms;
+	bool socket_activated;   /* the sockets came from systemd: idle exit allowed */
+	int *fds;                /* listening sockets; moved to 3.. (updated here) */
+	size_t nfds;
+	const char *fdname;      /* their FileDescriptorName=, for the re-exec */
+	const char *config_path; /* validated again before a reload, NULL if none */
+	char *const *argv;       /* to re-execute on reload */
+};
+
+/*
+ * Runs the supervisor loop. Returns 1 in each forked worker, with
+ * *ret_slot its scoreboard slot; in the supervisor itself it never returns
+ * but exits the process (status 0 after a clean stop or idle exit).
+ * Returns a negative errno if it could not start (logged).
+ */
+int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot);
+
+/* For the worker: tells the supervisor this worker serves now. */
+void supervisor_worker_ready(struct slot *slot);
+
+#endif

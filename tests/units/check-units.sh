@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Static checks of the unit templates with systemd's own tools:
+# `systemd-analyze verify` must be silent, and `systemd-analyze security`
+# must rate app@.service at or below the exposure the project promises.
+# Usage: check-units.sh BUILD_UNITS_DIR SOURCE_UNITS_DIR SFCGI_BINARY
+set -u
+built=$1 src=$2 tool=$3
+max_exposure=1.0
+dir=$(mktemp -d /tmp/sfcgi-units-XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
+
+# ExecStart= must name an executable: point it at the built tool.
+mkdir -p "$dir/system" "$dir/user"
+sed "s|^ExecStart=[^ ]*/sfcgi|ExecStart=$tool|" "$built/app@.service" >"$dir/system/app@.service"
+cp "$src/app@.socket" "$dir/system/"
+sed "s|^ExecStart=[^ ]*/sfcgi|ExecStart=$tool|" "$built/user-app@.service" >"$dir/user/app@.service"
+cp "$src/user/app@.socket" "$dir/user/"
+
+for kind in system user; do
+	flag=
+	[ "$kind" = user ] && flag=--user
+	mkdir -p "$dir/run"
+	out=$(cd "$dir/$kind" && XDG_RUNTIME_DIR="$dir/run" systemd-analyze verify $flag --man=no \
+		app@wiki.socket app@wiki.service 2>&1)
+	rc=$?
+	if [ $rc = 0 ] && [ -z "$out" ]; then
+		ok "$kind units: systemd-analyze verify is silent"
+	else
+		not_ok "$kind units: systemd-analyze verify (exit $rc): $out"
+	fi
+done
+
+out=$(systemd-analyze security --offline=true "$dir/system/app@.service" 2>&1)
+level=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' <<<"$out")
+echo "# app@.service exposure: ${level:-?}"
+if [ -n "$level" ] && awk -v l="$level" -v m="$max_exposure" 'BEGIN { exit !(l <= m) }'; then
+	ok "app@.service exposure $level <= $max_exposure"
+else
+	not_ok "app@.service exposure ${level:-unknown} > $max_exposure"
+	echo "$out" | grep '✗' | head -20
+fi
+grep -q '^ExecReload=/bin/kill -HUP \$MAINPID' "$dir/system/app@.service" &&
+	ok "reload sends SIGHUP to the supervisor" || not_ok "ExecReload"
+grep -q '^FileDescriptorName=fastcgi' "$dir/system/app@.socket" &&
+	ok "socket named fastcgi" || not_ok "FileDescriptorName"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
