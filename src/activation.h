@@ -32,4 +32,8 @@ int activation_listen(const char *spec, int mode);
 /* sd_notify(3) wrapper; a no-op without NOTIFY_SOCKET. */
 void activation_notify(const char *state);
 
+/* Opens the notification socket now, while socket() is still allowed, for
+ * a process about to lock itself down. 0 or negative errno. */
+int activation_notify_prepare(void);
+
 #endif

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sandbox.h"
 #include "settings.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -37,6 +38,7 @@ struct config {
 	char *listen;            /* "listen": as --listen, used without systemd */
 	char *fdname;            /* "fdname": as --fdname */
 	struct settings limits;  /* "limits": {settings_table keys} */
+	struct sandbox_config sandbox; /* "sandbox": {...} or false (config-sandbox.c) */
 };
 
 struct config_error {

@@ -33,7 +33,8 @@ struct slot {
 	uint16_t req_id;
 	uint8_t req_clean;   /* nothing of its response written yet */
 	uint8_t recycle;     /* exiting because of max_requests */
-	uint8_t pad[8];
+	int32_t sigsys;      /* seccomp: refused syscall number + 1, 0 = none */
+	uint8_t pad[4];
 } __attribute__((aligned(64)));
 
 struct scoreboard {

@@ -15,12 +15,14 @@
 #include "supervisor.h"
 #include "log.h"
 #include "request.h"
+#include "sandbox.h"
 #include "settings.h"
 #include "sfcgi.h"
 #include "worker.h"
 
 struct sfcgi_server {
 	struct worker w;
+	struct sandbox_config sandbox; /* applied before the first request */
 	bool ready_sent;
 };
 
@@ -221,6 +223,7 @@ static int supervise(struct options *o, struct config *cfg, int *fds, size_t nfd
 		.fdname = o->act.fdname,
 		.config_path = o->config,
 		.argv = argv,
+		.lockdown = cfg->sandbox.enabled,
 	};
 	int r = supervisor_run(&so, ret_slot);
 
@@ -257,6 +260,8 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 		s->w.max_requests = cfg.max_requests;
 		if (slot)
 			worker_attach_slot(&s->w, slot);
+		s->sandbox = cfg.sandbox; /* moved: config_free() below leaves it alone */
+		sandbox_defaults(&cfg.sandbox);
 		*ret_server = s;
 	} else if (s) {
 		sfcgi_server_free(s); /* closes the fds it took */
@@ -280,6 +285,11 @@ int sfcgi_accept(struct sfcgi_server *s, struct sfcgi_request **ret_request)
 		/* libfcgi's FCGX_Accept_r finishes the previous request too. */
 		sfcgi_finish(request_handle(s->w.current), 0);
 	if (!s->ready_sent) {
+		/* Two-phase: the app opened what it needs; now lock the worker down. */
+		if (!s->w.slot && s->sandbox.enabled)
+			activation_notify_prepare();
+		if ((k = sandbox_apply(&s->sandbox, s->w.slot)) < 0)
+			return k;
 		s->ready_sent = true;
 		if (s->w.slot)
 			supervisor_worker_ready(s->w.slot);
@@ -298,6 +308,7 @@ void sfcgi_server_free(struct sfcgi_server *s)
 	if (!s)
 		return;
 	worker_free(&s->w);
+	sandbox_free(&s->sandbox);
 	free(s);
 }
 

@@ -22,6 +22,7 @@
 #include "activation.h"
 #include "config.h"
 #include "log.h"
+#include "sandbox.h"
 #include "scoreboard.h"
 #include "worker.h"
 
@@ -165,7 +166,12 @@ static void describe_exit(struct sup *s, pid_t pid, int status, const struct slo
 			  bool expected, char *buf, size_t len)
 {
 	(void)s;
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS && SB_LOAD(sl->sigsys) > 0) {
+		char why[256];
+
+		sandbox_explain(SB_LOAD(sl->sigsys) - 1, why, sizeof why);
+		snprintf(buf, len, "killed by the sandbox: %s", why);
+	} else if (WIFSIGNALED(status))
 		snprintf(buf, len, "killed by SIG%s%s", sigabbrev_np(WTERMSIG(status)),
 			 WCOREDUMP(status) ? " (core dumped)" : "");
 	else if (SB_LOAD(sl->recycle))
@@ -179,7 +185,7 @@ static void describe_exit(struct sup *s, pid_t pid, int status, const struct slo
 
 static void reaped(struct sup *s, pid_t pid, int status)
 {
-	char why[128];
+	char why[384];
 
 	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
 		struct slot *sl = slot_of(s, i);
@@ -527,6 +533,8 @@ static int setup(struct sup *s)
 		log_err("scoreboard: %s", strerror(-r));
 		return r;
 	}
+	if (s->o->lockdown && (r = sandbox_supervisor()) < 0)
+		return r;
 	if ((r = place_fds(s, false)) < 0) {
 		log_err("arranging the listening sockets: %s", strerror(-r));
 		return r;

@@ -23,6 +23,7 @@ struct supervisor_opts {
 	uint32_t request_timeout_ms;
 	uint32_t drain_timeout_ms;
 	bool socket_activated;   /* the sockets came from systemd: idle exit allowed */
+	bool lockdown;           /* the supervisor's own seccomp deny-list */
 	int *fds;                /* listening sockets; moved to 3.. (updated here) */
 	size_t nfds;
 	const char *fdname;      /* their FileDescriptorName=, for the re-exec */

@@ -5,9 +5,18 @@
  *   ?sleep=MS   hang in the handler for MS milliseconds (request_timeout)
  *   ?crash      abort() in the handler (SIGABRT)
  *   ?exit=N     exit(N) in the handler
+ * and for the sandbox, each a call a locked-down worker may not make:
+ *   ?exec       execve("/bin/true")
+ *   ?socket     socket(AF_INET)
+ *   ?ptrace     ptrace(PTRACE_TRACEME)
+ *   ?write=PATH open PATH for writing; answers "write=OK" or "write=ERRNO-NAME"
+ *   ?status     answers /proc/self/status (uid, capabilities, NoNewPrivs, Seccomp)
  * TESTAPP_INIT_FAIL=1 makes init fail (a worker that exits on start).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sfcgi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +45,29 @@ static int handler(struct sfcgi_request *req, void *userdata)
 		abort();
 	} else if (!strncmp(q, "exit=", 5)) {
 		exit(atoi(q + 5));
+	} else if (!strcmp(q, "exec")) {
+		execl("/bin/true", "true", (char *)NULL);
+	} else if (!strcmp(q, "socket")) {
+		sfcgi_printf(req, "socket=%d\n", socket(AF_INET, SOCK_STREAM, 0));
+	} else if (!strcmp(q, "ptrace")) {
+		sfcgi_printf(req, "ptrace=%ld\n", ptrace(PTRACE_TRACEME, 0, NULL, NULL));
+	} else if (!strncmp(q, "write=", 6)) {
+		int fd = open(q + 6, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		sfcgi_printf(req, "write=%s\n", fd >= 0 ? "OK" : strerrorname_np(errno));
+		if (fd >= 0)
+			close(fd);
+	} else if (!strcmp(q, "status")) {
+		char buf[8192];
+		int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
+
+		if (n > 0)
+			sfcgi_write(req, buf, (size_t)n);
+		else
+			sfcgi_printf(req, "status=%s\n", strerrorname_np(errno));
+		if (fd >= 0)
+			close(fd);
 	}
 	sfcgi_add_header(req, "Content-Type", "text/plain");
 	sfcgi_printf(req, "pid=%d\n", (int)getpid());

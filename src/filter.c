@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * seccomp with libseccomp. A refused call traps (SIGSYS): the worker's
+ * handler records the syscall number in its scoreboard slot and dies of
+ * SIGSYS, and the supervisor logs the syscall's name and the config key
+ * that would allow it. Without a supervisor the worker says it itself,
+ * from a table of names resolved before the filter was loaded (nothing in
+ * a signal handler may allocate).
+ */
+#include "filter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "policy.h"
+#include "scoreboard.h"
+
+#define MAX_NR 512
+
+static char names[MAX_NR][24];
+static struct slot *sigsys_slot;
+
+/* Appends s to buf (async-signal-safe); returns the new length. */
+static size_t cat(char *buf, size_t off, size_t len, const char *s)
+{
+	while (*s && off + 1 < len)
+		buf[off++] = *s++;
+	buf[off] = 0;
+	return off;
+}
+
+/* "\"allow\": [\"file-read\"]" or "\"syscalls\": [\"ptrace\"]" (async-signal-safe). */
+static size_t key_for(const char *name, char *buf, size_t off, size_t len)
+{
+	for (unsigned i = 0; i < policy_count; i++) {
+		const struct policy_entry *e = &policy_table[i];
+
+		if (strcmp(e->name, name) != 0)
+			continue;
+		if (e->level == LEVEL_DEFAULT)
+			return cat(buf, off, len, "\"seccomp\": \"default\"");
+		if (e->level == LEVEL_GROUP) {
+			off = cat(buf, off, len, "\"allow\": [\"");
+			off = cat(buf, off, len, sandbox_group_name(e->group));
+			return cat(buf, off, len, "\"]");
+		}
+	}
+	off = cat(buf, off, len, "\"syscalls\": [\"");
+	off = cat(buf, off, len, name);
+	return cat(buf, off, len, "\"]");
+}
+
+static size_t explain(int nr, const char *name, char *buf, size_t len)
+{
+	char num[16];
+	size_t off = 0;
+	int i = (int)sizeof num - 1;
+
+	num[i] = 0;
+	do
+		num[--i] = (char)('0' + nr % 10);
+	while ((nr /= 10) > 0 && i > 0);
+	off = cat(buf, off, len, "forbidden system call ");
+	off = cat(buf, off, len, name);
+	off = cat(buf, off, len, " (");
+	off = cat(buf, off, len, num + i);
+	off = cat(buf, off, len, "); to allow it: \"sandbox\": {");
+	off = key_for(name, buf, off, len);
+	return cat(buf, off, len, "}");
+}
+
+void sandbox_explain(int nr, char *buf, size_t len)
+{
+	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+	explain(nr, name ? name : "unknown", buf, len);
+	free(name);
+}
+
+static void on_sigsys(int sig, siginfo_t *si, void *ctx)
+{
+	int nr = si->si_syscall;
+
+	(void)sig;
+	(void)ctx;
+	if (sigsys_slot) {
+		SB_STORE(sigsys_slot->sigsys, nr + 1);
+	} else {
+		char line[320];
+		size_t n = cat(line, 0, sizeof line, "<3>sandbox: ");
+
+		n = explain(nr, nr >= 0 && nr < MAX_NR && names[nr][0] ? names[nr] : "unknown",
+			    line + n, sizeof line - n - 1) + n;
+		line[n++] = '\n';
+		if (write(STDERR_FILENO, line, n) < 0) {
+			/* dying anyway */
+		}
+	}
+	/* SA_RESETHAND made SIGSYS fatal again: die of it, for all to see. */
+	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGSYS);
+}
+
+static void fill_names(void)
+{
+	for (int nr = 0; nr < MAX_NR; nr++) {
+		char *n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+		if (n)
+			snprintf(names[nr], sizeof names[nr], "%s", n);
+		free(n);
+	}
+}
+
+static int add(scmp_filter_ctx ctx, const struct policy_entry *e, bool any_open)
+{
+	int nr = seccomp_syscall_resolve_name(e->name), r = 0;
+	const int families[] = { AF_UNIX, AF_INET, AF_INET6 };
+	const scmp_datum_t open_mask = O_ACCMODE | O_CREAT | O_TRUNC;
+
+	if (nr == __NR_SCMP_ERROR)
+		return 0; /* not on this architecture */
+	switch (any_open ? ARG_ANY : e->arg) {
+	case ARG_ANY:
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		break;
+	case ARG_OPEN_RDONLY:
+		if (!strcmp(e->name, "openat"))
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					     SCMP_A2(SCMP_CMP_MASKED_EQ, open_mask, O_RDONLY));
+		else
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					     SCMP_A1(SCMP_CMP_MASKED_EQ, open_mask, O_RDONLY));
+		break;
+	case ARG_SOCKET_INET:
+		for (size_t i = 0; i < 3 && r >= 0; i++)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
+		break;
+	case ARG_IOCTL_TCGETS:
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
+		break;
+	}
+	if (r == -EEXIST)
+		r = 0; /* in two groups (clone: process and threads) */
+	if (r < 0)
+		log_err("sandbox: seccomp rule for %s: %s", e->name, strerror(-r));
+	return r;
+}
+
+static bool wanted(const struct sandbox_config *c, const struct policy_entry *e)
+{
+	switch (e->level) {
+	case LEVEL_STRICT:
+		return true;
+	case LEVEL_DEFAULT:
+		return c->profile == PROFILE_DEFAULT;
+	case LEVEL_GROUP:
+		return (c->allow & e->group) != 0;
+	}
+	return false;
+}
+
+static int build(scmp_filter_ctx ctx, const struct sandbox_config *c)
+{
+	bool any_open = c->allow & GROUP_FILE_WRITE;
+	int r = 0;
+
+	for (unsigned i = 0; i < policy_count && r == 0; i++)
+		if (wanted(c, &policy_table[i]))
+			r = add(ctx, &policy_table[i], any_open);
+	for (char **s = c->syscalls; s && *s && r == 0; s++) {
+		int nr = seccomp_syscall_resolve_name(*s);
+
+		if (nr == __NR_SCMP_ERROR) {
+			log_err("sandbox: unknown system call \"%s\"", *s);
+			return -EINVAL;
+		}
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		if (r == -EEXIST)
+			r = 0;
+	}
+	return r;
+}
+
+int filter_worker(const struct sandbox_config *c, struct slot *slot)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigsys,
+				.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER };
+	scmp_filter_ctx ctx;
+	int r;
+
+	if (c->profile == PROFILE_OFF)
+		return 0;
+	if (c->action == ACTION_KILL) {
+		fill_names();
+		sigsys_slot = slot;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGSYS, &sa, NULL) < 0)
+			return -errno;
+	}
+	ctx = seccomp_init(c->action == ACTION_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP);
+	if (!ctx) {
+		log_err("sandbox: seccomp_init failed");
+		return -ENOMEM;
+	}
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); /* set already, by us */
+	if (r == 0)
+		r = build(ctx, c);
+	if (r == 0 && (r = seccomp_load(ctx)) < 0)
+		log_err("sandbox: loading the seccomp filter: %s", strerror(-r));
+	seccomp_release(ctx);
+	if (r == 0 && c->action == ACTION_LOG)
+		log_notice("sandbox: learning mode: refused system calls are allowed and logged "
+			   "by the kernel (journalctl -k | grep type=1326; syscall=N is the number)");
+	return r;
+}
+
+int sandbox_supervisor(void)
+{
+	scmp_filter_ctx ctx;
+	int r = 0;
+
+	if (getenv("SFCGI_SUPERVISOR_FILTERED"))
+		return 0; /* loaded before a re-exec; filters survive it */
+	ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return -ENOMEM;
+	for (const char *const *d = policy_supervisor_deny; *d && r == 0; d++) {
+		int nr = seccomp_syscall_resolve_name(*d);
+
+		if (nr != __NR_SCMP_ERROR)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+	}
+	if (r == 0)
+		r = seccomp_load(ctx); /* sets no_new_privs (SCMP_FLTATR_CTL_NNP) */
+	seccomp_release(ctx);
+	if (r < 0) {
+		log_err("sandbox: the supervisor's seccomp filter: %s", strerror(-r));
+		return r;
+	}
+	setenv("SFCGI_SUPERVISOR_FILTERED", "1", 1);
+	return 0;
+}
+
+int sandbox_syscall_known(const char *name)
+{
+	return seccomp_syscall_resolve_name(name) == __NR_SCMP_ERROR ? -EINVAL : 0;
+}

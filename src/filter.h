@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* seccomp filters built with libseccomp from the policy table (policy.c). */
+#ifndef SFCGI_FILTER_H
+#define SFCGI_FILTER_H
+
+#include "sandbox.h"
+
+/* The worker's allow-list. Violations: SIGSYS recorded in slot (or logged
+ * by the worker itself without a supervisor), or only logged in learning
+ * mode. 0 or negative errno (logged). */
+int filter_worker(const struct sandbox_config *c, struct slot *slot);
+
+#endif

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-instance sandbox, applied by every worker after the app's init
+ * and before the first peer byte, in this order: user/group switch (when
+ * root and configured), rlimits, empty capability sets and bounding set,
+ * Landlock paths, no_new_privs, the seccomp allow-list. It fails closed:
+ * any step that fails makes the worker exit without serving.
+ */
+#ifndef SFCGI_SANDBOX_H
+#define SFCGI_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum sandbox_profile {
+	PROFILE_DEFAULT, /* what a FastCGI worker and libc need */
+	PROFILE_STRICT,  /* only what the sfcgi runtime itself needs */
+	PROFILE_OFF,     /* no seccomp filter (no_new_privs and caps still apply) */
+};
+
+enum sandbox_action {
+	ACTION_KILL, /* the worker dies; the supervisor names the syscall and key */
+	ACTION_LOG,  /* learning mode: the call goes through, the kernel logs it */
+};
+
+enum landlock_mode {
+	LANDLOCK_AUTO,     /* applied when paths are listed; skipped if the kernel lacks it */
+	LANDLOCK_REQUIRED, /* no Landlock in the kernel: the worker does not serve */
+	LANDLOCK_OFF,
+};
+
+/* Named groups of syscalls the config can add ("allow": [...]). */
+enum sandbox_group {
+	GROUP_FILE_READ = 1u << 0,  /* "file-read" */
+	GROUP_FILE_WRITE = 1u << 1, /* "file-write" */
+	GROUP_NETWORK = 1u << 2,    /* "network": outbound TCP/UDP/unix connections */
+	GROUP_PROCESS = 1u << 3,    /* "process": fork, exec, wait, kill */
+	GROUP_THREADS = 1u << 4,    /* "threads": create threads */
+};
+
+#define SANDBOX_RLIMITS 5 /* nofile, as, core, nproc, fsize */
+
+struct sandbox_config {
+	bool enabled;                /* "sandbox": false turns everything off */
+	char *user, *group;          /* switch to these when started as root */
+	uid_t uid;                   /* resolved at config time (NSS needs files) */
+	gid_t gid;
+	bool have_ids;
+	char **read_only, **read_write; /* Landlock, NULL-terminated lists */
+	enum landlock_mode landlock;
+	enum sandbox_profile profile;
+	enum sandbox_action action;
+	uint32_t allow;              /* enum sandbox_group bits */
+	char **syscalls;             /* single syscalls by name */
+	int64_t rlimits[SANDBOX_RLIMITS]; /* -1 = leave as is */
+};
+
+struct slot;
+
+void sandbox_defaults(struct sandbox_config *c);
+void sandbox_free(struct sandbox_config *c);
+
+/* Group name <-> bit, for the config parser. 0 if unknown. */
+uint32_t sandbox_group_by_name(const char *name);
+const char *sandbox_group_name(uint32_t bit);
+/* Checks a syscall name for this architecture: 0 or -EINVAL. */
+int sandbox_syscall_known(const char *name);
+/* rlimit key ("nofile", "as", "core", "nproc", "fsize") -> index, or -1. */
+int sandbox_rlimit_index(const char *name);
+extern const char *const sandbox_rlimit_names[SANDBOX_RLIMITS];
+
+/*
+ * Locks the calling worker down. slot (may be NULL) is where a seccomp
+ * violation is recorded for the supervisor to explain. 0, or a negative
+ * errno after logging which step failed: the caller must not serve.
+ */
+int sandbox_apply(const struct sandbox_config *c, struct slot *slot);
+
+/*
+ * The supervisor's own, looser lock-down: no_new_privs and a deny-list of
+ * what it never needs (ptrace, mount, modules, kexec, bpf...). Applied once
+ * per process lifetime (the filter survives re-exec). 0 or negative errno.
+ */
+int sandbox_supervisor(void);
+
+/*
+ * For the supervisor's log line about a worker killed by SIGSYS: the name
+ * of syscall nr and the config key that would allow it, into buf.
+ */
+void sandbox_explain(int nr, char *buf, size_t len);
+
+#endif
