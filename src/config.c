@@ -318,11 +318,11 @@ static int jsmn_error(struct parse *p, int r, const jsmn_parser *jp)
 	if (r == JSMN_ERROR_PART)
 		return ch == '"' ? fail(p, at, "unterminated string")
 				 : fail(p, p->len, "unexpected end of file");
-	for (size_t i = at + 1; ch == '"' && i < p->len && p->text[i] != '"'; i++)
-		if (p->text[i] == '\\' && (r = unescape(p, &i, p->len, NULL, &n)) < 0)
-			return r; /* a bad escape: jsmn points at the string */
-		else if (p->text[i - 1] == '\\' || p->text[i] == '\\')
-			i--;
+	for (size_t i = at + 1; ch == '"' && i < p->len && p->text[i] != '"';)
+		if (p->text[i] != '\\')
+			i++;
+		else if ((r = unescape(p, &i, p->len, NULL, &n)) < 0)
+			return r; /* the bad escape: jsmn points at the string */
 	if (ch == '{' || ch == '[')
 		last--; /* jsmn took a token for it before refusing it */
 	if (ch && sup >= 0 && strchr("{[-0123456789tfn", ch)) {
