@@ -17,7 +17,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <locale.h>
+#include <grp.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -782,6 +784,181 @@ static int set_limits(struct parse *p, int v, const struct field *f)
 	return r;
 }
 
+/* ---- "sandbox" ------------------------------------------------------------- */
+
+/* A string that must be one of the NULL-terminated choices; its index. */
+static int choice(struct parse *p, int v, const char *what, const char *const *choices,
+		  int *ret)
+{
+	char *s = NULL, list[128] = "";
+	int r = get_string(p, v, what, &s);
+
+	for (int i = 0; r == 0 && choices[i]; i++) {
+		if (!strcmp(s, choices[i])) {
+			*ret = i;
+			free(s);
+			return 0;
+		}
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"", i ? ", " : "",
+			 choices[i]);
+	}
+	if (r == 0)
+		r = fail(p, t_start(p, v), "\"%s\": expected one of %s, got %.*s", what, list,
+			 ECHO(p, v));
+	free(s);
+	return r;
+}
+
+/* An array of strings, each checked by ok() (NULL = any); *ret NULL-terminated. */
+static int strings(struct parse *p, int v, const char *what, char ***ret,
+		   const char *(*ok)(const char *s))
+{
+	char item[64];
+	int r = expect(p, v, "an array", what), n = 0;
+
+	if (r == 0 && !(*ret = calloc((size_t)p->tok[v].size + 1, sizeof(char *))))
+		return oom(p);
+	for (int i = v + 1; r == 0 && inside(p, i, v); i = next_sibling(p, i)) {
+		const char *why;
+
+		snprintf(item, sizeof item, "%s[%d]", what, n);
+		r = get_string(p, i, item, &(*ret)[n]);
+		if (r == 0 && ok && (why = ok((*ret)[n])))
+			r = fail(p, t_start(p, i), "\"%s\": %.*s %s", item, ECHO(p, i), why);
+		n++;
+	}
+	return r;
+}
+
+static const char *path_ok(const char *s)
+{
+	struct stat st;
+
+	if (s[0] != '/')
+		return "is not an absolute path";
+	return stat(s, &st) < 0 ? "does not exist" : NULL;
+}
+
+static const char *group_ok(const char *s)
+{
+	return sandbox_group_by_name(s) ? NULL
+		: "is not a group (valid: file-read, file-write, network, process, threads)";
+}
+
+static const char *syscall_ok(const char *s)
+{
+	return sandbox_syscall_known(s) == 0 ? NULL : "is not a system call of this architecture";
+}
+
+static int sandbox_ids(struct parse *p, int k, int v, bool is_user)
+{
+	struct sandbox_config *sb = &p->c->sandbox;
+	char **name = is_user ? &sb->user : &sb->group;
+	int r = get_string(p, v, is_user ? "sandbox.user" : "sandbox.group", name);
+	struct passwd *pw;
+	struct group *gr;
+
+	(void)k;
+	if (r < 0)
+		return r;
+	if (is_user) {
+		if (!(pw = getpwnam(*name)))
+			return fail(p, t_start(p, v), "\"sandbox.user\": no user %.*s", ECHO(p, v));
+		sb->uid = pw->pw_uid;
+		if (!sb->group)
+			sb->gid = pw->pw_gid;
+		sb->have_ids = true;
+	} else {
+		if (!(gr = getgrnam(*name)))
+			return fail(p, t_start(p, v), "\"sandbox.group\": no group %.*s", ECHO(p, v));
+		sb->gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+static int sandbox_rlimits(struct parse *p, int v)
+{
+	char name[ECHO_MAX + 1], what[ECHO_MAX + 24];
+	int r = expect(p, v, "an object", "sandbox.rlimits");
+
+	for (int k = v + 1; r == 0 && inside(p, k, v); k = next_sibling(p, k + 1)) {
+		int i = key_name(p, k, name) ? sandbox_rlimit_index(name) : -1;
+		uint64_t n;
+
+		if (i < 0)
+			return fail(p, t_start(p, k), "\"sandbox.rlimits\": unknown key %.*s (valid: "
+				    "nofile, as, core, nproc, fsize)", ECHO(p, k));
+		if ((r = check_dup(p, v, k)) < 0)
+			return r;
+		snprintf(what, sizeof what, "sandbox.rlimits.%s", name);
+		if ((r = get_uint(p, k + 1, what, INT64_MAX, &n)) == 0)
+			p->c->sandbox.rlimits[i] = (int64_t)n;
+	}
+	return r;
+}
+
+static const char *const sandbox_keys[] = {
+	"user", "group", "read_only", "read_write", "landlock", "seccomp", "on_violation",
+	"allow", "syscalls", "rlimits",
+};
+
+static int sandbox_key(struct parse *p, int obj, int k)
+{
+	static const char *const landlock[] = { "auto", "required", "off", NULL };
+	static const char *const profile[] = { "default", "strict", "off", NULL };
+	static const char *const action[] = { "kill", "log", NULL };
+	struct sandbox_config *sb = &p->c->sandbox;
+	char name[ECHO_MAX + 1], **groups = NULL;
+	int r, v = k + 1, i = -1;
+
+	if (key_name(p, k, name))
+		for (i = (int)(sizeof sandbox_keys / sizeof *sandbox_keys) - 1; i >= 0; i--)
+			if (!strcmp(sandbox_keys[i], name))
+				break;
+	if (i < 0)
+		return unknown_key(p, k, "\"sandbox\": ", sandbox_keys, sizeof *sandbox_keys,
+				   sizeof sandbox_keys / sizeof *sandbox_keys);
+	if ((r = check_dup(p, obj, k)) < 0)
+		return r;
+	switch (i) {
+	case 0: return sandbox_ids(p, k, v, true);
+	case 1: return sandbox_ids(p, k, v, false);
+	case 2: return strings(p, v, "sandbox.read_only", &sb->read_only, path_ok);
+	case 3: return strings(p, v, "sandbox.read_write", &sb->read_write, path_ok);
+	case 4: return choice(p, v, "sandbox.landlock", landlock, (int *)&sb->landlock);
+	case 5: return choice(p, v, "sandbox.seccomp", profile, (int *)&sb->profile);
+	case 6: return choice(p, v, "sandbox.on_violation", action, (int *)&sb->action);
+	case 7:
+		r = strings(p, v, "sandbox.allow", &groups, group_ok);
+		for (char **g = groups; g && *g; g++) {
+			sb->allow |= sandbox_group_by_name(*g);
+			free(*g);
+		}
+		free(groups);
+		return r;
+	case 8: return strings(p, v, "sandbox.syscalls", &sb->syscalls, syscall_ok);
+	default: return sandbox_rlimits(p, v);
+	}
+}
+
+/* "sandbox": false turns it off; an object tunes it (sfcgi.json(5)). */
+static int set_sandbox(struct parse *p, int v, const struct field *f)
+{
+	int r;
+
+	if (!strcmp(kind_of(p, v), "a boolean")) {
+		p->c->sandbox.enabled = p->text[p->tok[v].start] == 't';
+		return 0;
+	}
+	if ((r = expect(p, v, "an object", f->key)) < 0)
+		return r;
+	for (int k = v + 1; r == 0 && inside(p, k, v); k = next_sibling(p, k + 1))
+		r = sandbox_key(p, v, k);
+	if (r == 0 && p->c->sandbox.group && !p->c->sandbox.user)
+		r = fail(p, t_start(p, v), "\"sandbox\": \"group\" needs \"user\" too");
+	return r;
+}
+
 #define AT(member) offsetof(struct config, member)
 static const struct field fields[] = {
 	{ "kind", set_kind, 0, 0 },
@@ -796,6 +973,7 @@ static const struct field fields[] = {
 	{ "listen", set_name, AT(listen), 0 },
 	{ "fdname", set_name, AT(fdname), 0 },
 	{ "limits", set_limits, 0, 0 },
+	{ "sandbox", set_sandbox, 0, 0 },
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -983,6 +1161,61 @@ static void print_lists(const struct config *c, FILE *f)
 	fputs(c->env && c->env[0] ? "\n  }" : "}", f);
 }
 
+static void print_strv(FILE *f, const char *key, char **v)
+{
+	fprintf(f, ",\n    \"%s\": [", key);
+	for (size_t i = 0; v && v[i]; i++) {
+		fputs(i ? ", " : "", f);
+		print_string(f, v[i], SIZE_MAX);
+	}
+	fputc(']', f);
+}
+
+/* The effective sandbox, defaults included. */
+static void print_sandbox(const struct sandbox_config *sb, FILE *f)
+{
+	static const char *const landlock[] = { "auto", "required", "off" };
+	static const char *const profile[] = { "default", "strict", "off" };
+	bool first = true;
+
+	print_key(f, "sandbox", NULL);
+	if (!sb->enabled) {
+		fputs("false", f);
+		return;
+	}
+	fputc('{', f);
+	fprintf(f, "\n    \"seccomp\": \"%s\",\n    \"on_violation\": \"%s\",\n    \"landlock\": \"%s\"",
+		profile[sb->profile], sb->action == ACTION_LOG ? "log" : "kill",
+		landlock[sb->landlock]);
+	fputs(",\n    \"allow\": [", f);
+	for (uint32_t bit = 1; bit <= GROUP_THREADS; bit <<= 1)
+		if (sb->allow & bit) {
+			fprintf(f, "%s\"%s\"", first ? "" : ", ", sandbox_group_name(bit));
+			first = false;
+		}
+	fputc(']', f);
+	print_strv(f, "syscalls", sb->syscalls);
+	print_strv(f, "read_only", sb->read_only);
+	print_strv(f, "read_write", sb->read_write);
+	if (sb->user) {
+		fputs(",\n    \"user\": ", f);
+		print_string(f, sb->user, SIZE_MAX);
+	}
+	if (sb->group) {
+		fputs(",\n    \"group\": ", f);
+		print_string(f, sb->group, SIZE_MAX);
+	}
+	fputs(",\n    \"rlimits\": {", f);
+	first = true;
+	for (int i = 0; i < SANDBOX_RLIMITS; i++)
+		if (sb->rlimits[i] >= 0) {
+			fprintf(f, "%s\"%s\": %lld", first ? "" : ", ", sandbox_rlimit_names[i],
+				(long long)sb->rlimits[i]);
+			first = false;
+		}
+	fputs("}\n  }", f);
+}
+
 void config_print(const struct config *c, FILE *f)
 {
 	static const char *const timeouts[] = { "idle_timeout", "request_timeout",
@@ -1012,5 +1245,7 @@ void config_print(const struct config *c, FILE *f)
 		fmt_limit(buf, sizeof buf, d->type, settings_get(&c->limits, d));
 		fprintf(f, "%s\"%s\": %s", i ? ",\n    " : "\n    ", d->key, buf);
 	}
-	fputs("\n  }\n}\n", f);
+	fputs("\n  }", f);
+	print_sandbox(&c->sandbox, f);
+	fputs("\n}\n", f);
 }

@@ -39,9 +39,12 @@ static size_t cat(char *buf, size_t off, size_t len, const char *s)
 	return off;
 }
 
-/* "\"allow\": [\"file-read\"]" or "\"syscalls\": [\"ptrace\"]" (async-signal-safe). */
+/* "\"allow\": [\"file-read\"]" or "\"syscalls\": [\"ptrace\"]"; a call in two
+ * groups (openat, clone) names both (async-signal-safe). */
 static size_t key_for(const char *name, char *buf, size_t off, size_t len)
 {
+	bool found = false;
+
 	for (unsigned i = 0; i < policy_count; i++) {
 		const struct policy_entry *e = &policy_table[i];
 
@@ -50,11 +53,14 @@ static size_t key_for(const char *name, char *buf, size_t off, size_t len)
 		if (e->level == LEVEL_DEFAULT)
 			return cat(buf, off, len, "\"seccomp\": \"default\"");
 		if (e->level == LEVEL_GROUP) {
-			off = cat(buf, off, len, "\"allow\": [\"");
+			off = cat(buf, off, len, found ? "} or {\"allow\": [\"" : "\"allow\": [\"");
 			off = cat(buf, off, len, sandbox_group_name(e->group));
-			return cat(buf, off, len, "\"]");
+			off = cat(buf, off, len, "\"]");
+			found = true;
 		}
 	}
+	if (found)
+		return off;
 	off = cat(buf, off, len, "\"syscalls\": [\"");
 	off = cat(buf, off, len, name);
 	return cat(buf, off, len, "\"]");

@@ -115,7 +115,7 @@ static int switch_user(const struct sandbox_config *c)
 		warned = true;
 		return 0;
 	}
-	if (setgroups(1, &c->gid) < 0 || setresgid(c->gid, c->gid, c->gid) < 0 ||
+	if (setgroups(0, NULL) < 0 || setresgid(c->gid, c->gid, c->gid) < 0 ||
 	    setresuid(c->uid, c->uid, c->uid) < 0) {
 		log_err("sandbox: switching to user %s: %m", c->user);
 		return -errno;
@@ -147,32 +147,50 @@ static int limits(const struct sandbox_config *c)
 	return 0;
 }
 
-/* Step 3: empty effective, permitted, inheritable and ambient sets; the
- * bounding set too when we may (an unprivileged process may not, and with
- * no_new_privs and empty sets it grants nothing anyway). */
-static int drop_caps(void)
+/* The bounding set: only with CAP_SETPCAP, so before the user switch. An
+ * unprivileged process may not drop it, and with no_new_privs and empty
+ * sets it grants nothing anyway. */
+static int drop_bounding(void)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2];
-
 	for (int cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++)
 		if (prctl(PR_CAPBSET_READ, cap) == 1 && prctl(PR_CAPBSET_DROP, cap) < 0 &&
 		    errno != EPERM) {
 			log_err("sandbox: dropping capability %d from the bounding set: %m", cap);
 			return -errno;
 		}
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
+	return 0;
+}
+
+static bool caps_empty(struct __user_cap_header_struct *h)
+{
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0xff, sizeof d);
+	return syscall(SYS_capget, h, d) == 0 && !d[0].effective && !d[0].permitted &&
+	       !d[0].inheritable && !d[1].effective && !d[1].permitted && !d[1].inheritable;
+}
+
+/* Step 3: empty effective, permitted, inheritable and ambient sets. Under
+ * systemd's SystemCallFilter=~@privileged capset() is refused: it is only
+ * called when there is something to drop. */
+static int drop_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL &&
+	    errno != EPERM) {
 		log_err("sandbox: clearing ambient capabilities: %m");
 		return -errno;
 	}
+	if (caps_empty(&h))
+		return 0;
 	memset(d, 0, sizeof d);
 	if (syscall(SYS_capset, &h, d) < 0) {
 		log_err("sandbox: capset: %m");
 		return -errno;
 	}
-	memset(d, 0xff, sizeof d);
-	if (syscall(SYS_capget, &h, d) < 0 || d[0].effective || d[0].permitted ||
-	    d[0].inheritable || d[1].effective || d[1].permitted || d[1].inheritable) {
+	if (!caps_empty(&h)) {
 		log_err("sandbox: capabilities still present after dropping them");
 		return -EPERM;
 	}
@@ -270,7 +288,8 @@ int sandbox_apply(const struct sandbox_config *c, struct slot *slot)
 
 	if (!c->enabled)
 		return 0;
-	if ((r = switch_user(c)) < 0 || (r = limits(c)) < 0 || (r = drop_caps()) < 0 ||
+	if ((r = drop_bounding()) < 0 || (r = switch_user(c)) < 0 || (r = limits(c)) < 0 ||
+	    (r = drop_caps()) < 0 ||
 	    (r = nnp()) < 0 || (r = landlock(c)) < 0 || (r = filter_worker(c, slot)) < 0) {
 		log_err("sandbox: locking the worker down failed; it will not serve");
 		return r;
