@@ -382,6 +382,21 @@ static bool drain_idle(struct conn *c)
 	return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
 }
 
+/* Draining for a successor: the connection (idle, nothing buffered) goes to
+ * the next generation through the supervisor; the peer sees nothing. */
+static void handoff(struct conn *c)
+{
+	int r = worker_handoff(c->w, c->fd);
+
+	if (r < 0) {
+		log_warning("fd %d: handing the connection over: %s; closing it", c->fd,
+			    strerror(-r));
+		conn_close(c, NULL);
+		return;
+	}
+	conn_close(c, NULL); /* our copy only: the supervisor holds the connection */
+}
+
 void conn_update(struct conn *c)
 {
 	uint32_t ev = 0;
@@ -391,8 +406,13 @@ void conn_update(struct conn *c)
 		return;
 	for (struct request *r = c->reqs; r; r = r->conn_next)
 		busy |= r->phase != REQ_DISCARD;
+	if (!busy && !buf_used(&c->out) && !c->eof && !c->close_after && c->w->handoff &&
+	    !c->reqs && !buf_used(&c->in)) {
+		handoff(c);
+		return;
+	}
 	if (!busy && !buf_used(&c->out) &&
-	    (c->eof || c->close_after || (c->w->draining && drain_idle(c)))) {
+	    (c->eof || c->close_after || (c->w->draining && !c->w->handoff && drain_idle(c)))) {
 		conn_close(c, NULL);
 		return;
 	}

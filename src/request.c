@@ -357,7 +357,7 @@ static void end(struct request *r, uint32_t app_status, uint8_t protocol_status)
 		out_record(r, rec, n);
 		/* Draining: close right behind END_REQUEST, so the web server sees
 		 * the end of the connection before it could reuse it. */
-		if (!(r->flags & FCGI_KEEP_CONN) || c->w->draining)
+		if (!(r->flags & FCGI_KEEP_CONN) || (c->w->draining && !c->w->handoff))
 			c->close_after = true;
 		c->served++;
 	}

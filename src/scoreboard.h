@@ -34,7 +34,8 @@ struct slot {
 	uint8_t req_clean;   /* nothing of its response written yet */
 	uint8_t recycle;     /* exiting because of max_requests */
 	int32_t sigsys;      /* seccomp: refused syscall number + 1, 0 = none */
-	uint8_t pad[4];
+	int32_t chan;        /* supervisor's end of the handoff channel, -1 = none */
+	int32_t wchan;       /* the worker's end (meaningful in the worker only) */
 } __attribute__((aligned(64)));
 
 struct scoreboard {
@@ -44,6 +45,8 @@ struct scoreboard {
 	uint8_t pad[48];
 	struct slot slots[SCOREBOARD_SLOTS];
 };
+
+_Static_assert(sizeof(struct slot) == 64, "one cache line per worker");
 
 /* Creates (fd < 0) or maps an inherited memfd: 0, *ret and *ret_fd; or -errno. */
 int scoreboard_map(int fd, struct scoreboard **ret, int *ret_fd);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +225,8 @@ static int supervise(struct options *o, struct config *cfg, int *fds, size_t nfd
 		.config_path = o->config,
 		.argv = argv,
 		.lockdown = cfg->sandbox.enabled,
+		.handoff = true,
+		.drain_signal = SIGUSR1, /* hand connections over, see worker_drain() */
 	};
 	int r = supervisor_run(&so, ret_slot);
 

@@ -21,6 +21,7 @@
 
 #include "activation.h"
 #include "config.h"
+#include "fdpass.h"
 #include "log.h"
 #include "sandbox.h"
 #include "scoreboard.h"
@@ -38,6 +39,7 @@ struct local {
 	int64_t restart_at; /* 0 = no restart pending */
 	int64_t started;
 	int64_t kill_at;    /* request_timeout: SIGKILL if still alive then */
+	int chan;           /* private copy of the slot's chan (see become_worker) */
 	uint32_t crashes;
 	bool retired;       /* told to drain: not restarted */
 };
@@ -56,6 +58,9 @@ struct sup {
 	int64_t watchdog_usec, next_watchdog;
 	bool ready_sent;
 	bool old_told;       /* reload: the old generation was told to drain */
+	int pending[1024];   /* handed-over connections waiting for a worker */
+	size_t npending;
+	size_t rr;           /* round robin over workers for handed-over connections */
 	int64_t old_told_at;
 	char status[128];
 	struct local local[SCOREBOARD_SLOTS];
@@ -86,6 +91,62 @@ static size_t count(struct sup *s, bool current, uint32_t state)
 	return n;
 }
 
+static void close_chan(struct sup *s, struct slot *sl)
+{
+	int fd = SB_LOAD(sl->chan);
+
+	if (fd > 0)
+		close(fd);
+	SB_STORE(sl->chan, -1);
+	s->local[sl - s->sb->slots].chan = -1;
+}
+
+static void set_chan(struct sup *s, struct slot *sl, int fd)
+{
+	SB_STORE(sl->chan, fd);
+	s->local[sl - s->sb->slots].chan = fd;
+}
+
+/* Connections handed over by draining workers wait here for a worker of
+ * the current generation that serves. */
+static void pend(struct sup *s, int fd)
+{
+	if (s->npending == sizeof s->pending / sizeof s->pending[0]) {
+		log_err("handoff queue full: closing a connection");
+		close(fd);
+		return;
+	}
+	s->pending[s->npending++] = fd;
+}
+
+static void receive(struct sup *s, struct slot *sl)
+{
+	int fd;
+
+	while ((fd = fd_recv(SB_LOAD(sl->chan))) >= 0)
+		pend(s, fd);
+	if (fd != -EAGAIN)
+		close_chan(s, sl); /* the worker is gone */
+}
+
+static void dispatch(struct sup *s)
+{
+	size_t sent = 0;
+
+	for (size_t tries = 0; sent < s->npending && tries < SCOREBOARD_SLOTS; tries++) {
+		struct slot *sl = slot_of(s, s->rr++ % SCOREBOARD_SLOTS);
+		int r;
+
+		if (!alive(sl) || SB_LOAD(sl->generation) != s->gen ||
+		    SB_LOAD(sl->state) != SLOT_READY || SB_LOAD(sl->chan) < 0)
+			continue;
+		while (sent < s->npending && (r = fd_send(SB_LOAD(sl->chan), s->pending[sent])) == 0)
+			close(s->pending[sent++]);
+	}
+	memmove(s->pending, s->pending + sent, (s->npending - sent) * sizeof *s->pending);
+	s->npending -= sent;
+}
+
 /* In the child: back to a plain process that serves. */
 static void become_worker(struct sup *s, struct slot *sl)
 {
@@ -93,6 +154,13 @@ static void become_worker(struct sup *s, struct slot *sl)
 
 	close(s->sigfd);
 	close(s->sbfd); /* the mapping stays */
+	/* The other workers' channels, from our private copy of the table: the
+	 * shared slots may already name descriptors opened after the fork. */
+	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++)
+		if (slot_of(s, i) != sl && s->local[i].chan > 0)
+			close(s->local[i].chan);
+	for (size_t i = 0; i < s->npending; i++)
+		close(s->pending[i]);
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
@@ -109,22 +177,35 @@ static int spawn(struct sup *s, size_t i, struct slot **ret_slot)
 	struct local *l = &s->local[i];
 	pid_t pid;
 
+	int sv[2] = { -1, -1 };
+
 	memset(sl, 0, sizeof *sl);
 	SB_STORE(sl->generation, s->gen);
 	SB_STORE(sl->state, (uint32_t)SLOT_STARTING);
 	SB_STORE(sl->last_active, s->now);
+	if (s->o->handoff && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		log_warning("handoff channel: %m; this worker's connections close on reload");
+	set_chan(s, sl, sv[0]);
+	SB_STORE(sl->wchan, sv[1]);
 	pid = fork();
 	if (pid < 0) {
 		log_err("fork: %m; retrying in %d ms", BACKOFF_MAX_MS / 10);
 		SB_STORE(sl->state, (uint32_t)SLOT_FREE);
+		close_chan(s, sl);
+		if (sv[1] >= 0)
+			close(sv[1]);
 		l->restart_at = s->now + BACKOFF_MAX_MS / 10;
 		return 0;
 	}
 	if (pid == 0) {
 		become_worker(s, sl);
+		if (sv[0] >= 0)
+			close(sv[0]);
 		*ret_slot = sl;
 		return 1;
 	}
+	if (sv[1] >= 0)
+		close(sv[1]);
 	SB_STORE(sl->pid, (int32_t)pid);
 	l->started = s->now;
 	l->restart_at = 0;
@@ -199,6 +280,10 @@ static void reaped(struct sup *s, pid_t pid, int status)
 		if (SB_LOAD(sl->pid) != pid)
 			continue;
 		describe_exit(s, pid, status, sl, expected, why, sizeof why);
+		if (SB_LOAD(sl->chan) >= 0) {
+			receive(s, sl); /* what it handed over just before exiting */
+			close_chan(s, sl);
+		}
 		s->sb->served_by_exited += SB_LOAD(sl->served);
 		SB_STORE(sl->pid, 0);
 		SB_STORE(sl->state, (uint32_t)SLOT_FREE);
@@ -245,7 +330,7 @@ static void signal_gen(struct sup *s, bool current, int sig)
 
 		if (!alive(sl) || (SB_LOAD(sl->generation) == s->gen) != current)
 			continue;
-		if (sig == SIGTERM) {
+		if (sig != SIGKILL) {
 			s->local[i].retired = true;
 			s->local[i].restart_at = 0;
 		}
@@ -296,6 +381,27 @@ static int place_fds(struct sup *s, bool for_exec)
 	return 0;
 }
 
+/* The handoff channels and queued connections survive the re-exec: their
+ * numbers are in the scoreboard and SFCGI_PENDING_FDS. */
+static void keep_across_exec(struct sup *s, bool keep)
+{
+	char list[4096] = "";
+
+	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++)
+		if (SB_LOAD(slot_of(s, i)->chan) >= 0)
+			fcntl(SB_LOAD(slot_of(s, i)->chan), F_SETFD, keep ? 0 : FD_CLOEXEC);
+	for (size_t i = 0; i < s->npending; i++) {
+		fcntl(s->pending[i], F_SETFD, keep ? 0 : FD_CLOEXEC);
+		if (strlen(list) + 16 < sizeof list)
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", i ? "," : "",
+				 s->pending[i]);
+	}
+	if (keep && s->npending)
+		setenv("SFCGI_PENDING_FDS", list, 1);
+	else
+		unsetenv("SFCGI_PENDING_FDS");
+}
+
 static void reexec(struct sup *s)
 {
 	const char *run = getenv("SFCGI_RUN");
@@ -339,11 +445,13 @@ static void reexec(struct sup *s)
 	}
 	snprintf(num, sizeof num, "%d", s->sbfd);
 	setenv("SFCGI_SCOREBOARD_FD", num, 1);
+	keep_across_exec(s, true);
 	setenv("SFCGI_RELOADING", "1", 1);
 	setenv("SFCGI_SOCKET_ACTIVATED", s->o->socket_activated ? "1" : "0", 1);
 	log_info("reload: executing %s", exe);
 	execv(exe, argv);
 	log_err("reload: exec %s: %m; still serving", exe);
+	keep_across_exec(s, false);
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDNAMES");
@@ -389,7 +497,7 @@ static void reload_progress(struct sup *s)
 			log_warning("reload: only %zu of %u new workers ready after %d s; draining "
 				    "the old ones anyway",
 				    ready, s->o->workers, READY_WAIT_MS / 1000);
-		signal_gen(s, false, SIGTERM);
+		signal_gen(s, false, s->o->drain_signal);
 		s->old_told = true;
 		s->old_told_at = s->now;
 		return;
@@ -523,6 +631,7 @@ static void watchdog(struct sup *s)
 static int setup(struct sup *s)
 {
 	const char *e = getenv("SFCGI_SCOREBOARD_FD");
+	char *pending;
 	sigset_t mask;
 	uint64_t usec = 0;
 	int r;
@@ -540,6 +649,25 @@ static int setup(struct sup *s)
 		return r;
 	}
 	s->gen = ++s->sb->generation;
+	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
+		struct slot *sl = slot_of(s, i);
+
+		if (!alive(sl))
+			SB_STORE(sl->chan, -1);
+		else if (SB_LOAD(sl->chan) >= 0)
+			fcntl(SB_LOAD(sl->chan), F_SETFD, FD_CLOEXEC);
+		s->local[i].chan = SB_LOAD(sl->chan);
+	}
+	if ((pending = getenv("SFCGI_PENDING_FDS"))) {
+		for (char *p = pending; *p;) {
+			int fd = (int)strtol(p, &p, 10);
+
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+			pend(s, fd);
+			p += *p == ',';
+		}
+		unsetenv("SFCGI_PENDING_FDS");
+	}
 	if (e && getenv("SFCGI_RELOADING")) {
 		s->phase = RELOADING; /* the previous image's workers are the old generation */
 		s->phase_since = s->now;
@@ -609,17 +737,31 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 	if ((r = setup(&s)) < 0)
 		return r;
 	for (;;) {
-		struct pollfd p = { .fd = s.sigfd, .events = POLLIN };
-		bool starting = count(&s, true, SLOT_STARTING) || s.phase != RUNNING;
+		static struct pollfd p[1 + SCOREBOARD_SLOTS];
+		static struct slot *of[1 + SCOREBOARD_SLOTS];
+		bool starting = count(&s, true, SLOT_STARTING) || s.phase != RUNNING || s.npending;
 		int timeout = starting ? 10 : 250;
+		nfds_t n = 1;
 
 		s.now = worker_clock_ms();
 		if ((r = step(&s, ret_slot)) != 0)
 			return r;
-		if (poll(&p, 1, timeout) > 0) {
+		p[0] = (struct pollfd){ .fd = s.sigfd, .events = POLLIN };
+		for (size_t i = 0; i < SCOREBOARD_SLOTS; i++)
+			if (SB_LOAD(slot_of(&s, i)->chan) >= 0) {
+				of[n] = slot_of(&s, i);
+				p[n++] = (struct pollfd){ .fd = SB_LOAD(of[n - 1]->chan), .events = POLLIN };
+			}
+		if (poll(p, n, timeout) > 0) {
 			s.now = worker_clock_ms();
-			on_signals(&s);
+			for (nfds_t i = 1; i < n; i++)
+				if (p[i].revents)
+					receive(&s, of[i]);
+			if (p[0].revents)
+				on_signals(&s);
 		}
+		if (s.npending)
+			dispatch(&s);
 	}
 }
 

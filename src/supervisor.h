@@ -24,6 +24,8 @@ struct supervisor_opts {
 	uint32_t drain_timeout_ms;
 	bool socket_activated;   /* the sockets came from systemd: idle exit allowed */
 	bool lockdown;           /* the supervisor's own seccomp deny-list */
+	bool handoff;            /* native workers: pass connections on at reload */
+	int drain_signal;        /* what tells the old generation to drain on reload */
 	int *fds;                /* listening sockets; moved to 3.. (updated here) */
 	size_t nfds;
 	const char *fdname;      /* their FileDescriptorName=, for the re-exec */

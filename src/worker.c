@@ -19,6 +19,7 @@
 
 #include "activation.h"
 #include "conn.h"
+#include "fdpass.h"
 #include "log.h"
 #include "request.h"
 #include "scoreboard.h"
@@ -77,6 +78,7 @@ int worker_init(struct worker *w, const struct settings *set, const int *fds, si
 
 	memset(w, 0, sizeof *w);
 	w->sigfd = -1;
+	w->chan = -1;
 	w->set = *set;
 	w->nworkers = 1;
 	w->now_ms = worker_clock_ms();
@@ -111,6 +113,7 @@ int worker_init(struct worker *w, const struct settings *set, const int *fds, si
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGQUIT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -errno;
 	w->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -159,10 +162,12 @@ void worker_free(struct worker *w)
 	free(w->listeners);
 	if (w->sigfd >= 0)
 		close(w->sigfd);
+	if (w->chan >= 0)
+		close(w->chan);
 	if (w->epfd >= 0)
 		close(w->epfd);
 	memset(w, 0, sizeof *w);
-	w->epfd = w->sigfd = -1;
+	w->epfd = w->sigfd = w->chan = -1;
 }
 
 /* FCGI_WEB_SERVER_ADDRS (FastCGI §3.2): comma-separated IP addresses. */
@@ -242,13 +247,42 @@ static void on_signal(struct worker *w)
 	while (read(w->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGHUP) {
 			log_notice("SIGHUP: nothing to reload in a single process; run under "
-				   "'sfcgi run' to reload");
+				   "'sfcgi run' or with --workers to reload");
+			continue;
+		}
+		if (si.ssi_signo == SIGUSR1 && w->chan >= 0) {
+			/* the supervisor's reload: the next generation takes over */
+			log_debug("handing %u connection(s) over to the next generation", w->nconns);
+			worker_drain(w, true);
 			continue;
 		}
 		log_info("%s: finishing %u connection(s), then exiting", strsignal((int)si.ssi_signo),
 			 w->nconns);
-		worker_drain(w);
+		worker_drain(w, false);
 	}
+}
+
+/* Connections handed over by the supervisor (another worker's, on reload). */
+static void on_chan(struct worker *w)
+{
+	int fd;
+
+	while ((fd = fd_recv(w->chan)) >= 0) {
+		conn_new(w, fd);
+		if (w->slot)
+			SB_STORE(w->slot->conns, w->nconns);
+	}
+	if (fd != -EAGAIN) {
+		log_err("handoff channel: %s", strerror(-fd));
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->chan, NULL);
+		close(w->chan);
+		w->chan = -1;
+	}
+}
+
+int worker_handoff(struct worker *w, int fd)
+{
+	return w->chan < 0 ? -ENOTCONN : fd_send(w->chan, fd);
 }
 
 static void sweep(struct worker *w)
@@ -304,6 +338,9 @@ int worker_poll(struct worker *w, int timeout_ms)
 
 			if (l->fd >= 0 && l->polled)
 				accept_some(w, l);
+		} else if (kind == EV_CHAN) {
+			if (w->chan >= 0)
+				on_chan(w);
 		} else {
 			on_signal(w);
 		}
@@ -372,13 +409,14 @@ int worker_next(struct worker *w, struct request **ret)
 	}
 }
 
-void worker_drain(struct worker *w)
+void worker_drain(struct worker *w, bool handoff)
 {
 	struct conn *c, *next;
 
 	if (w->draining)
 		return;
 	w->draining = true;
+	w->handoff = handoff && w->chan >= 0;
 	if (w->slot)
 		SB_STORE(w->slot->state, (uint32_t)SLOT_DRAINING);
 	activation_notify("STOPPING=1");
@@ -412,7 +450,7 @@ void worker_request_done(struct worker *w)
 			 (unsigned long long)w->served);
 		if (w->slot)
 			SB_STORE(w->slot->recycle, 1);
-		worker_drain(w);
+		worker_drain(w, true);
 	}
 }
 
@@ -451,8 +489,19 @@ static void on_request_timeout(int sig)
 void worker_attach_slot(struct worker *w, struct slot *slot)
 {
 	struct sigaction sa = { .sa_handler = on_request_timeout };
+	struct epoll_event ev = { .events = EPOLLIN };
 
 	w->slot = slot;
+	if (slot->wchan >= 0) {
+		w->chan = slot->wchan;
+		w->chan_kind = EV_CHAN;
+		ev.data.ptr = &w->chan_kind;
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->chan, &ev) < 0) {
+			log_err("handoff channel: epoll_ctl: %m");
+			close(w->chan);
+			w->chan = -1;
+		}
+	}
 	timeout_slot = slot;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR2, &sa, NULL);

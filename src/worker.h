@@ -17,7 +17,7 @@
 struct conn;
 struct request;
 
-enum ev_kind { EV_LISTENER = 1, EV_CONN, EV_SIGNAL };
+enum ev_kind { EV_LISTENER = 1, EV_CONN, EV_SIGNAL, EV_CHAN };
 
 struct listener {
 	int kind; /* EV_LISTENER: first, for epoll's data.ptr */
@@ -30,6 +30,8 @@ struct worker {
 	int epfd;
 	int sigfd;
 	int sig_kind; /* EV_SIGNAL, epoll tag of sigfd */
+	int chan;     /* handoff channel to the supervisor, -1 = none */
+	int chan_kind; /* EV_CHAN, epoll tag of chan */
 	struct listener *listeners;
 	size_t nlisteners;
 	struct settings set;
@@ -43,6 +45,7 @@ struct worker {
 	int64_t now_ms;
 	int64_t next_sweep_ms;
 	bool draining;
+	bool handoff;  /* draining for a successor: idle connections go to it */
 	bool paused_listeners;
 	uint64_t served;
 	struct request *current; /* handed to the application, until sfcgi_finish() */
@@ -63,8 +66,16 @@ int worker_poll(struct worker *w, int timeout_ms);
 /* Next request with complete input: 1 and *ret, 0 once drained, <0 error. */
 int worker_next(struct worker *w, struct request **ret);
 
-/* Stop accepting; finish what was begun; worker_next returns 0 when done. */
-void worker_drain(struct worker *w);
+/*
+ * Stop accepting; finish what was begun; worker_next returns 0 when done.
+ * With handoff (reload, recycling), connections without a request in
+ * progress are passed to the supervisor for the next generation instead of
+ * being closed: the web server never sees them go, so no request is lost.
+ */
+void worker_drain(struct worker *w, bool handoff);
+
+/* Passes fd to the supervisor (SCM_RIGHTS). 0 or negative errno. */
+int worker_handoff(struct worker *w, int fd);
 
 void worker_enqueue(struct worker *w, struct request *r);
 void worker_dequeue(struct worker *w, struct request *r);

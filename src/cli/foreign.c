@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,7 @@ int run_foreign(struct config *c)
 		.nfds = nfds,
 		.fdname = act.fdname,
 		.config_path = c->path,
+		.drain_signal = SIGTERM,
 	};
 	r = supervisor_run(&so, &slot);
 	if (r == 1)

@@ -121,6 +121,7 @@ lrc=$?
 echo "# load during reloads: $(head -1 "$dir/load.out")"
 check "20 reloads completed" test "$(grep -c 'reload complete' "$dir/reload.log")" = 20
 check "reload under load: zero failed requests" test "$lrc" = 0
+check "reload under load: no kept connection closed (handed over instead)" grep -q "retried=0" "$dir/load.out"
 check "reload keeps the supervisor PID" kill -0 "$sup"
 check "reload: 2 workers afterwards" wait_for '[ $(workers_of $sup) = 2 ]'
 
