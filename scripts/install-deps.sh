@@ -13,8 +13,12 @@ PACKAGES=(
 	# tests: Check unit tests, sanitizer runtime, libfcgi interop, e2e via nginx
 	check clang libclang-rt-14-dev libfcgi-dev
 	nginx-light curl python3 iproute2 procps
-	# systemd-socket-activate, systemd-nspawn
-	systemd-container
+	# systemd-socket-activate, systemd-nspawn; spawn-fcgi (fd 0 activation)
+	systemd-container spawn-fcgi
+	# real-systemd tests: load through nginx, per-user socket ACL
+	wrk acl
+	# man page lint
+	groff-base man-db
 )
 
 missing=()
