@@ -13,6 +13,7 @@ processes are stopped whatever happens. Exit status: 0 pass, 1 fail,
 """
 import argparse
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -107,6 +108,7 @@ class Env:
         self.port = None
         self.sockdir = None
         self.listener_inodes = set()
+        self.command = None      # set by a scenario's setup: run this instead of --app
 
     # -- setup ----------------------------------------------------------
     def prepare(self):
@@ -120,8 +122,8 @@ class Env:
     def start_app(self):
         self.app_log = os.path.join(self.dir, 'app.log')
         with open(self.app_log, 'wb') as logf:
-            self.app = subprocess.Popen([self.args.app, '--listen', self.sock, *self.args.app_arg],
-                                        stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+            cmd = self.command or [self.args.app, '--listen', self.sock, *self.args.app_arg]
+            self.app = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.app.poll() is not None:
@@ -441,6 +443,152 @@ SCENARIOS = {
     'contrib': scenario_contrib,
 }
 
+# -- the wiki (examples/wiki.c) ---------------------------------------------
+def setup_wiki(env):
+    """The wiki as an instance: `sfcgi run --config` with the shipped
+    examples/wiki/wiki.json, its paths moved into the work directory (data,
+    templates; outside/ is a directory the sandbox must keep it out of). No
+    "user" is added, as in the shipped file: run as root, the workers show
+    that Landlock holds even for uid 0 without capabilities."""
+    a = env.args
+    need(a.sfcgi and a.wiki_config and a.wiki_templates,
+         'the wiki scenarios need --sfcgi, --wiki-config and --wiki-templates')
+    with open(a.wiki_config) as f:
+        cfg = json.load(f)
+    sb = cfg.get('sandbox')
+    need(isinstance(sb, dict) and len(sb.get('read_only', [])) == 1 and
+         len(sb.get('read_write', [])) == 1 and 'user' not in sb,
+         f'{a.wiki_config}: expected a sandbox with one read_only and one read_write path: {sb}')
+    env.wiki_data = os.path.join(env.dir, 'data')
+    env.wiki_outside = os.path.join(env.dir, 'outside')
+    tmpl = os.path.join(env.dir, 'templates')
+    os.makedirs(env.wiki_data)
+    os.makedirs(env.wiki_outside)
+    shutil.copytree(a.wiki_templates, tmpl)
+    sb['read_only'], sb['read_write'] = [tmpl], [env.wiki_data]
+    cfg.update(program=os.path.abspath(a.app), listen=env.sock,
+               args=['--data', env.wiki_data, '--templates', tmpl])
+    conf = os.path.join(env.dir, 'wiki.json')
+    with open(conf, 'w') as f:
+        json.dump(cfg, f, indent=2)
+    env.command = [a.sfcgi, 'run', '--config', conf]
+    env.wiki_workers = cfg.get('workers', 1)
+
+
+def wiki_sandbox_holds(env):
+    """Every worker is locked down (seen from outside), none was killed."""
+    workers = [p for p in descendants(env.app.pid) if p != env.app.pid]
+    need(len(workers) == env.wiki_workers,
+         f'wiki: {len(workers)} workers, expected {env.wiki_workers}')
+    for w in workers:
+        with open(f'/proc/{w}/status') as f:
+            st = dict(l.split(':', 1) for l in f.read().splitlines() if ':' in l)
+        got = {k: st.get(k, '').strip() for k in ('Seccomp', 'NoNewPrivs', 'CapEff')}
+        need(got == {'Seccomp': '2', 'NoNewPrivs': '1', 'CapEff': '0000000000000000'},
+             f'wiki: worker {w} is not locked down: {got}')
+    need('killed by the sandbox' not in tail(env.app_log, 1000),
+         'wiki: a worker was killed by the sandbox:\n' + tail(env.app_log))
+    log(f'ok: {len(workers)} workers: Seccomp 2, NoNewPrivs 1, no capabilities; no violation')
+
+
+def scenario_wiki(env):
+    data = env.wiki_data
+    html = r'(?im)^content-type: text/html; charset=utf-8'
+    status, headers, body = env.curl('/FrontPage')
+    need(status == 404 and re.search(html, headers) and b'<a href="FrontPage?edit">' in body,
+         f'missing page: status {status}, headers:\n{headers}\n{body[:400]!r}')
+    status, _, body = env.curl('/Sandbox?edit')
+    need(status == 200 and b'<form method="post" action="Sandbox">' in body and
+         b'<textarea name="text"' in body, f'edit form: status {status}, {body[:400]!r}')
+    log('ok: a missing page is a 404 offering to create it; ?edit shows the form')
+
+    text = ("Hello <script>alert('x')</script> & \"quotes\"\n[[FrontPage]] [[Sandbox]] "
+            "[[bad name]]\n\nCaf\u00e9 \u2713 1+1=2 100%")
+    status, headers, _ = env.curl('/Sandbox', '--data-urlencode', f'text={text}')
+    need(status == 303 and re.search(r'(?im)^location: Sandbox\r?$', headers),
+         f'save: status {status}, headers:\n{headers}')
+    with open(os.path.join(data, 'Sandbox'), 'rb') as f:
+        stored = f.read()
+    need(stored == text.encode(), f'save: stored {stored!r}, sent {text.encode()!r}')
+    status, headers, body = env.curl('/Sandbox')
+    need(status == 200 and re.search(html, headers), f'read: status {status}\n{headers}')
+    for want in (b'Hello &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quotes&quot;',
+                 b'<a href="FrontPage" class=new>FrontPage</a>', b'<a href="Sandbox">Sandbox</a>',
+                 b'[[bad name]]', 'Caf\u00e9 \u2713 1+1=2 100%'.encode(), b'<h1>Sandbox</h1>'):
+        need(want in body, f'read: {want!r} not in the page:\n{body.decode(errors="replace")}')
+    need(b'<script>' not in body and body.count(b'<p>') == 2,
+         f'read: unescaped script or wrong paragraphs:\n{body.decode(errors="replace")}')
+    status, _, body = env.curl('/Sandbox?edit')
+    need(status == 200 and b'\nHello &lt;script&gt;alert(&#39;x&#39;)' in body,
+         f'edit form: the source is not there, escaped: {body[:600]!r}')
+    log('ok: a page is created, stored byte-exact (UTF-8), shown with <script>, &, quotes escaped')
+
+    status, _, _ = env.curl('/Sandbox', '-d', 'text=second+version%2B%0D%0Aline')
+    with open(os.path.join(data, 'Sandbox'), 'rb') as f:
+        stored = f.read()
+    need(status == 303 and stored == b'second version+\nline', f'edit: {status}, {stored!r}')
+    status, _, body = env.curl('/Sandbox')
+    need(status == 200 and b'<p>second version+\nline</p>' in body and b'script' not in body,
+         f'edit: the new version is not shown: {body[:600]!r}')
+    log('ok: an edit replaces the page (+ and %XX decoded, CRLF stored as LF)')
+
+    for path in ('/bad.name', '/a%20b', '/' + 'x' * 65, '/x%2Fy', '/%2e%2e%2fetc%2fpasswd',
+                 '/.save-1-1'):
+        status, _, body = env.curl(path)
+        need(status in (400, 404) and b'root:' not in body, f'GET {path}: status {status}, {body[:200]!r}')
+    status, _, body = env.curl('/bad.name', '-d', 'text=x')
+    need(status == 400, f'POST /bad.name: status {status}')
+    status, _, _ = env.curl('/Sandbox', '-H', 'Content-Type: text/plain', '--data-binary', 'text=x')
+    need(status == 415, f'POST text/plain: status {status}, expected 415')
+    status, _, _ = env.curl('/Sandbox', '-X', 'PUT', '--data-binary', 'text=x')
+    need(status == 405, f'PUT: status {status}, expected 405')
+    big = os.path.join(env.dir, 'big.form')
+    with open(big, 'wb') as f:
+        f.write(b'text=' + b'a' * (300 * 1024))
+    status, _, _ = env.curl('/Big', '--data-binary', f'@{big}')
+    need(status == 413, f'POST of 300 KiB: status {status}, expected 413')
+    log('ok: bad names are 400 (or 404 from nginx); 415, 405 and 413 where due')
+
+    for target in (os.path.join(data, 'probe'), os.path.join(env.wiki_outside, 'probe')):
+        status, _, body = env.curl('/Probe?escape=' + target)
+        need(status == 404 and not os.path.exists(target),
+             f'the production wiki acted on ?escape= (status {status}): {body[:200]!r}')
+    need(sorted(os.listdir(data)) == ['Sandbox'],
+         f'data directory holds {sorted(os.listdir(data))}, expected only Sandbox')
+    need(os.listdir(env.wiki_outside) == [], 'something was written outside the data directory')
+    log('ok: the data directory holds the page and nothing else (no temp files); '
+        'the production wiki has no ?escape= hook')
+    wiki_sandbox_holds(env)
+
+
+def scenario_wiki_escape(env):
+    """wiki-test (the same wiki plus a test-only ?escape=PATH hook that
+    creates PATH) under the shipped sandbox: Landlock refuses."""
+    inside = os.path.join(env.wiki_data, 'probe')
+    status, _, body = env.curl('/x?escape=' + inside)
+    need(status == 200 and body == b'escape=OK\n' and os.path.exists(inside),
+         f'the hook cannot write inside the data directory: {status} {body!r}')
+    outside = [os.path.join(env.wiki_outside, 'escaped'), os.path.join(env.dir, 'escaped'),
+               f'/tmp/sfcgi-wiki-escape-{os.getpid()}']
+    for target in outside:
+        status, _, body = env.curl('/x?escape=' + target)
+        exists = os.path.exists(target)
+        if exists:
+            os.unlink(target)
+        need(status == 200 and body == b'escape=EACCES\n' and not exists,
+             f'escape to {target}: {status} {body!r}, created: {exists}')
+    log(f'ok: writes inside the data directory work; {len(outside)} outside are refused '
+        '(EACCES from Landlock, the worker running as uid ' + str(os.geteuid()) + ')')
+    status, _, _ = env.curl('/Sandbox', '--data-urlencode', 'text=still <fine>')
+    need(status == 303, f'save after the escapes: status {status}')
+    status, _, body = env.curl('/Sandbox')
+    need(status == 200 and b'still &lt;fine&gt;' in body, f'read after the escapes: {status}')
+    wiki_sandbox_holds(env)
+
+
+SETUP = {'wiki': setup_wiki, 'wiki-escape': setup_wiki}
+SCENARIOS.update({'wiki': scenario_wiki, 'wiki-escape': scenario_wiki_escape})
+
 # Lines nginx writes at [warn] that are no upstream trouble.
 BENIGN = ('buffered to a temporary file',)
 
@@ -470,6 +618,9 @@ def main():
                                                       '../../contrib/nginx/sfcgi.conf'))
     ap.add_argument('--workdir', required=True, help='created afresh: config, logs, socket')
     ap.add_argument('--nginx', default=shutil.which('nginx') or '/usr/sbin/nginx')
+    ap.add_argument('--sfcgi', help='the sfcgi tool (wiki scenarios: sfcgi run --config)')
+    ap.add_argument('--wiki-config', help='examples/wiki/wiki.json (wiki scenarios)')
+    ap.add_argument('--wiki-templates', help='examples/wiki/templates (wiki scenarios)')
     ap.add_argument('scenario', choices=sorted(SCENARIOS))
     args = ap.parse_args()
 
@@ -483,6 +634,8 @@ def main():
     failed = None
     try:
         env.prepare()
+        if args.scenario in SETUP:
+            SETUP[args.scenario](env)
         env.start_app()
         env.start_nginx()
         log(f'{args.scenario}: {os.path.basename(args.app)} on unix:{env.sock}, '
