@@ -42,7 +42,8 @@ struct scoreboard {
 	uint32_t magic;
 	uint32_t generation; /* the supervisor's current generation */
 	uint64_t served_by_exited; /* requests served by workers that have exited */
-	uint8_t pad[48];
+	uint32_t hiwater;    /* slots [0, hiwater) have been used: loops stop there */
+	uint8_t pad[44];
 	struct slot slots[SCOREBOARD_SLOTS];
 };
 

@@ -81,7 +81,7 @@ static size_t count(struct sup *s, bool current, uint32_t state)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
+	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
 
 		if (alive(sl) && (SB_LOAD(sl->generation) == s->gen) == current &&
@@ -133,8 +133,8 @@ static void dispatch(struct sup *s)
 {
 	size_t sent = 0;
 
-	for (size_t tries = 0; sent < s->npending && tries < SCOREBOARD_SLOTS; tries++) {
-		struct slot *sl = slot_of(s, s->rr++ % SCOREBOARD_SLOTS);
+	for (size_t tries = 0; sent < s->npending && tries < s->sb->hiwater; tries++) {
+		struct slot *sl = slot_of(s, s->rr++ % s->sb->hiwater);
 		int r;
 
 		if (!alive(sl) || SB_LOAD(sl->generation) != s->gen ||
@@ -156,7 +156,7 @@ static void become_worker(struct sup *s, struct slot *sl)
 	close(s->sbfd); /* the mapping stays */
 	/* The other workers' channels, from our private copy of the table: the
 	 * shared slots may already name descriptors opened after the fork. */
-	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++)
+	for (size_t i = 0; i < s->sb->hiwater; i++)
 		if (slot_of(s, i) != sl && s->local[i].chan > 0)
 			close(s->local[i].chan);
 	for (size_t i = 0; i < s->npending; i++)
@@ -180,6 +180,8 @@ static int spawn(struct sup *s, size_t i, struct slot **ret_slot)
 	int sv[2] = { -1, -1 };
 
 	memset(sl, 0, sizeof *sl);
+	if (i >= s->sb->hiwater)
+		s->sb->hiwater = (uint32_t)i + 1;
 	SB_STORE(sl->generation, s->gen);
 	SB_STORE(sl->state, (uint32_t)SLOT_STARTING);
 	SB_STORE(sl->last_active, s->now);
@@ -221,11 +223,13 @@ static int fill(struct sup *s, struct slot **ret_slot)
 	size_t have = count(s, true, 0);
 	int k;
 
-	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++)
+	for (size_t i = 0; i < s->sb->hiwater; i++)
 		have += !alive(slot_of(s, i)) && s->local[i].restart_at;
 	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
 		struct local *l = &s->local[i];
 
+		if (i >= s->sb->hiwater && have >= s->o->workers)
+			break;
 		if (alive(slot_of(s, i)))
 			continue;
 		if (l->restart_at) {
@@ -268,7 +272,7 @@ static void reaped(struct sup *s, pid_t pid, int status)
 {
 	char why[384];
 
-	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
+	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
 		struct local *l = &s->local[i];
 		bool current = SB_LOAD(sl->generation) == s->gen;
@@ -325,7 +329,7 @@ static void reap_all(struct sup *s)
 
 static void signal_gen(struct sup *s, bool current, int sig)
 {
-	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
+	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
 
 		if (!alive(sl) || (SB_LOAD(sl->generation) == s->gen) != current)
@@ -346,7 +350,7 @@ static void stop(struct sup *s, const char *why)
 	activation_notify("STOPPING=1");
 	s->phase = STOPPING;
 	s->phase_since = s->now;
-	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++)
+	for (size_t i = 0; i < s->sb->hiwater; i++)
 		s->local[i].restart_at = 0;
 	signal_gen(s, true, SIGTERM);
 	signal_gen(s, false, SIGTERM);
@@ -387,7 +391,7 @@ static void keep_across_exec(struct sup *s, bool keep)
 {
 	char list[4096] = "";
 
-	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++)
+	for (size_t i = 0; i < s->sb->hiwater; i++)
 		if (SB_LOAD(slot_of(s, i)->chan) >= 0)
 			fcntl(SB_LOAD(slot_of(s, i)->chan), F_SETFD, keep ? 0 : FD_CLOEXEC);
 	for (size_t i = 0; i < s->npending; i++) {
@@ -541,7 +545,7 @@ static void on_signals(struct sup *s)
 /* request_timeout: the stuck worker answers 504 itself if it can, then exits. */
 static void check_stuck(struct sup *s)
 {
-	for (size_t i = 0; i < SCOREBOARD_SLOTS && s->o->request_timeout_ms; i++) {
+	for (size_t i = 0; i < s->sb->hiwater && s->o->request_timeout_ms; i++) {
 		struct slot *sl = slot_of(s, i);
 		struct local *l = &s->local[i];
 		int64_t busy = SB_LOAD(sl->busy_since);
@@ -567,7 +571,7 @@ static void check_stuck(struct sup *s)
 
 static bool all_idle(struct sup *s)
 {
-	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
+	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
 
 		if (alive(sl) && (SB_LOAD(sl->conns) || SB_LOAD(sl->busy_since) ||
@@ -603,7 +607,7 @@ static void report(struct sup *s)
 	if (s->now < s->next_status)
 		return;
 	s->next_status = s->now + 1000;
-	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
+	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
 
 		if (alive(sl)) {
@@ -649,7 +653,7 @@ static int setup(struct sup *s)
 		return r;
 	}
 	s->gen = ++s->sb->generation;
-	for (size_t i = 0; i < SCOREBOARD_SLOTS; i++) {
+	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
 
 		if (!alive(sl))
@@ -726,10 +730,11 @@ static int step(struct sup *s, struct slot **ret_slot)
 
 int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 {
-	static struct sup s; /* large (per-slot bookkeeping): not on the stack */
+	/* Large (per-slot bookkeeping): static, zero already, and its pages are
+	 * touched only as slots get used (supervisor_run runs once a process). */
+	static struct sup s;
 	int r;
 
-	memset(&s, 0, sizeof s);
 	s.o = o;
 	s.sigfd = -1;
 	s.now = worker_clock_ms();
@@ -747,10 +752,11 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 		if ((r = step(&s, ret_slot)) != 0)
 			return r;
 		p[0] = (struct pollfd){ .fd = s.sigfd, .events = POLLIN };
-		for (size_t i = 0; i < SCOREBOARD_SLOTS; i++)
+		for (size_t i = 0; i < s.sb->hiwater; i++)
 			if (SB_LOAD(slot_of(&s, i)->chan) >= 0) {
 				of[n] = slot_of(&s, i);
-				p[n++] = (struct pollfd){ .fd = SB_LOAD(of[n - 1]->chan), .events = POLLIN };
+				p[n] = (struct pollfd){ .fd = SB_LOAD(of[n]->chan), .events = POLLIN };
+				n++;
 			}
 		if (poll(p, n, timeout) > 0) {
 			s.now = worker_clock_ms();
