@@ -64,9 +64,13 @@ struct sfcgi_server;
  */
 struct sfcgi_app {
 	/*
-	 * Runs once per worker process before the sandbox locks it down:
-	 * open files, databases, read templates here. Return 0, or a
-	 * negative errno to make the worker exit without serving.
+	 * Runs once per worker process (each one a supervisor forks, and
+	 * each replacement), after the sockets are adopted and before the
+	 * sandbox locks the worker down in its first sfcgi_accept(): open
+	 * files, directories, databases, read templates here; afterwards the
+	 * default sandbox lets the handler use them but open nothing new.
+	 * Return 0, or a negative errno to make the worker exit without
+	 * serving.
 	 */
 	int (*init)(void *userdata);
 	/*
@@ -75,7 +79,8 @@ struct sfcgi_app {
 	 * handler already called sfcgi_finish() itself.
 	 */
 	int (*handler)(struct sfcgi_request *req, void *userdata);
-	/* Runs once when the worker stops serving (drain, recycle, exit). */
+	/* Runs once when the worker's loop ends (drain, recycle, reload, a
+	 * failed lock-down); not after a crash or a request_timeout exit. */
 	void (*fini)(void *userdata);
 	void *userdata;
 	void *reserved[4];
@@ -84,24 +89,42 @@ struct sfcgi_app {
 /* Entry points ------------------------------------------------------------ */
 
 /*
- * The whole program: parse the command line, find the listening sockets
- * (--listen if given, else systemd's LISTEN_FDS, else a listening socket
- * on fd 0), run app->init, tell systemd READY=1, serve requests with
- * app->handler until SIGTERM, SIGINT or SIGQUIT, drain, run app->fini.
- * Returns the process exit status (0, or 1 after logging why); use it as
- * `return sfcgi_main(...)`. Options: see sfcgi_server_open().
+ * The whole program: parse the command line, read the instance config
+ * (--config or $SFCGI_CONFIG, if any), find the listening sockets
+ * (--listen or the config's "listen", else systemd's LISTEN_FDS, else a
+ * listening socket on fd 0), fork the workers under a supervisor if
+ * workers > 0 (see sfcgi_server_open()), then in each worker: run
+ * app->init, lock the worker down at the first sfcgi_accept(), tell
+ * systemd READY=1 (a single process itself; else the supervisor once
+ * every worker is locked down), serve requests with app->handler until
+ * SIGTERM, SIGINT or SIGQUIT (or the supervisor's SIGUSR1), drain, run
+ * app->fini. Returns the process exit status (0, or 1 after logging why);
+ * use it as `return sfcgi_main(...)`. The supervisor never returns: it
+ * exits 0 when the instance stops. Options: see sfcgi_server_open().
  */
 SFCGI_API int sfcgi_main(int argc, char **argv, const struct sfcgi_app *app);
 
 /*
  * For applications that drive their own loop. Parses the sfcgi options in
  * argv (--listen PATH|@ABSTRACT|HOST:PORT|[V6]:PORT|:PORT, --listen-mode
- * OCTAL, --fdname NAME, --set KEY=VALUE, --help, --version) and adopts the
- * listening sockets. Nothing is read from a peer until the first
- * sfcgi_accept(), so the caller can open what it needs in between.
+ * OCTAL, --fdname NAME, --set KEY=VALUE, --config FILE, --workers N,
+ * --help, --version; options first, arguments after "--" are the
+ * application's and left alone, any other argument is an error), reads
+ * the instance config (--config, else $SFCGI_CONFIG; sfcgi.json(5)) with
+ * the command line over it, and adopts the listening sockets.
+ * With workers > 0 (--workers, or the config's "workers", default the
+ * number of CPUs; none without a config) it forks: the calling process
+ * becomes the supervisor and never returns from this call (it exits 0
+ * when the instance stops); the call returns 0 in each worker, and again
+ * in each replacement. Code before the call runs once per start (and
+ * again at each reload, which re-executes the program); code after it
+ * runs in every worker.
+ * Nothing is read from a peer until the first sfcgi_accept(), so the
+ * caller can open what it needs in between, before the lock-down.
  * Returns 0 and *ret_server; -ECANCELED after printing --help or --version
- * (exit 0); -EINVAL for bad options (logged), -ENOENT when no listening
- * socket was found, other negative errno on failure.
+ * (exit 0); -EINVAL for bad options or an invalid config (logged), -ENOENT
+ * when no listening socket was found (or no config file), other negative
+ * errno on failure.
  */
 SFCGI_API int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server);
 
@@ -109,6 +132,11 @@ SFCGI_API int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret
  * Waits for the next request whose input is ready (all parameters, and
  * the whole body or its first read_ahead bytes) and hands it out. Many
  * connections are served meanwhile: slow peers never block it.
+ * The first call locks the worker down (the sandbox of sfcgi.json(5), on
+ * by default: user switch when root, rlimits, no capabilities,
+ * no_new_privs, Landlock, seccomp) and then reports it ready (READY=1 in
+ * a single process, else to the supervisor); if a step fails it returns
+ * that error (logged) and the caller must not serve.
  * Returns 1 and *ret_request, 0 when the server is shutting down (SIGTERM)
  * and every request has been handed out, or a negative errno.
  * One request at a time per process: a request not yet given back with

@@ -10,7 +10,13 @@
            same prototype as include/sfcgi.h in SYNOPSIS; no page documents
            a function that is not exported;
   examples every EXAMPLES program that includes <sfcgi.h> compiles with
-           -Wall -Wextra -Werror against the real header.
+           -Wall -Wextra -Werror against the real header;
+  policy   the system-call lists of sfcgi.json(5) are those of src/policy.c
+           (`policy --fix` regenerates them);
+  keys     sfcgi.json(5) documents every key src/config.c reads and no
+           other, the limits tables match src/settings.c, and sfcgi(3) and
+           sfcgi(1) describe every long option of the library and of the
+           sfcgi subcommands.
 
 Exit status 0 = pass, 1 = fail, 77 = skipped (a tool is missing).
 """
@@ -244,6 +250,339 @@ def examples(args):
     return report(f"{compiled} example programs")
 
 
+# ---- sync: the pages against the tables in the source ----------------------
+#
+# policy  the system-call lists of sfcgi.json(5) (blocks between
+#         '.\" policy-begin NAME' and '.\" policy-end') are exactly what
+#         src/policy.c and the group table of src/sandbox.c say; --fix
+#         rewrites the blocks;
+# keys    every key of src/config.c (and of "sandbox"), every choice of the
+#         "sandbox" strings, every rlimit and every limit of src/settings.c
+#         (with its default) is documented, and nothing else is; every long
+#         option of the library and of the sfcgi subcommands has its entry.
+
+def c_strip_comments(text):
+    """C source without comments; strings and characters are kept."""
+    return re.sub(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|/\*.*?\*/|//[^\n]*',
+                  lambda m: m.group(0) if m.group(0)[0] in "\"'" else " ", text, flags=re.S)
+
+
+def c_split(s):
+    """Top-level comma-separated items of s (strings and brackets respected)."""
+    items, depth, cur, i = [], 0, "", 0
+    while i < len(s):
+        ch = s[i]
+        if ch == '"':
+            m = re.compile(r'"(?:\\.|[^"\\])*"').match(s, i)
+            cur += m.group(0)
+            i = m.end()
+            continue
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            items.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+        i += 1
+    if cur.strip():
+        items.append(cur.strip())
+    return items
+
+
+def c_string(s):
+    m = re.fullmatch(r'\s*"((?:\\.|[^"\\])*)"\s*', s)
+    if not m:
+        raise ValueError(f"expected a string literal, got {s!r}")
+    return m.group(1)
+
+
+def c_array(text, name):
+    """The initialiser items of `... name[...] = { ... };` in text."""
+    m = re.search(rf"\b{re.escape(name)}\s*\[[^\]]*\]\s*=\s*\{{(.*?)\}}\s*;", text, re.S)
+    if not m:
+        raise ValueError(f"no array {name}")
+    return c_split(m.group(1))
+
+
+# How the page describes an argument restriction of src/policy.h.
+ARG_TEXT = {
+    "ARG_ANY": "",
+    "ARG_OPEN_RDONLY": " (read\\-only)",
+    "ARG_SOCKET_INET": " (AF_UNIX, AF_INET, AF_INET6)",
+    "ARG_IOCTL_TCGETS": " (TCGETS only)",
+}
+
+
+def policy_blocks(policy_c, sandbox_c):
+    """[(block name, [(syscall, argument restriction)])] in page order."""
+    text = c_strip_comments(read(policy_c))
+    macros = {}
+    for m in re.finditer(r"^#define\s+(\w+)\(([^)]*)\)\s*\{(.*)\}\s*$", text, re.M):
+        macros[m.group(1)] = ([p.strip() for p in m.group(2).split(",")], c_split(m.group(3)))
+    entries = []
+    for item in c_array(text, "policy_table"):
+        m = re.fullmatch(r"(\w+)\s*\((.*)\)", item, re.S)
+        if m and m.group(1) in macros:
+            params, body = macros[m.group(1)]
+            sub = dict(zip(params, c_split(m.group(2))))
+            fields = [sub.get(f, f) for f in body]
+        elif item.startswith("{") and item.endswith("}"):
+            fields = c_split(item[1:-1])
+        else:
+            raise ValueError(f"policy_table: cannot read {item[:60]!r}")
+        entries.append((c_string(fields[0]), fields[1], fields[2], fields[3]))
+    groups = re.findall(r'\{\s*"([\w-]+)"\s*,\s*(GROUP_\w+)\s*\}',
+                        c_strip_comments(read(sandbox_c)))
+    if not groups:
+        raise ValueError(f"{sandbox_c}: no group table")
+    blocks = [("strict", [(n, a) for n, lvl, g, a in entries if lvl == "LEVEL_STRICT"]),
+              ("default", [(n, a) for n, lvl, g, a in entries if lvl == "LEVEL_DEFAULT"])]
+    for gname, gid in groups:
+        blocks.append((gname, [(n, a) for n, lvl, g, a in entries
+                               if lvl == "LEVEL_GROUP" and g == gid]))
+    known = {"LEVEL_STRICT", "LEVEL_DEFAULT", "LEVEL_GROUP"}
+    for n, lvl, g, a in entries:
+        if lvl not in known:
+            raise ValueError(f"policy_table: {n}: unknown level {lvl}")
+        if lvl == "LEVEL_GROUP" and g not in dict((b, a) for a, b in groups):
+            raise ValueError(f"policy_table: {n}: group {g} is not in {sandbox_c}")
+    deny = [c_string(s) for s in c_array(text, "policy_supervisor_deny") if s != "NULL"]
+    blocks.append(("supervisor", [(n, "ARG_ANY") for n in deny]))
+    return blocks
+
+
+def policy_roff(items):
+    """The roff lines of one block: bold names, comma-separated, wrapped."""
+    words = []
+    for name, arg in items:
+        if arg not in ARG_TEXT:
+            raise ValueError(f"{name}: no text for {arg}; add it to ARG_TEXT in check-man.py")
+        words.append(f"\\fB{name}\\fR{ARG_TEXT[arg]}")
+    if not words:
+        return ["(none)"]
+    words = [w + "," for w in words[:-1]] + [words[-1] + "."]
+    lines, cur = [], ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > 78:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}" if cur else w
+    lines.append(cur)
+    return lines
+
+
+BLOCK_RE = re.compile(r'^\.\\" policy-begin (\S+)[^\n]*\n(.*?)^\.\\" policy-end[^\n]*$', re.S | re.M)
+
+
+def policy(args):
+    try:
+        blocks = policy_blocks(args.policy, args.sandbox)
+    except (ValueError, OSError) as e:
+        fail(args.policy, str(e))
+        return report("policy")
+    text = read(args.page)
+    have = {m.group(1): m for m in BLOCK_RE.finditer(text)}
+    want = {name: policy_roff(items) for name, items in blocks}
+    if args.fix:
+        def repl(m):
+            if m.group(1) not in want:
+                return m.group(0)
+            head, _, _ = m.group(0).partition("\n")
+            return head + "\n" + "\n".join(want[m.group(1)]) + '\n.\\" policy-end'
+        new = BLOCK_RE.sub(repl, text)
+        if new != text:
+            with open(args.page, "w", encoding="utf-8") as f:
+                f.write(new)
+            print(f"rewrote the system-call lists of {args.page}")
+        text, have = new, {m.group(1): m for m in BLOCK_RE.finditer(new)}
+    how = f"python3 man/check-man.py policy --fix --policy src/policy.c --sandbox src/sandbox.c man/{os.path.basename(args.page)}"
+    for name, lines in want.items():
+        if name not in have:
+            fail(args.page, f"no block '.\\\" policy-begin {name}' for the {name} system calls")
+        elif have[name].group(2).rstrip("\n").split("\n") != lines:
+            fail(args.page, f"the {name} system calls differ from {os.path.basename(args.policy)}; "
+                            f"regenerate them: {how}")
+    for name in have:
+        if name not in want:
+            fail(args.page, f"block {name}: src/policy.c has no such level or group")
+    n = sum(len(items) for _, items in blocks)
+    return report(f"{len(blocks)} system-call lists, {n} entries")
+
+
+def roff_args(line):
+    """The arguments of a roff request line such as .BR a " b" c."""
+    out, i, rest = [], 0, line.split(None, 1)[1] if " " in line else ""
+    while i < len(rest):
+        if rest[i] == " ":
+            i += 1
+        elif rest[i] == '"':
+            j, cur = i + 1, ""
+            while j < len(rest):
+                if rest[j] == '"' and rest[j + 1:j + 2] == '"':
+                    cur += '"'
+                    j += 2
+                elif rest[j] == '"':
+                    break
+                else:
+                    cur += rest[j]
+                    j += 1
+            out.append(cur)
+            i = j + 1
+        else:
+            j = rest.find(" ", i)
+            j = len(rest) if j < 0 else j
+            out.append(rest[i:j])
+            i = j
+    return out
+
+
+def tags(lines):
+    """Names in the bold parts of the top-level .TP tags of a section, up to its first .SS."""
+    out, depth, after_tp = [], 0, False
+    for line in lines:
+        if line.startswith(".SS"):
+            break
+        if line.startswith(".RS"):
+            depth += 1
+        elif line.startswith(".RE"):
+            depth -= 1
+        elif line.startswith(".TP"):
+            after_tp = depth == 0
+            continue
+        elif after_tp and line.startswith((".B ", ".BR ", ".BI ")):
+            # the names before the first "(...)": .BR user ", " group " (strings)"
+            a = roff_args(line)
+            for i, w in enumerate(a):
+                if line.startswith(".B ") or i % 2 == 0:
+                    out += [w] if re.fullmatch(r"[a-z_]+", w) else []
+                elif "(" in w:
+                    break
+        after_tp = False
+    return out
+
+
+def option_tags(lines):
+    """Long options named in the .TP tags of a section: {name}."""
+    out, after_tp = set(), False
+    for line in lines:
+        if line.startswith(".TP"):
+            after_tp = True
+            continue
+        if after_tp:
+            out |= set(re.findall(r"\\-\\-([a-z][a-z\\-]*)", line))
+            out = {o.replace("\\-", "-") for o in out}
+        after_tp = False
+    return out
+
+
+def long_options(c_file):
+    text = c_strip_comments(read(c_file))
+    return [c_string(m) for m in re.findall(r'\{\s*("[\w-]+")\s*,\s*(?:no|required|optional)_argument',
+                                              text)]
+
+
+def table_rows(lines):
+    """(first, second) columns of the tab-separated rows of .TS tables."""
+    rows, inside = [], False
+    for line in lines:
+        if line.startswith(".TS"):
+            inside = True
+        elif line.startswith(".TE"):
+            inside = False
+        elif inside and "\t" in line and not line.startswith("T}"):
+            cols = line.split("\t")
+            rows.append((cols[0], cols[1]))
+    return rows
+
+
+def settings_rows(settings_c):
+    """[(key, default as the pages write it)] from settings_table."""
+    text = c_strip_comments(read(settings_c))
+    units = {"KIB": 1024, "MIB": 1024 ** 2, "GIB": 1024 ** 3}
+    rows = []
+    for item in c_array(text, "settings_table"):
+        f = c_split(item.strip()[1:-1])
+        expr = re.sub(r"(\d+)u?ll?u?", r"\1", f[5])
+        if not re.fullmatch(r"[\d\sA-Z*+]+", expr):
+            raise ValueError(f"settings_table: cannot evaluate default {f[5]!r}")
+        val = eval(re.sub(r"[A-Z]+", lambda m: str(units[m.group(0)]), expr))
+        rows.append((c_string(f[0]), f"{val / 1000:g}" if f[1] == "SETTING_MS" else str(val)))
+    return rows
+
+
+def keys(args):
+    cfg = c_strip_comments(read(args.config))
+    try:
+        top = [c_string(c_split(i[1:-1])[0]) for i in c_array(cfg, "fields")]
+        sbk = [c_string(s) for s in c_array(cfg, "sandbox_keys")]
+        rlim = [c_string(s) for s in c_array(c_strip_comments(read(args.sandbox)),
+                                             "sandbox_rlimit_names")]
+        fn = cfg[cfg.index("static int sandbox_key"):]
+        choices = {}
+        for key, arr in re.findall(r'choice\(\s*p\s*,\s*v\s*,\s*"sandbox\.(\w+)"\s*,\s*(\w+)', fn):
+            choices[key] = [c_string(s) for s in c_array(fn, arr) if s != "NULL"]
+        limits = settings_rows(args.settings)
+    except (ValueError, OSError) as e:
+        fail(args.config, str(e))
+        return report("keys")
+    page = sections(read(args.json_page))
+    name = args.json_page
+    got = tags(page.get("KEYS", []))
+    for k in top:
+        if k not in got:
+            fail(name, f"KEYS: no entry for \"{k}\" ({os.path.basename(args.config)} reads it)")
+    for k in got:
+        if k not in top:
+            fail(name, f"KEYS: \"{k}\" is not a key of {os.path.basename(args.config)}")
+    sb = page.get("SANDBOX", [])
+    got = tags(sb)
+    for k in sbk:
+        if k not in got:
+            fail(name, f"SANDBOX: no entry for \"{k}\"")
+    for k in got:
+        if k not in sbk:
+            fail(name, f"SANDBOX: \"{k}\" is not a key of \"sandbox\"")
+    sbtext = "\n".join(sb)
+    for key, vals in choices.items():
+        for v in vals:
+            if f"\\(dq{v}\\(dq" not in sbtext:
+                fail(name, f"SANDBOX: the {key} choice \"{v}\" is not described")
+    for r in rlim:
+        if not re.search(rf"^\.BR? {r}\b", sbtext, re.M):
+            fail(name, f"SANDBOX: rlimit \"{r}\" is not described")
+    for page_path in (args.json_page, args.lib_page):
+        rows = [(k.replace("\\-", "-"), d) for k, d in table_rows(read(page_path).splitlines())
+                if k not in ("KEY",)]
+        if rows != limits:
+            fail(page_path, "the limits table differs from settings_table (key, default): "
+                            f"want {limits}, have {rows}")
+    lib = sections(read(args.lib_page)).get("OPTIONS", [])
+    want = set(long_options(args.server))
+    have = option_tags(lib)
+    for o in sorted(want - have):
+        fail(args.lib_page, f"OPTIONS: no entry for --{o} ({os.path.basename(args.server)})")
+    for o in sorted(have - want):
+        fail(args.lib_page, f"OPTIONS: --{o} is not an option of {os.path.basename(args.server)}")
+    tool = read(args.tool_page)
+    for cfile in args.command:
+        cmd = os.path.basename(cfile)[:-2]
+        m = re.search(rf'^\.SS "?sfcgi {cmd}"?\n(.*?)(?=^\.S[HS] )',
+                      tool.split("\n.SH OPTIONS\n", 1)[-1], re.S | re.M)
+        if not m:
+            fail(args.tool_page, f"OPTIONS: no subsection \"sfcgi {cmd}\"")
+            continue
+        want, have = set(long_options(cfile)), option_tags(m.group(1).splitlines())
+        for o in sorted(want - have):
+            fail(args.tool_page, f"OPTIONS, sfcgi {cmd}: no entry for --{o}")
+        for o in sorted(have - want):
+            fail(args.tool_page, f"OPTIONS, sfcgi {cmd}: --{o} is not an option of {cmd}")
+    return report(f"{len(top)} keys, {len(sbk)} sandbox keys, {len(limits)} limits")
+
+
 def report(what):
     if failures:
         for f in failures:
@@ -271,8 +610,23 @@ def main():
     p.add_argument("--cc", action="append", required=True)
     p.add_argument("--include", required=True)
     p.add_argument("pages", nargs="+")
+    p = sub.add_parser("policy")
+    p.add_argument("--policy", required=True)
+    p.add_argument("--sandbox", required=True)
+    p.add_argument("--fix", action="store_true")
+    p.add_argument("page")
+    p = sub.add_parser("keys")
+    p.add_argument("--config", required=True)
+    p.add_argument("--sandbox", required=True)
+    p.add_argument("--settings", required=True)
+    p.add_argument("--server", required=True)
+    p.add_argument("--command", action="append", default=[])
+    p.add_argument("--json-page", required=True)
+    p.add_argument("--lib-page", required=True)
+    p.add_argument("--tool-page", required=True)
     args = ap.parse_args()
-    return {"lint": lint, "symbols": symbols, "examples": examples}[args.cmd](args)
+    return {"lint": lint, "symbols": symbols, "examples": examples, "policy": policy,
+            "keys": keys}[args.cmd](args)
 
 
 if __name__ == "__main__":
