@@ -267,6 +267,13 @@ static int notify_fd = -1;
 static struct sockaddr_un notify_addr;
 static socklen_t notify_len;
 
+uint64_t activation_watchdog_ms(void)
+{
+	uint64_t usec = 0;
+
+	return sd_watchdog_enabled(1, &usec) > 0 ? usec / 1000 : 0;
+}
+
 int activation_notify_prepare(void)
 {
 	const char *e = getenv("NOTIFY_SOCKET");

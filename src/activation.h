@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct activation_opts {
 	const char *listen;  /* PATH, HOST:PORT, [V6]:PORT, :PORT; NULL if not given */
@@ -31,6 +32,9 @@ int activation_listen(const char *spec, int mode);
 
 /* sd_notify(3) wrapper; a no-op without NOTIFY_SOCKET. */
 void activation_notify(const char *state);
+
+/* WATCHDOG_USEC for this process, in ms (0: no watchdog); unsets it. */
+uint64_t activation_watchdog_ms(void);
 
 /* Opens the notification socket now, while socket() is still allowed, for
  * a process about to lock itself down. 0 or negative errno. */

@@ -35,10 +35,10 @@ struct config {
 	uint32_t idle_timeout_ms;    /* "idle_timeout": s, 0 = never (default) */
 	uint32_t request_timeout_ms; /* "request_timeout": s, 0 = none; default 300 */
 	uint32_t drain_timeout_ms;   /* "drain_timeout": s, default 30 */
-	char *listen;            /* "listen": as --listen, used without systemd */
+	char *listen;            /* "listen": as --listen; wins over systemd's sockets */
 	char *fdname;            /* "fdname": as --fdname */
 	struct settings limits;  /* "limits": {settings_table keys} */
-	struct sandbox_config sandbox; /* "sandbox": {...} or false (config-sandbox.c) */
+	struct sandbox_config sandbox; /* "sandbox": {...} or false */
 };
 
 struct config_error {

@@ -236,8 +236,12 @@ int sandbox_supervisor(void)
 	scmp_filter_ctx ctx;
 	int r = 0;
 
-	if (getenv("SFCGI_SUPERVISOR_FILTERED"))
-		return 0; /* loaded before a re-exec; filters survive it */
+	const char *e = getenv("SFCGI_SUPERVISOR_FILTERED");
+	char pid[24];
+
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	if (e && !strcmp(e, pid))
+		return 0; /* this process loaded it before a re-exec; filters survive exec */
 	ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return -ENOMEM;
@@ -254,7 +258,7 @@ int sandbox_supervisor(void)
 		log_err("sandbox: the supervisor's seccomp filter: %s", strerror(-r));
 		return r;
 	}
-	setenv("SFCGI_SUPERVISOR_FILTERED", "1", 1);
+	setenv("SFCGI_SUPERVISOR_FILTERED", pid, 1);
 	return 0;
 }
 

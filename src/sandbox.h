@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The per-instance sandbox, applied by every worker after the app's init
- * and before the first peer byte, in this order: user/group switch (when
- * root and configured), rlimits, empty capability sets and bounding set,
- * Landlock paths, no_new_privs, the seccomp allow-list. It fails closed:
- * any step that fails makes the worker exit without serving.
+ * and before the first peer byte, in this order: the bounding set (while
+ * root still holds CAP_SETPCAP), user/group switch (when root and
+ * configured), rlimits, empty capability sets, no_new_privs (the kernel
+ * wants it before Landlock), Landlock paths, the seccomp allow-list. It
+ * fails closed: any step that fails makes the worker exit without serving.
  */
 #ifndef SFCGI_SANDBOX_H
 #define SFCGI_SANDBOX_H

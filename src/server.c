@@ -263,6 +263,8 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 		s->w.max_requests = cfg.max_requests;
 		if (slot)
 			worker_attach_slot(&s->w, slot);
+		else
+			s->w.watchdog_ms = activation_watchdog_ms(); /* the supervisor's job otherwise */
 		s->sandbox = cfg.sandbox; /* moved: config_free() below leaves it alone */
 		sandbox_defaults(&cfg.sandbox);
 		*ret_server = s;

@@ -298,6 +298,9 @@ static void reaped(struct sup *s, pid_t pid, int status)
 		if (clean && (SB_LOAD(sl->recycle) || expected)) {
 			log_info("worker %d %s; replacing it", (int)pid, why);
 			l->crashes = 0;
+		} else if (l->kill_at) {
+			log_info("worker %d replaced after request_timeout (%s)", (int)pid, why);
+			l->crashes = 0;
 		} else {
 			if (s->now - l->started >= STABLE_MS)
 				l->crashes = 0;
@@ -497,6 +500,21 @@ static void reload_progress(struct sup *s)
 	if (!s->old_told) {
 		if (ready < s->o->workers && s->now - s->phase_since < READY_WAIT_MS)
 			return;
+		if (ready == 0 && count(s, false, 0)) {
+			/* Nothing new serves: keep the old generation, retire the new one. */
+			log_err("reload failed: no new worker became ready in %d s; the previous "
+				"generation keeps serving",
+				READY_WAIT_MS / 1000);
+			signal_gen(s, true, SIGTERM);
+			s->gen--;
+			s->sb->generation = s->gen;
+			for (size_t i = 0; i < s->sb->hiwater; i++)
+				s->local[i].restart_at = 0;
+			s->phase = RUNNING;
+			s->ready_sent = true;
+			activation_notify("READY=1");
+			return;
+		}
 		if (ready < s->o->workers)
 			log_warning("reload: only %zu of %u new workers ready after %d s; draining "
 				    "the old ones anyway",

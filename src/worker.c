@@ -312,6 +312,10 @@ static void sweep(struct worker *w)
 	}
 	if (w->paused_listeners && !w->draining && w->nconns < w->set.max_conns)
 		listeners_pause(w, false);
+	if (w->watchdog_ms && w->now_ms >= w->next_watchdog_ms) {
+		activation_notify("WATCHDOG=1");
+		w->next_watchdog_ms = w->now_ms + (int64_t)w->watchdog_ms / 2;
+	}
 	w->next_sweep_ms = w->now_ms + sweep_period(&w->set);
 }
 
@@ -446,8 +450,8 @@ void worker_request_done(struct worker *w)
 		SB_STORE(w->slot->last_active, w->now_ms);
 	}
 	if (w->max_requests && w->served >= w->max_requests && !w->draining) {
-		log_info("served %llu requests (max_requests): finishing, a fresh worker takes over",
-			 (unsigned long long)w->served);
+		log_info("served %llu requests (max_requests): finishing%s",
+			 (unsigned long long)w->served, w->slot ? "; a fresh worker takes over" : "");
 		if (w->slot)
 			SB_STORE(w->slot->recycle, 1);
 		worker_drain(w, true);

@@ -51,6 +51,8 @@ struct worker {
 	struct request *current; /* handed to the application, until sfcgi_finish() */
 	struct slot *slot;       /* our scoreboard line under a supervisor, else NULL */
 	uint64_t max_requests;   /* recycle after this many (0 = never) */
+	uint64_t watchdog_ms;    /* single process under systemd: WATCHDOG=1 every half */
+	int64_t next_watchdog_ms;
 	const char *allowed_addrs; /* FCGI_WEB_SERVER_ADDRS, NULL = any */
 };
 

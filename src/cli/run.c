@@ -83,18 +83,16 @@ int cmd_run(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!path && config_instance_path(argv[optind], user, &path) < 0) {
-		log_err("%s: not a valid instance name", argv[optind]);
-		return 2;
+	if (!path && (r = config_instance_path(argv[optind], user, &path)) < 0) {
+		if (r == -EINVAL)
+			log_err("%s: not a valid instance name", argv[optind]);
+		else
+			log_err("%s: no configuration directory (set HOME or XDG_CONFIG_HOME): %s",
+				argv[optind], strerror(-r));
+		return r == -EINVAL ? 2 : EXIT_CONFIG;
 	}
 	if ((r = config_load(path, &c, &err)) < 0) {
 		log_err("%s", err.msg);
-		return EXIT_CONFIG;
-	}
-	if (c.kind != CONFIG_NATIVE)
-		return run_foreign(&c);
-	if ((r = apply_env(&c)) < 0) {
-		log_err("%s: environment: %s", path, strerror(-r));
 		return EXIT_CONFIG;
 	}
 	k = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -103,8 +101,14 @@ int cmd_run(int argc, char **argv)
 		setenv("SFCGI_RUN", self, 1); /* a reload comes back through sfcgi run */
 	}
 	setenv("SFCGI_CONFIG", c.path, 1);
-	if (!user && optind < argc)
+	if (optind < argc)
 		setenv("SFCGI_INSTANCE", argv[optind], 1);
+	if (c.kind != CONFIG_NATIVE)
+		return run_foreign(&c);
+	if ((r = apply_env(&c)) < 0) {
+		log_err("%s: environment: %s", path, strerror(-r));
+		return EXIT_CONFIG;
+	}
 	for (char **a = c.args; a && *a; a++)
 		n++;
 	args = calloc(n + 3, sizeof *args);
