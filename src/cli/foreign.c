@@ -56,6 +56,8 @@ int run_foreign(struct config *c)
 	size_t nfds = 0;
 	int r;
 
+	if (getenv("SFCGI_RELOADING"))
+		act.listen = NULL; /* re-executed: our sockets come as LISTEN_FDS */
 	if (activation_adopt(&act, &fds, &nfds) < 0)
 		return 1;
 	if (c->idle_timeout_ms) {
