@@ -241,7 +241,8 @@ static void page(struct sfcgi_request *req, int status, int t, const char *name,
 	put(req, s);
 }
 
-static int fail(struct sfcgi_request *req, int status, const char *msg)
+/* A short text/plain answer: errors, and the body of the 303 after a save. */
+static int plain(struct sfcgi_request *req, int status, const char *msg)
 {
 	sfcgi_set_status(req, status);
 	sfcgi_add_header(req, "Content-Type", "text/plain; charset=utf-8");
@@ -294,25 +295,25 @@ static int save(struct sfcgi_request *req, const char *name)
 
 	if (!ct || strncasecmp(ct, FORM, strlen(FORM)) ||
 	    (ct[strlen(FORM)] && ct[strlen(FORM)] != ';'))
-		return fail(req, 415, "expected " FORM);
+		return plain(req, 415, "expected " FORM);
 	r = sfcgi_read_all(req, MAX_BODY, &body, &len);
 	if (r == -EFBIG)
-		return fail(req, 413, "page too large");
+		return plain(req, 413, "page too large");
 	if (r < 0)
 		return 1; /* the peer is gone or stalled */
 	r = form_get(body, len, "text", &text, &tlen);
 	free(body);
 	if (r <= 0)
-		return fail(req, r == -ENOMEM ? 500 : 400,
+		return plain(req, r == -ENOMEM ? 500 : 400,
 			    r == 0 ? "no text field" : "bad form encoding");
 	r = store(name, text, tlen);
 	free(text);
 	if (r < 0) {
 		sfcgi_printf_err(req, "wiki: saving %s: %s\n", name, strerror(-r));
-		return fail(req, 500, "could not save the page");
+		return plain(req, 500, "could not save the page");
 	}
 	sfcgi_add_header(req, "Location", name); /* relative: works under any prefix */
-	return fail(req, 303, "saved");
+	return plain(req, 303, "saved");
 }
 
 static int handler(struct sfcgi_request *req, void *userdata)
@@ -343,19 +344,19 @@ static int handler(struct sfcgi_request *req, void *userdata)
 	}
 #endif
 	if (!valid_name(name, strlen(name)))
-		return fail(req, 400, "bad page name: 1 to 64 letters, digits, _ or -");
+		return plain(req, 400, "bad page name: 1 to 64 letters, digits, _ or -");
 	if (!strcmp(method, "POST"))
 		return save(req, name);
 	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
 		sfcgi_add_header(req, "Allow", "GET, HEAD, POST");
-		return fail(req, 405, "method not allowed");
+		return plain(req, 405, "method not allowed");
 	}
 	if ((edit = form_get(qs, strlen(qs), "edit", &v, &vlen) > 0))
 		free(v);
 	r = slurp(wiki.data, name, MAX_FILE, &text, &len);
 	if (r < 0 && r != -ENOENT) {
 		sfcgi_printf_err(req, "wiki: reading %s: %s\n", name, strerror(-r));
-		return fail(req, 500, "could not read the page");
+		return plain(req, 500, "could not read the page");
 	}
 	if (r < 0 && !edit)
 		page(req, 404, T_MISSING, name, "", 0);
