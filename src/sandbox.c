@@ -254,6 +254,14 @@ static int landlock(const struct sandbox_config *c)
 	    (!c->read_only && !c->read_write && c->landlock != LANDLOCK_REQUIRED))
 		return 0;
 	abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 0 && errno == EPERM) {
+		/* The kernel has it; a seccomp filter above us (systemd's
+		 * SystemCallFilter=, a container runtime) refuses it. */
+		log_err("sandbox: Landlock is refused by a seccomp filter around this process "
+			"(add \"SystemCallFilter=landlock_create_ruleset landlock_add_rule "
+			"landlock_restrict_self\" to the unit); the paths would not be enforced");
+		return -EPERM;
+	}
 	if (abi < 1) {
 		if (c->landlock == LANDLOCK_REQUIRED) {
 			log_err("sandbox: Landlock is required (\"landlock\": \"required\") but this "

@@ -89,6 +89,6 @@ int sandbox_supervisor(void);
  * For the supervisor's log line about a worker killed by SIGSYS: the name
  * of syscall nr and the config key that would allow it, into buf.
  */
-void sandbox_explain(int nr, char *buf, size_t len);
+void sandbox_explain(int nr, uint32_t allowed, char *buf, size_t len);
 
 #endif

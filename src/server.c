@@ -226,6 +226,7 @@ static int supervise(struct options *o, struct config *cfg, int *fds, size_t nfd
 		.argv = argv,
 		.lockdown = cfg->sandbox.enabled,
 		.handoff = true,
+		.sandbox_allow = cfg->sandbox.allow,
 		.drain_signal = SIGUSR1, /* hand connections over, see worker_drain() */
 	};
 	int r = supervisor_run(&so, ret_slot);

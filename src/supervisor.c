@@ -254,7 +254,7 @@ static void describe_exit(struct sup *s, pid_t pid, int status, const struct slo
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS && SB_LOAD(sl->sigsys) > 0) {
 		char why[256];
 
-		sandbox_explain(SB_LOAD(sl->sigsys) - 1, why, sizeof why);
+		sandbox_explain(SB_LOAD(sl->sigsys) - 1, s->o->sandbox_allow, why, sizeof why);
 		snprintf(buf, len, "killed by the sandbox: %s", why);
 	} else if (WIFSIGNALED(status))
 		snprintf(buf, len, "killed by SIG%s%s", sigabbrev_np(WTERMSIG(status)),

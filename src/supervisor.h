@@ -26,6 +26,7 @@ struct supervisor_opts {
 	bool lockdown;           /* the supervisor's own seccomp deny-list */
 	bool handoff;            /* native workers: pass connections on at reload */
 	int drain_signal;        /* what tells the old generation to drain on reload */
+	uint32_t sandbox_allow;  /* groups the workers have: violation hints skip them */
 	int *fds;                /* listening sockets; moved to 3.. (updated here) */
 	size_t nfds;
 	const char *fdname;      /* their FileDescriptorName=, for the re-exec */

@@ -239,6 +239,7 @@ sd_start() {
 		# nspawn, which would halt the container at the same time.
 		exec setsid systemd-nspawn --quiet --directory="$SD_ROOT" --machine="$SD_NAME" \
 			--boot --register=no --keep-unit --private-network \
+			--system-call-filter='landlock_create_ruleset landlock_add_rule landlock_restrict_self' \
 			--link-journal=no --console=read-only
 	) </dev/null >"$SD_CONSOLE" 2>&1 {SD_LOCKFD}>&- &
 	SD_NSPAWN_PID=$!
