@@ -20,6 +20,7 @@
 #include <grp.h>
 #include <math.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -842,7 +843,8 @@ static const char *path_ok(const char *s)
 static const char *group_ok(const char *s)
 {
 	return sandbox_group_by_name(s) ? NULL
-		: "is not a group (valid: file-read, file-write, network, process, threads)";
+		: "is not a group (valid: file-read, file-write, network, process, threads, "
+		  "interpreter)";
 }
 
 static const char *syscall_ok(const char *s)
@@ -959,6 +961,38 @@ static int set_sandbox(struct parse *p, int v, const struct field *f)
 	return r;
 }
 
+/* "drain_signal": what tells a foreign program to finish its requests and
+ * exit on reload ("SIGUSR1" for libfcgi programs). A native program drains
+ * with its own protocol and ignores it. */
+static const struct {
+	const char *name;
+	int sig;
+} drain_signals[] = {
+	{ "SIGTERM", SIGTERM }, { "SIGUSR1", SIGUSR1 }, { "SIGUSR2", SIGUSR2 },
+	{ "SIGHUP", SIGHUP },   { "SIGINT", SIGINT },   { "SIGQUIT", SIGQUIT },
+	{ "SIGWINCH", SIGWINCH },
+};
+#define NDRAIN (sizeof drain_signals / sizeof drain_signals[0])
+
+static int set_drain_signal(struct parse *p, int v, const struct field *f)
+{
+	char *s = NULL;
+	int r = get_string(p, v, f->key, &s);
+
+	for (size_t i = 0; r == 0 && i < NDRAIN; i++)
+		if (!strcmp(s, drain_signals[i].name)) {
+			p->c->drain_signal = drain_signals[i].sig;
+			free(s);
+			return 0;
+		}
+	if (r == 0)
+		r = fail(p, t_start(p, v), "\"drain_signal\": expected one of \"SIGTERM\", "
+			 "\"SIGUSR1\", \"SIGUSR2\", \"SIGHUP\", \"SIGINT\", \"SIGQUIT\", "
+			 "\"SIGWINCH\", got %.*s", ECHO(p, v));
+	free(s);
+	return r;
+}
+
 #define AT(member) offsetof(struct config, member)
 static const struct field fields[] = {
 	{ "kind", set_kind, 0, 0 },
@@ -974,6 +1008,7 @@ static const struct field fields[] = {
 	{ "fdname", set_name, AT(fdname), 0 },
 	{ "limits", set_limits, 0, 0 },
 	{ "sandbox", set_sandbox, 0, 0 },
+	{ "drain_signal", set_drain_signal, 0, 0 },
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -1008,6 +1043,7 @@ void config_defaults(struct config *c)
 	c->workers = cpus < 1 ? 1 : cpus > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS : (uint32_t)cpus;
 	c->request_timeout_ms = 300 * 1000;
 	c->drain_timeout_ms = 30 * 1000;
+	c->drain_signal = SIGTERM;
 	settings_defaults(&c->limits);
 	sandbox_defaults(&c->sandbox);
 }
@@ -1188,7 +1224,7 @@ static void print_sandbox(const struct sandbox_config *sb, FILE *f)
 		profile[sb->profile], sb->action == ACTION_LOG ? "log" : "kill",
 		landlock[sb->landlock]);
 	fputs(",\n    \"allow\": [", f);
-	for (uint32_t bit = 1; bit <= GROUP_THREADS; bit <<= 1)
+	for (uint32_t bit = 1; bit <= GROUP_INTERPRETER; bit <<= 1)
 		if (sb->allow & bit) {
 			fprintf(f, "%s\"%s\"", first ? "" : ", ", sandbox_group_name(bit));
 			first = false;
@@ -1247,5 +1283,8 @@ void config_print(const struct config *c, FILE *f)
 	}
 	fputs("\n  }", f);
 	print_sandbox(&c->sandbox, f);
+	for (size_t i = 0; c->kind == CONFIG_FOREIGN && i < NDRAIN; i++)
+		if (drain_signals[i].sig == c->drain_signal)
+			print_key(f, "drain_signal", drain_signals[i].name);
 	fputs("\n}\n", f);
 }

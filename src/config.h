@@ -35,6 +35,7 @@ struct config {
 	uint32_t idle_timeout_ms;    /* "idle_timeout": s, 0 = never (default) */
 	uint32_t request_timeout_ms; /* "request_timeout": s, 0 = none; default 300 */
 	uint32_t drain_timeout_ms;   /* "drain_timeout": s, default 30 */
+	int drain_signal;        /* "drain_signal": foreign programs, "SIGTERM" (default) */
 	char *listen;            /* "listen": as --listen; wins over systemd's sockets */
 	char *fdname;            /* "fdname": as --fdname */
 	struct settings limits;  /* "limits": {settings_table keys} */

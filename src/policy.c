@@ -154,6 +154,31 @@ const struct policy_entry policy_table[] = {
 	G("set_tid_address", GROUP_THREADS, "thread start"),
 	G("sched_getaffinity", GROUP_THREADS, "sizing thread pools"),
 	G("membarrier", GROUP_THREADS, "memory barriers across threads"),
+	/*
+	 * "interpreter" (issue 5): what a program exec'd under the filter
+	 * needs beyond "default", "file-read" and "threads": foreign programs
+	 * (sfcgi run execs them after the sandbox is applied; seccomp and
+	 * no_new_privs survive the exec) and the CGI bridge's scripts. Measured
+	 * with strace -f on php-cgi 8.2, perl 5.36 + FCGI, Go 1.19
+	 * net/http/fcgi, a libfcgi C program, dash and bash scripts.
+	 */
+	G("execve", GROUP_INTERPRETER, "executing the program or script itself"),
+	G("arch_prctl", GROUP_INTERPRETER, "the dynamic loader and Go set the thread pointer"),
+	G("set_tid_address", GROUP_INTERPRETER, "libc start-up in every new program"),
+	G("set_robust_list", GROUP_INTERPRETER, "libc start-up in every new program"),
+	G("rseq", GROUP_INTERPRETER, "libc start-up in every new program"),
+	G("fcntl", GROUP_INTERPRETER, "close-on-exec and non-blocking flags (Perl, Go, PHP, sh)"),
+	G("epoll_create1", GROUP_INTERPRETER, "Go's network poller"),
+	G("pipe2", GROUP_INTERPRETER, "Go's network poller wake-up"),
+	G("eventfd2", GROUP_INTERPRETER, "newer Go's network poller wake-up"),
+	G("setitimer", GROUP_INTERPRETER, "PHP's max_execution_time (ITIMER_PROF)"),
+	G("getitimer", GROUP_INTERPRETER, "interval timers"),
+	G("alarm", GROUP_INTERPRETER, "Perl's alarm()"),
+	G("prctl", GROUP_INTERPRETER,
+	  "PHP names its heap (PR_SET_VMA); regains nothing under no_new_privs"),
+	G("umask", GROUP_INTERPRETER, "shells and CGI.pm set the file mode mask"),
+	G("getpgrp", GROUP_INTERPRETER, "shells: job control queries"),
+	G("dup2", GROUP_INTERPRETER, "shells redirect descriptors"),
 };
 const unsigned policy_count = sizeof policy_table / sizeof policy_table[0];
 

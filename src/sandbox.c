@@ -43,7 +43,7 @@ static const struct {
 } groups[] = {
 	{ "file-read", GROUP_FILE_READ }, { "file-write", GROUP_FILE_WRITE },
 	{ "network", GROUP_NETWORK },     { "process", GROUP_PROCESS },
-	{ "threads", GROUP_THREADS },
+	{ "threads", GROUP_THREADS },     { "interpreter", GROUP_INTERPRETER },
 };
 
 void sandbox_defaults(struct sandbox_config *c)

@@ -38,6 +38,8 @@ enum sandbox_group {
 	GROUP_NETWORK = 1u << 2,    /* "network": outbound TCP/UDP/unix connections */
 	GROUP_PROCESS = 1u << 3,    /* "process": fork, exec, wait, kill */
 	GROUP_THREADS = 1u << 4,    /* "threads": create threads */
+	GROUP_INTERPRETER = 1u << 5, /* "interpreter": what an exec'd program's loader and
+				      * runtime need (foreign programs, CGI scripts) */
 };
 
 #define SANDBOX_RLIMITS 5 /* nofile, as, core, nproc, fsize */

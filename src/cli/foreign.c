@@ -4,6 +4,15 @@
  * `sfcgi run` itself supervises, and each worker is the program with the
  * listening socket on fd 0 (FCGI_LISTENSOCK_FILENO), as a web server that
  * spawns FastCGI applications would start it, and a clean environment.
+ *
+ * A worker's life: fork (supervisor) -> socket on fd 0, clean environment,
+ * default signal dispositions -> the instance's sandbox (user, rlimits,
+ * capabilities, no_new_privs, Landlock, seccomp) -> execve. The seccomp
+ * filter and no_new_privs survive the exec, so the program runs under the
+ * same allow-list a native worker does, widened by what any exec'd program
+ * needs: "interpreter" (execve itself, the dynamic loader, runtimes),
+ * "file-read" (shared libraries, scripts) and "threads" (Go, JVM-style
+ * runtimes). Landlock confines where those reads go when paths are listed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,38 +29,111 @@
 #include "scoreboard.h"
 #include "supervisor.h"
 
-static void exec_worker(const struct config *c, const int *fds, struct slot *slot)
+/* What every foreign program gets on top of the configured "allow". */
+#define FOREIGN_ALLOW (GROUP_INTERPRETER | GROUP_FILE_READ | GROUP_THREADS)
+
+/* The worker's environment: PATH and the config's "environment", nothing else. */
+static char **make_env(const struct config *c)
+{
+	size_t n = 0, k = 0;
+	char **env;
+	bool has_path = false;
+
+	for (char **e = c->env; e && *e; e++) {
+		n++;
+		has_path |= !strncmp(*e, "PATH=", 5);
+	}
+	env = calloc(n + 2, sizeof *env);
+	if (!env)
+		return NULL;
+	if (!has_path)
+		env[k++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	for (char **e = c->env; e && *e; e++)
+		env[k++] = *e;
+	return env;
+}
+
+static char **make_argv(const struct config *c)
 {
 	size_t n = 0;
 	char **argv;
 
-	if (dup2(fds[0], STDIN_FILENO) < 0) {
-		log_err("worker: dup2: %m");
-		_exit(127);
-	}
-	clearenv();
-	setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1);
-	for (char **e = c->env; e && *e; e++)
-		putenv(*e);
 	for (char **a = c->args; a && *a; a++)
 		n++;
 	argv = calloc(n + 2, sizeof *argv);
 	if (!argv)
-		_exit(127);
+		return NULL;
 	argv[0] = c->program;
 	if (n)
 		memcpy(argv + 1, c->args, n * sizeof *argv);
+	return argv;
+}
+
+/* In the forked worker: never returns. Exit 127 is "could not execute". */
+static void exec_worker(const struct config *c, const int *fds, struct slot *slot)
+{
+	struct sandbox_config sb = c->sandbox; /* shallow: the lists stay the config's */
+	char **argv = make_argv(c), **envp = make_env(c);
+	sigset_t none;
+
+	if (!argv || !envp) {
+		log_err("worker: out of memory");
+		_exit(127);
+	}
+	if (dup2(fds[0], STDIN_FILENO) < 0 || fcntl(STDIN_FILENO, F_SETFD, 0) < 0) {
+		log_err("worker: putting the listening socket on fd 0: %m");
+		_exit(127);
+	}
+	/* The program starts as a web server would start it: no signal ignored
+	 * (the supervisor ignores SIGPIPE; ignored stays ignored across exec),
+	 * none blocked. */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	sb.allow |= FOREIGN_ALLOW;
+	if (sandbox_apply(&sb, slot) < 0)
+		_exit(127); /* logged; the supervisor restarts with backoff */
 	/* The program's readiness is its own business: it listens on fd 0. */
 	supervisor_worker_ready(slot);
-	execv(c->program, argv);
-	log_err("worker: executing %s: %m", c->program);
+	execve(c->program, argv, envp);
+	if (errno == EACCES && (sb.read_only || sb.read_write))
+		log_err("worker: executing %s: %m (Landlock: the program, its #! interpreter and "
+			"the dynamic loader need execute access under the sandbox paths)",
+			c->program);
+	else
+		log_err("worker: executing %s: %m", c->program);
 	_exit(127);
+}
+
+/* What a foreign instance cannot have, said once at start. */
+static void explain_limits(struct config *c)
+{
+	if (c->idle_timeout_ms) {
+		log_notice("%s: idle_timeout needs a native program (sfcgi cannot see a foreign "
+			   "program's connections); ignored",
+			   c->path);
+		c->idle_timeout_ms = 0;
+	}
+	if (c->max_requests)
+		log_notice("%s: max_requests needs a native program (sfcgi cannot count a foreign "
+			   "program's requests); use the program's own limit, e.g. "
+			   "PHP_FCGI_MAX_REQUESTS in \"environment\"; ignored",
+			   c->path);
+	if (c->sandbox.enabled && c->sandbox.profile == PROFILE_STRICT)
+		log_warning("%s: \"seccomp\": \"strict\" leaves out what the dynamic loader needs "
+			    "(mprotect, fstat...): the program will most likely be killed at start",
+			    c->path);
 }
 
 int run_foreign(struct config *c)
 {
 	struct activation_opts act = { .listen = c->listen, .fdname = c->fdname, .listen_mode = -1 };
+	const char *sa = getenv("SFCGI_SOCKET_ACTIVATED"); /* kept across a reload */
 	struct slot *slot = NULL;
+	char self[4096];
+	ssize_t k;
 	int *fds = NULL;
 	size_t nfds = 0;
 	int r;
@@ -60,24 +142,32 @@ int run_foreign(struct config *c)
 		act.listen = NULL; /* re-executed: our sockets come as LISTEN_FDS */
 	if (activation_adopt(&act, &fds, &nfds) < 0)
 		return 1;
-	if (c->idle_timeout_ms) {
-		log_notice("%s: idle_timeout needs a native program (sfcgi cannot see a foreign "
-			   "program's connections); ignored",
-			   c->path);
-		c->idle_timeout_ms = 0;
+	if (nfds > 1)
+		log_notice("%s: %zu listening sockets; a foreign program serves only the first "
+			   "(on fd 0)",
+			   c->path, nfds);
+	explain_limits(c);
+	/* A reload re-executes `sfcgi run --config FILE` (supervisor.c, reexec). */
+	k = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (k > 0) {
+		self[k] = 0;
+		setenv("SFCGI_RUN", self, 1);
 	}
 	struct supervisor_opts so = {
 		.workers = c->workers ? c->workers : 1,
 		.idle_timeout_ms = 0,
 		.request_timeout_ms = 0, /* the program's requests are invisible to us */
 		.drain_timeout_ms = c->drain_timeout_ms,
-		.socket_activated = act.from_systemd,
+		.socket_activated = sa ? !strcmp(sa, "1") : act.from_systemd,
+		.lockdown = c->sandbox.enabled,
+		.sandbox_allow = c->sandbox.enabled ? c->sandbox.allow | FOREIGN_ALLOW : 0,
 		.fds = fds,
 		.nfds = nfds,
 		.fdname = act.fdname,
 		.config_path = c->path,
-		.drain_signal = SIGTERM,
+		.drain_signal = c->drain_signal,
 	};
+	unsetenv("SFCGI_SOCKET_ACTIVATED");
 	r = supervisor_run(&so, &slot);
 	if (r == 1)
 		exec_worker(c, fds, slot);
