@@ -24,13 +24,37 @@
 
 #define MAX_ENV 1024 /* parameters passed on; more are dropped with a log line */
 
+/*
+ * When PATH_INFO was found by walking back SCRIPT_FILENAME (Apache's
+ * ProxyPass, lighttpd's prefixes send the whole path), SCRIPT_NAME is the
+ * request path (SCRIPT_NAME + PATH_INFO as sent) less that PATH_INFO.
+ * malloc'd, or NULL to keep what the web server sent.
+ */
+static char *script_name(struct sfcgi_request *req, const struct cgi_script *sc)
+{
+	const char *sn = sfcgi_param(req, "SCRIPT_NAME"), *pi = sfcgi_param(req, "PATH_INFO");
+	size_t k = sc->path_info ? strlen(sc->path_info) : 0, n;
+	char *path;
+
+	if (!k || !sn || asprintf(&path, "%s%s", sn, pi ? pi : "") < 0)
+		return NULL;
+	n = strlen(path);
+	if (n < k || strcmp(path + n - k, sc->path_info)) {
+		free(path);
+		return NULL;
+	}
+	path[n - k] = 0;
+	return path;
+}
+
 static bool overridden(const struct cgi_opts *o, const struct cgi_script *sc, const char *name)
 {
 	size_t n = strlen(name);
 
 	/* httpoxy (CVE-2016-5385): a Proxy: request header must not become HTTP_PROXY */
 	if (!strcmp(name, "HTTP_PROXY") || !strcmp(name, "SCRIPT_FILENAME") ||
-	    !strcmp(name, "PATH") || (sc->path_info && !strcmp(name, "PATH_INFO")))
+	    !strcmp(name, "PATH") ||
+	    (sc->path_info && (!strcmp(name, "PATH_INFO") || !strcmp(name, "SCRIPT_NAME"))))
 		return true;
 	for (size_t i = 0; i < o->nenv; i++)
 		if (!strncmp(o->env[i], name, n) && o->env[i][n] == '=')
@@ -76,8 +100,15 @@ static char **make_env(struct sfcgi_request *req, const struct cgi_opts *o,
 		r = push(env, &n, "SCRIPT_FILENAME", sc->real);
 	if (r == 0)
 		r = push(env, &n, "PATH", o->path);
-	if (r == 0 && sc->path_info)
+	if (r == 0 && sc->path_info) {
+		char *sn = script_name(req, sc);
+		const char *orig = sfcgi_param(req, "SCRIPT_NAME");
+
 		r = push(env, &n, "PATH_INFO", sc->path_info);
+		if (r == 0 && (sn || orig))
+			r = push(env, &n, "SCRIPT_NAME", sn ? sn : orig);
+		free(sn);
+	}
 	if (r == 0 && !gi)
 		r = push(env, &n, "GATEWAY_INTERFACE", "CGI/1.1");
 	for (size_t i = 0; r == 0 && i < o->nenv; i++)

@@ -24,12 +24,10 @@ func handler(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain")
 	fmt.Fprintf(w, "app=go\npid=%d\nmethod=%s\nx=%s\n", os.Getpid(), r.Method, r.URL.Query().Get("x"))
 	fmt.Fprintf(w, "body_len=%d\nbody_sha256=%x\n", len(body), sha256.Sum256(body))
-	user, _, _ := r.BasicAuth()
-	if user == "" {
-		user = env["REMOTE_USER"]
-	}
-	fmt.Fprintf(w, "script_name=%s\npath_info=%s\nrequest_uri=%s\nremote_user=%s\nauth_type=%s\n",
-		env["SCRIPT_NAME"], env["PATH_INFO"], r.RequestURI, user, env["AUTH_TYPE"])
+	// net/http/fcgi builds r.URL from REQUEST_URI and keeps SCRIPT_NAME and
+	// PATH_INFO to itself: Go apps route on the full path (http.StripPrefix).
+	fmt.Fprintf(w, "path=%s\nremote_user=%s\nauth_type=%s\n", r.URL.Path, env["REMOTE_USER"],
+		env["AUTH_TYPE"])
 }
 
 func main() {

@@ -1,0 +1,270 @@
+# SPDX-License-Identifier: MIT
+"""The scenarios of foreign_e2e.py that need no web server: how sfcgi run
+treats foreign programs that fail, and the CGI bridge's own behaviour.
+Requests go straight to the FastCGI socket with `sfcgi request`."""
+import hashlib
+import os
+import re
+import signal
+import subprocess
+import time
+
+from foreign_e2e import HERE, tail, wait_for
+
+
+def request(env, name, uri, params=(), data=None, timeout=20):
+    """(exit status, stdout bytes, stderr text) of `sfcgi request`."""
+    argv = [env.a.sfcgi, 'request', '-t', str(timeout)]
+    for p in params:
+        argv += ['-p', p]
+    if data is not None:
+        argv += ['-d', '-']
+    r = subprocess.run(argv + [env.sock(name), uri], input=data, capture_output=True,
+                       timeout=timeout + 10)
+    return r.returncode, r.stdout, r.stderr.decode(errors='replace')
+
+
+def script(env, name, text):
+    path = os.path.join(env.dir, name)
+    with open(path, 'w') as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+    return path
+
+
+def stop(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        return p.wait(20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.wait()
+
+
+# ---- failures ------------------------------------------------------------------
+
+def exits_at_start(env, check):
+    prog = script(env, 'exit0.sh', '#!/bin/sh\nexit 0\n')
+    p = env.start('exit0', prog, workers=1)
+    time.sleep(3)
+    text = env.logtext('exit0')
+    n = text.count('restarting it in')
+    check(f'exit at start: backoff, not a busy loop ({n} restarts in 3 s, expected 3..9)',
+          3 <= n <= 9, text[-600:])
+    check('exit at start: the log says it exited unexpectedly',
+          'exited with status 0 unexpectedly' in text)
+    check('exit at start: the delay grows', 'restarting it in 0.4 s' in text)
+    stop(p)
+    prog = script(env, 'badinterp.sh', '#!/nonexistent/interpreter\n')
+    p = env.start('badinterp', prog, workers=1)
+    ok = wait_for(lambda: env.logtext('badinterp').count('restarting it in') >= 2, 5)
+    text = env.logtext('badinterp')
+    check('exec failure: "executing PROGRAM: No such file or directory", status 127, backoff',
+          ok and 'executing ' + prog + ': No such file or directory' in text and
+          'exited with status 127' in text, text[-600:])
+    stop(p)
+
+
+def crash(env, check):
+    p = env.start('perl', os.path.join(HERE, 'apps', 'app.fcgi'), drain_signal='SIGUSR1')
+    rc, out, _ = request(env, 'perl', '/?crash=1')
+    # Perl's FCGI ends the request (empty) from its DESTROY at exit
+    check('crash: the request gets no answer from the app', b'app=perl' not in out,
+          f'{rc} {out[:200]!r}')
+    ok = wait_for(lambda: 'exited with status 3 unexpectedly' in env.logtext('perl'), 5)
+    check('crash: logged with the exit status', ok, tail(os.path.join(env.dir, 'perl.log')))
+    rc, out, _ = request(env, 'perl', '/?x=1')
+    check('crash: the next request is served', rc == 0 and b'app=perl' in out, repr(out[:200]))
+    pids = subprocess.run(['pgrep', '-P', str(p.pid)], capture_output=True,
+                          text=True).stdout.split()
+    os.kill(int(pids[0]), signal.SIGSEGV)
+    ok = wait_for(lambda: f'worker {pids[0]} killed by SIGSEGV' in env.logtext('perl'), 5)
+    check('crash: a worker killed by SIGSEGV is named and replaced', ok and wait_for(
+        lambda: len(subprocess.run(['pgrep', '-P', str(p.pid)], capture_output=True,
+                                   text=True).stdout.split()) == 2, 5))
+    stop(p)
+
+
+def hangs(env, check):
+    """A program that ignores the drain signal: SIGKILL after drain_timeout."""
+    prog = script(env, 'hang.pl', '#!/usr/bin/perl\n$SIG{TERM} = $SIG{USR1} = "IGNORE";\n'
+                  'sleep 1 while 1;\n')
+    p = env.start('hang', prog, workers=1, drain_timeout=1)
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGHUP)
+    ok = wait_for(lambda: 'reload complete' in env.logtext('hang'), 10)
+    text = env.logtext('hang')
+    check(f'hang on reload: killed after drain_timeout, reload completes '
+          f'({time.monotonic() - t0:.1f} s)',
+          ok and 'still busy after drain_timeout (1 s): SIGKILL' in text, text[-600:])
+    t0 = time.monotonic()
+    rc = stop(p)
+    text = env.logtext('hang')
+    check(f'hang on stop: killed after drain_timeout, exit {rc} '
+          f'({time.monotonic() - t0:.1f} s)',
+          rc == 0 and 'drain_timeout (1 s) reached: killing the remaining workers' in text,
+          text[-400:])
+
+
+def max_requests(env, check):
+    """PHP_FCGI_MAX_REQUESTS: php-cgi exits 0 after N requests; sfcgi restarts it."""
+    import shutil
+    php = shutil.which('php-cgi')
+    if not php:
+        check('php-cgi installed', False)
+        return
+    page = os.path.join(env.docroot, 'php', 'index.php')
+    p = env.start('php', php, workers=1, sandbox={'allow': ['file-write']},
+                  environment={'PHP_FCGI_CHILDREN': '0', 'PHP_FCGI_MAX_REQUESTS': '5'})
+    t0 = time.monotonic()
+    pids, failed = set(), 0
+    for i in range(20):
+        rc, out, _ = request(env, 'php', '/?x=%d' % i, [f'SCRIPT_FILENAME={page}'])
+        m = re.search(rb'pid=(\d+)', out)
+        if rc or not m:
+            failed += 1
+        else:
+            pids.add(m.group(1))
+    took = time.monotonic() - t0
+    text = env.logtext('php')
+    env_log = re.findall(r'restarting it in ([0-9.]+) s', text)
+    print(f'# PHP_FCGI_MAX_REQUESTS=5: 20 requests in {took:.1f} s by {len(pids)} php-cgi '
+          f'processes; restart delays: {" ".join(env_log)} s', flush=True)
+    check('PHP_FCGI_MAX_REQUESTS=5: 20 requests, none failed, 4 php-cgi processes',
+          failed == 0 and len(pids) == 4, f'{failed} failed, {len(pids)} pids')
+    stop(p)
+
+
+def config_errors(env, check):
+    noexec = os.path.join(env.dir, 'noexec.fcgi')
+    open(noexec, 'w').close()
+    os.chmod(noexec, 0o644)
+    cases = [('missing', '/nonexistent/app.fcgi', 'does not exist'),
+             ('noexec', noexec, 'is not executable'),
+             ('directory', env.dir, 'is not a regular file')]
+    for name, prog, why in cases:
+        path = env.config(name, prog)
+        r = subprocess.run([env.a.sfcgi, 'check', path], capture_output=True, text=True)
+        check(f'sfcgi check: a {name} program is a config error, file:line:col',
+              r.returncode == 1 and re.search(rf'^{re.escape(path)}:\d+:\d+: "program": .* {why}',
+                                             r.stderr), r.stderr)
+        r = subprocess.run([env.a.sfcgi, 'run', '--config', path], capture_output=True,
+                           text=True, timeout=10)
+        check(f'sfcgi run: a {name} program exits 78 (EX_CONFIG)', r.returncode == 78,
+              f'{r.returncode} {r.stderr}')
+    path = env.config('badsig', '/bin/true', drain_signal='USR1')
+    r = subprocess.run([env.a.sfcgi, 'check', path], capture_output=True, text=True)
+    check('sfcgi check: "drain_signal": "USR1" is refused, the valid names listed',
+          r.returncode == 1 and '"drain_signal": expected one of "SIGTERM", "SIGUSR1"' in r.stderr,
+          r.stderr)
+    path = env.config('goodsig', '/bin/true', drain_signal='SIGUSR1',
+                      sandbox={'allow': ['interpreter']})
+    r = subprocess.run([env.a.sfcgi, 'check', path], capture_output=True, text=True)
+    check('sfcgi check: prints "drain_signal" and the "interpreter" group',
+          r.returncode == 0 and '"drain_signal": "SIGUSR1"' in r.stdout and
+          '"interpreter"' in r.stdout, r.stdout + r.stderr)
+
+
+def strict(env, check):
+    p = env.start('strict', os.path.join(HERE, 'apps', 'app.fcgi'), workers=1,
+                  sandbox={'seccomp': 'strict'})
+    ok = wait_for(lambda: 'killed by SIGSYS' in env.logtext('strict'), 5)
+    text = env.logtext('strict')
+    check('"seccomp": "strict": warned at start, the program dies of SIGSYS, backoff',
+          ok and '"seccomp": "strict" leaves out what the dynamic loader needs' in text,
+          text[-600:])
+    stop(p)
+
+
+# ---- the CGI bridge ----------------------------------------------------------
+
+def bridge(env, check):
+    cgi = os.path.join(env.docroot, 'cgi-bin')
+    os.symlink('/bin/sh', os.path.join(cgi, 'out.sh'))
+    os.symlink('env.pl', os.path.join(cgi, 'inside.pl'))
+    open(os.path.join(cgi, 'noexec.pl'), 'w').close()
+    os.makedirs(os.path.join(cgi, 'dir'))
+    sandbox = {'allow': ['process', 'interpreter', 'file-read']}
+    env.start('cgi', env.a.cgi, kind='native', workers=1, sandbox=sandbox,
+              args=['--root', cgi, '--timeout', '2', '--env', 'SITE=test'])
+    sf = lambda n: f'SCRIPT_FILENAME={cgi}/{n}'
+    refusals = [('a missing script', [sf('nope.pl')], 4, b'404'),
+                ('a ".." path', [sf('../../etc/passwd')], 4, b'403'),
+                ('a symlink out of --root', [sf('out.sh')], 4, b'403'),
+                ('a non-executable file', [sf('noexec.pl')], 4, b'403'),
+                ('a directory', [sf('dir')], 4, b'403'),
+                ('no SCRIPT_FILENAME', [], 5, b'500')]
+    for what, params, want_rc, code in refusals:
+        rc, out, _ = request(env, 'cgi', '/', params)
+        check(f'bridge: {what} is refused with {code.decode()}',
+              rc == want_rc and b'Status: ' + code in out, f'{rc} {out[:200]!r}')
+    text = env.logtext('cgi')
+    check('bridge: each refusal is a log line saying why',
+          'nope.pl: 404: no such script' in text and '403: a ".." component' in text and
+          'out.sh: 403: outside the --root directories' in text and
+          ('its real path is /usr/bin/dash' in text or 'its real path is /bin/dash' in text),
+          text[-800:])
+    rc, out, _ = request(env, 'cgi', '/x', [sf('inside.pl')])
+    check('bridge: a symlink inside --root runs', rc == 0 and b'app=cgi-perl' in out)
+    rc, out, err = request(env, 'cgi', '/x?status=418&stderr=boo',
+                           [sf('env.pl'), 'HTTP_PROXY=http://evil:1/'])
+    check('bridge: Status with its reason is passed on',
+          rc == 4 and out.startswith(b'Status: 418 Custom Reason\r\n'), repr(out[:100]))
+    check('bridge: the script\'s stderr goes to FCGI_STDERR and the log',
+          'env.pl says: boo' in err and 'env.pl: env.pl says: boo' in env.logtext('cgi'), err)
+    rc, out, _ = request(env, 'cgi', '/x', [sf('env.sh'), 'HTTP_PROXY=http://evil:1/'])
+    check('bridge: HTTP_PROXY never reaches a script (httpoxy)', b'http_proxy=unset' in out,
+          repr(out))
+    rc, out, _ = request(env, 'cgi', '/x?location=/elsewhere', [sf('env.pl')])
+    check('bridge: Location is passed on', b'Location: /elsewhere\r\n' in out, repr(out[:200]))
+    rc, out, _ = request(env, 'cgi', '/x?bad=1', [sf('env.pl')])
+    check('bridge: a malformed header block is a 502 and a log line',
+          rc == 5 and b'Status: 502' in out and 'malformed CGI header block' in
+          env.logtext('cgi'), repr(out[:200]))
+    t0 = time.monotonic()
+    rc, out, _ = request(env, 'cgi', '/x?sleep=30000', [sf('env.pl')])
+    took = time.monotonic() - t0
+    check(f'bridge: a script past --timeout 2 is killed and answered 504 ({took:.1f} s)',
+          rc == 5 and b'Status: 504' in out and took < 4 and
+          'killed after --timeout 2 s' in env.logtext('cgi'), repr(out[:200]))
+    rc, out, _ = request(env, 'cgi', '/x?hang=1', [sf('env.pl')])
+    check('bridge: a script hanging after its answer: the answer arrives whole',
+          rc == 0 and b'app=cgi-perl' in out, repr(out[:200]))
+    body = os.urandom(3 * 1024 * 1024 + 7)
+    rc, out, _ = request(env, 'cgi', '/x', [sf('env.sh'), f'CONTENT_LENGTH={len(body)}'],
+                         data=body)
+    check('bridge: a 3 MiB body streams to the script\'s stdin',
+          b'body_sha256=' + hashlib.sha256(body).hexdigest().encode() in out, repr(out[-300:]))
+    r = subprocess.run([env.a.sfcgi, 'request', '-b', env.sock('cgi'), '/x?big=5000000',
+                        '-p', sf('env.pl')], capture_output=True)
+    check('bridge: a 5 MB response streams back', r.returncode == 0 and
+          r.stdout == b'x' * 5000000, f'{r.returncode} {len(r.stdout)}')
+    rc, out, _ = request(env, 'cgi', '/x', [sf('env.pl/a/b'), 'SCRIPT_NAME=/cgi-bin/env.pl/a/b'])
+    check('bridge: PATH_INFO found by walking back, SCRIPT_NAME cut to the script',
+          b'path_info=/a/b\n' in out and b'script_name=/cgi-bin/env.pl\n' in out, repr(out))
+    bridge_sandbox(env, check, cgi, sf)
+
+
+def bridge_sandbox(env, check, cgi, sf):
+    """Scripts run under the worker's filter: without "interpreter" they die."""
+    env.start('cgi2', env.a.cgi, kind='native', workers=1,
+              sandbox={'allow': ['process', 'file-read']}, args=['--root', cgi])
+    rc, out, _ = request(env, 'cgi2', '/x', [sf('env.pl')])
+    ok = wait_for(lambda: 'killed by SIGSYS: a system call refused by the sandbox' in
+                  env.logtext('cgi2'), 5)
+    check('bridge sandbox: without "interpreter" a script is killed (SIGSYS), 502, log line',
+          rc == 5 and b'Status: 502' in out and ok, env.logtext('cgi2')[-600:])
+
+
+CASES = {'failures': [exits_at_start, crash, hangs, max_requests, config_errors, strict],
+         'bridge': [bridge]}
+
+
+def run(scenario, env, check, log):
+    for case in CASES[scenario]:
+        try:
+            case(env, check)
+        except Exception as e:  # one case failing must not hide the others
+            import traceback
+            check(f'{case.__name__}: ran to its end', False, traceback.format_exc()[-800:])
