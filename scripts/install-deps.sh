@@ -19,6 +19,9 @@ PACKAGES=(
 	wrk acl
 	# man page lint
 	groff-base man-db
+	# foreign programs and web servers (tests/foreign): php-cgi, Perl FCGI,
+	# Go net/http/fcgi, Apache with mod_proxy_fcgi, lighttpd with mod_fastcgi
+	php-cgi libfcgi-perl golang-go apache2 lighttpd
 )
 
 missing=()
