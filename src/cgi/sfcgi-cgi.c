@@ -244,7 +244,7 @@ static int handler(struct sfcgi_request *req, void *userdata)
 	}
 	deadline = opts.timeout_ms ? now_ms() + opts.timeout_ms : 0;
 	r = cgi_pump(req, &opts, &sc, &run, deadline);
-	if (r == -ETIMEDOUT || r == -ECONNABORTED) {
+	if (r < 0) { /* timed out, peer gone, malformed head: the script is done for */
 		kill(-run.pid, SIGKILL);
 		kill(run.pid, SIGKILL);
 		timed_out = r == -ETIMEDOUT;
