@@ -174,9 +174,10 @@ static int check_listening(int fd, const char *name)
 	return cloexec(fd);
 }
 
-static int adopt_systemd(const char *fdname, int n, char **names, int **ret_fds,
+static int adopt_systemd(struct activation_opts *o, int n, char **names, int **ret_fds,
 			 size_t *ret_n)
 {
+	const char *fdname = o->fdname;
 	int *fds = calloc((size_t)n, sizeof *fds);
 	size_t k = 0;
 	int r = 0;
@@ -187,6 +188,20 @@ static int adopt_systemd(const char *fdname, int n, char **names, int **ret_fds,
 		int fd = SD_LISTEN_FDS_START + i;
 		const char *name = names && names[i] ? names[i] : "unknown";
 
+		if (!strcmp(name, ACTIVATION_CONN_FDNAME)) {
+			/* A connection the previous instance left in the fd store. It
+			 * moves out of 3.., which the supervisor keeps for its
+			 * listening sockets and scoreboard. */
+			int moved = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 0) > 0
+					    ? fcntl(fd, F_DUPFD_CLOEXEC, 64) : -1;
+
+			close(fd);
+			if (moved >= 0 && (o->conns || (o->conns = calloc((size_t)n, sizeof(int)))))
+				o->conns[o->nconns++] = moved;
+			else if (moved >= 0)
+				close(moved);
+			continue;
+		}
 		if (fdname && strcmp(name, fdname) != 0) {
 			log_info("fd %d (%s): not named %s, closed", fd, name, fdname);
 			close(fd);
@@ -238,7 +253,9 @@ int activation_adopt(struct activation_opts *o, int **ret_fds, size_t *ret_n)
 			*ret_n = 1;
 		}
 	} else if (n > 0) {
-		r = adopt_systemd(o->fdname, n, names, ret_fds, ret_n);
+		r = adopt_systemd(o, n, names, ret_fds, ret_n);
+		if (o->nconns)
+			log_info("%zu connection(s) kept open across the restart (fd store)", o->nconns);
 		o->from_systemd = r == 0;
 	} else if (sd_is_socket(STDIN_FILENO, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
 		/* FCGI_LISTENSOCK_FILENO: started by a web server or spawn-fcgi. */
@@ -272,6 +289,20 @@ uint64_t activation_watchdog_ms(void)
 	uint64_t usec = 0;
 
 	return sd_watchdog_enabled(1, &usec) > 0 ? usec / 1000 : 0;
+}
+
+int activation_fdstore(const int *fds, size_t n)
+{
+	for (size_t off = 0; off < n;) {
+		size_t k = n - off > 200 ? 200 : n - off; /* SCM_RIGHTS carries 253 at most */
+		int r = sd_pid_notify_with_fds(0, 0, "FDSTORE=1\nFDNAME=" ACTIVATION_CONN_FDNAME,
+					       fds + off, (unsigned)k);
+
+		if (r <= 0)
+			return r < 0 ? r : -ENOTCONN;
+		off += k;
+	}
+	return 0;
 }
 
 int activation_notify_prepare(void)

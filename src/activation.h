@@ -18,6 +18,8 @@ struct activation_opts {
 	const char *fdname;  /* keep only LISTEN_FDNAMES entries of this name */
 	int listen_mode;     /* chmod for a --listen unix socket, -1 = umask */
 	bool from_systemd;   /* out: the sockets came from LISTEN_FDS */
+	int *conns;          /* out: connections kept in systemd's fd store (malloc'd) */
+	size_t nconns;
 };
 
 /*
@@ -32,6 +34,17 @@ int activation_listen(const char *spec, int mode);
 
 /* sd_notify(3) wrapper; a no-op without NOTIFY_SOCKET. */
 void activation_notify(const char *state);
+
+/* The fd store name of kept connections (LISTEN_FDNAMES on the next start). */
+#define ACTIVATION_CONN_FDNAME "connection"
+
+/*
+ * Hands connections to systemd's fd store (FileDescriptorStoreMax= in the
+ * unit): on `systemctl restart` the next instance gets them back as
+ * LISTEN_FDS named "connection" and serves them, so the web server never
+ * sees them close. 0, or negative errno (no NOTIFY_SOCKET, refused).
+ */
+int activation_fdstore(const int *fds, size_t n);
 
 /* WATCHDOG_USEC for this process, in ms (0: no watchdog); unsets it. */
 uint64_t activation_watchdog_ms(void);

@@ -280,6 +280,7 @@ static int landlock(const struct sandbox_config *c)
 	}
 	for (char **p = c->read_only; p && *p && r == 0; p++)
 		r = landlock_rule(fd, *p, ro, attr.handled_access_fs);
+
 	for (char **p = c->read_write; p && *p && r == 0; p++)
 		r = landlock_rule(fd, *p, ~0ull, attr.handled_access_fs);
 	if (r == 0 && syscall(SYS_landlock_restrict_self, fd, 0) < 0) {
@@ -290,12 +291,31 @@ static int landlock(const struct sandbox_config *c)
 	return r;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+static bool locked;
+
+/*
+ * Sanitizer builds: LeakSanitizer's exit-time check needs ptrace, /proc and
+ * more that a locked-down worker may not have, so it is skipped in such a
+ * worker (this callback is LeakSanitizer's documented off switch). Leaks
+ * are still checked in everything that runs without the sandbox.
+ */
+int __lsan_is_turned_off(void);
+__attribute__((visibility("default"))) int __lsan_is_turned_off(void)
+{
+	return locked;
+}
+#endif
+
 int sandbox_apply(const struct sandbox_config *c, struct slot *slot)
 {
 	int r;
 
 	if (!c->enabled)
 		return 0;
+#if defined(__SANITIZE_ADDRESS__)
+	locked = true;
+#endif
 	if ((r = drop_bounding()) < 0 || (r = switch_user(c)) < 0 || (r = limits(c)) < 0 ||
 	    (r = drop_caps()) < 0 ||
 	    (r = nnp()) < 0 || (r = landlock(c)) < 0 || (r = filter_worker(c, slot)) < 0) {

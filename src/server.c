@@ -13,6 +13,7 @@
 
 #include "activation.h"
 #include "config.h"
+#include "conn.h"
 #include "supervisor.h"
 #include "log.h"
 #include "request.h"
@@ -227,6 +228,8 @@ static int supervise(struct options *o, struct config *cfg, int *fds, size_t nfd
 		.lockdown = cfg->sandbox.enabled,
 		.handoff = true,
 		.sandbox_allow = cfg->sandbox.allow,
+		.conns = o->act.conns,
+		.nconns = o->act.nconns,
 		.drain_signal = SIGUSR1, /* hand connections over, see worker_drain() */
 	};
 	int r = supervisor_run(&so, ret_slot);
@@ -266,6 +269,8 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 			worker_attach_slot(&s->w, slot);
 		else
 			s->w.watchdog_ms = activation_watchdog_ms(); /* the supervisor's job otherwise */
+		for (size_t i = 0; !slot && i < o.act.nconns; i++)
+			conn_new(&s->w, o.act.conns[i]); /* kept across a restart */
 		s->sandbox = cfg.sandbox; /* moved: config_free() below leaves it alone */
 		sandbox_defaults(&cfg.sandbox);
 		*ret_server = s;
@@ -276,6 +281,7 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 			close(fds[i]);
 	}
 	free(fds);
+	free(o.act.conns);
 	config_free(&cfg);
 	return r;
 }

@@ -347,6 +347,10 @@ static void signal_gen(struct sup *s, bool current, int sig)
 
 static void stop(struct sup *s, const char *why)
 {
+	/* With somewhere to keep them (systemd's fd store), workers hand their
+	 * kept connections to us as on a reload; they outlive a restart. */
+	int sig = s->o->handoff && getenv("NOTIFY_SOCKET") ? s->o->drain_signal : SIGTERM;
+
 	if (s->phase == STOPPING)
 		return;
 	log_info("%s: draining %zu worker(s), then exiting", why, count(s, true, 0) + count(s, false, 0));
@@ -355,8 +359,28 @@ static void stop(struct sup *s, const char *why)
 	s->phase_since = s->now;
 	for (size_t i = 0; i < s->sb->hiwater; i++)
 		s->local[i].restart_at = 0;
-	signal_gen(s, true, SIGTERM);
-	signal_gen(s, false, SIGTERM);
+	signal_gen(s, true, sig);
+	signal_gen(s, false, sig);
+}
+
+/* Stopping: connections handed over by the workers go to the fd store. */
+static void keep_for_restart(struct sup *s)
+{
+	int r;
+
+	if (!s->npending)
+		return;
+	r = activation_fdstore(s->pending, s->npending);
+	if (r < 0)
+		log_notice("%zu kept connection(s) closed: no fd store (%s; set "
+			   "FileDescriptorStoreMax= in the unit)",
+			   s->npending, strerror(-r));
+	else
+		log_info("%zu kept connection(s) left in systemd's fd store for the next start",
+			 s->npending);
+	for (size_t i = 0; i < s->npending; i++)
+		close(s->pending[i]);
+	s->npending = 0;
 }
 
 /* Reload --------------------------------------------------------------- */
@@ -680,6 +704,8 @@ static int setup(struct sup *s)
 			fcntl(SB_LOAD(sl->chan), F_SETFD, FD_CLOEXEC);
 		s->local[i].chan = SB_LOAD(sl->chan);
 	}
+	for (size_t i = 0; i < s->o->nconns; i++)
+		pend(s, s->o->conns[i]);
 	if ((pending = getenv("SFCGI_PENDING_FDS"))) {
 		for (char *p = pending; *p;) {
 			int fd = (int)strtol(p, &p, 10);
@@ -695,7 +721,7 @@ static int setup(struct sup *s)
 		s->phase_since = s->now;
 	}
 	unsetenv("SFCGI_RELOADING");
-	if (sd_watchdog_enabled(1, &usec) > 0)
+	if (sd_watchdog_enabled(0, &usec) > 0) /* kept for our next image after a reload */
 		s->watchdog_usec = (int64_t)usec;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -723,6 +749,7 @@ static int step(struct sup *s, struct slot **ret_slot)
 		reload_progress(s);
 	if (s->phase == STOPPING) {
 		if (!count(s, true, 0) && !count(s, false, 0)) {
+			keep_for_restart(s);
 			log_info("all workers have exited");
 			exit(0);
 		}

@@ -27,6 +27,8 @@ struct supervisor_opts {
 	bool handoff;            /* native workers: pass connections on at reload */
 	int drain_signal;        /* what tells the old generation to drain on reload */
 	uint32_t sandbox_allow;  /* groups the workers have: violation hints skip them */
+	const int *conns;        /* connections from systemd's fd store, for the workers */
+	size_t nconns;
 	int *fds;                /* listening sockets; moved to 3.. (updated here) */
 	size_t nfds;
 	const char *fdname;      /* their FileDescriptorName=, for the re-exec */

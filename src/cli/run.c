@@ -91,7 +91,9 @@ int cmd_run(int argc, char **argv)
 				argv[optind], strerror(-r));
 		return r == -EINVAL ? 2 : EXIT_CONFIG;
 	}
-	if ((r = config_load(path, &c, &err)) < 0) {
+	r = config_load(path, &c, &err);
+	free(path);
+	if (r < 0) {
 		log_err("%s", err.msg);
 		return EXIT_CONFIG;
 	}
@@ -106,7 +108,7 @@ int cmd_run(int argc, char **argv)
 	if (c.kind != CONFIG_NATIVE)
 		return run_foreign(&c);
 	if ((r = apply_env(&c)) < 0) {
-		log_err("%s: environment: %s", path, strerror(-r));
+		log_err("%s: environment: %s", c.path, strerror(-r));
 		return EXIT_CONFIG;
 	}
 	for (char **a = c.args; a && *a; a++)
