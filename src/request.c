@@ -299,6 +299,8 @@ static const char *reason(int status)
 	case 413: return "Content Too Large";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 504: return "Gateway Timeout";
 	case 503: return "Service Unavailable";
 	default: return "";
 	}

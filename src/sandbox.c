@@ -245,7 +245,10 @@ out:
 /* Step 5: Landlock: after this, files open only beneath the listed paths. */
 static int landlock(const struct sandbox_config *c)
 {
-	const uint64_t ro = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	/* Read-only paths may hold programs too (interpreters, CGI scripts),
+	 * as systemd's ReadOnlyPaths= allows: read and execute. */
+	const uint64_t ro = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
+			    LANDLOCK_ACCESS_FS_EXECUTE;
 	struct landlock_ruleset_attr attr = { 0 };
 	long abi;
 	int fd, r = 0;

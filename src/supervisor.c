@@ -256,7 +256,10 @@ static void describe_exit(struct sup *s, pid_t pid, int status, const struct slo
 
 		sandbox_explain(SB_LOAD(sl->sigsys) - 1, s->o->sandbox_allow, why, sizeof why);
 		snprintf(buf, len, "killed by the sandbox: %s", why);
-	} else if (WIFSIGNALED(status))
+	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		snprintf(buf, len, "killed by the sandbox (SIGSYS); to see which call: \"sandbox\": "
+			 "{\"on_violation\": \"log\"}, then journalctl -k | grep type=1326");
+	else if (WIFSIGNALED(status))
 		snprintf(buf, len, "killed by SIG%s%s", sigabbrev_np(WTERMSIG(status)),
 			 WCOREDUMP(status) ? " (core dumped)" : "");
 	else if (SB_LOAD(sl->recycle))
@@ -295,7 +298,11 @@ static void reaped(struct sup *s, pid_t pid, int status)
 			log_debug("worker %d %s", (int)pid, why);
 			return;
 		}
-		if (clean && (SB_LOAD(sl->recycle) || expected)) {
+		if (clean && s->o->exit_is_recycle && s->now - l->started >= 1000 && !expected) {
+			log_info("worker %d exited after %lld s (its own request limit); replacing it",
+				 (int)pid, (long long)(s->now - l->started) / 1000);
+			l->crashes = 0;
+		} else if (clean && (SB_LOAD(sl->recycle) || expected)) {
 			log_info("worker %d %s; replacing it", (int)pid, why);
 			l->crashes = 0;
 		} else if (l->kill_at) {
@@ -349,7 +356,8 @@ static void stop(struct sup *s, const char *why)
 {
 	/* With somewhere to keep them (systemd's fd store), workers hand their
 	 * kept connections to us as on a reload; they outlive a restart. */
-	int sig = s->o->handoff && getenv("NOTIFY_SOCKET") ? s->o->drain_signal : SIGTERM;
+	int sig = !s->o->handoff ? s->o->drain_signal /* a foreign program's own */
+		  : getenv("NOTIFY_SOCKET") ? s->o->drain_signal : SIGTERM;
 
 	if (s->phase == STOPPING)
 		return;

@@ -26,6 +26,8 @@ struct supervisor_opts {
 	bool lockdown;           /* the supervisor's own seccomp deny-list */
 	bool handoff;            /* native workers: pass connections on at reload */
 	int drain_signal;        /* what tells the old generation to drain on reload */
+	bool exit_is_recycle;    /* foreign: a clean exit after 1 s is the program's own
+				  * request limit (PHP_FCGI_MAX_REQUESTS), not a crash */
 	uint32_t sandbox_allow;  /* groups the workers have: violation hints skip them */
 	const int *conns;        /* connections from systemd's fd store, for the workers */
 	size_t nconns;

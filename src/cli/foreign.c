@@ -165,6 +165,7 @@ int run_foreign(struct config *c)
 		.nfds = nfds,
 		.fdname = act.fdname,
 		.config_path = c->path,
+		.exit_is_recycle = true,
 		.drain_signal = c->drain_signal,
 	};
 	unsetenv("SFCGI_SOCKET_ACTIVATED");
