@@ -431,16 +431,17 @@ int cmd_request(int argc, char **argv)
 	struct response rs = { 0 };
 	int fd, code = EXIT_CONN;
 
-	if (parse_args(argc, argv, &o) < 0)
-		return EXIT_USAGE;
+	if (parse_args(argc, argv, &o) < 0) {
+		code = EXIT_USAGE;
+		goto out;
+	}
 	if ((o.data_file && read_file(o.data_file, &body) < 0) ||
-	    (o.filter_file && read_file(o.filter_file, &fdata) < 0))
-		return EXIT_USAGE;
-	if (build(&o, &body, &fdata, o.repeat > 1, &req) < 0)
-		return EXIT_CONN;
-	fd = dial(o.addr);
-	if (fd < 0)
-		return EXIT_CONN;
+	    (o.filter_file && read_file(o.filter_file, &fdata) < 0)) {
+		code = EXIT_USAGE;
+		goto out;
+	}
+	if (build(&o, &body, &fdata, o.repeat > 1, &req) < 0 || (fd = dial(o.addr)) < 0)
+		goto out;
 	for (long i = 0; i < o.repeat; i++) {
 		int64_t deadline = now_ms() + o.timeout_ms;
 
@@ -468,6 +469,7 @@ int cmd_request(int argc, char **argv)
 	}
 	fflush(stdout);
 	close(fd);
+out:
 	buf_free(&body);
 	buf_free(&fdata);
 	buf_free(&req);
