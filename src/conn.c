@@ -388,6 +388,12 @@ static void handoff(struct conn *c)
 {
 	int r = worker_handoff(c->w, c->fd);
 
+	if (r == -EAGAIN) {
+		/* The channel is full (net.unix.max_dgram_qlen): keep the
+		 * connection and try again shortly, from the sweep. */
+		c->w->next_sweep_ms = c->w->now_ms + 10;
+		return;
+	}
 	if (r < 0) {
 		log_warning("fd %d: handing the connection over: %s; closing it", c->fd,
 			    strerror(-r));

@@ -316,7 +316,13 @@ static void sweep(struct worker *w)
 		activation_notify("WATCHDOG=1");
 		w->next_watchdog_ms = w->now_ms + (int64_t)w->watchdog_ms / 2;
 	}
-	w->next_sweep_ms = w->now_ms + sweep_period(&w->set);
+	{
+		int64_t due = w->now_ms + sweep_period(&w->set);
+
+		/* keep an earlier sweep asked for meanwhile (a handoff to retry) */
+		if (!(w->next_sweep_ms > w->now_ms && w->next_sweep_ms < due))
+			w->next_sweep_ms = due;
+	}
 }
 
 int worker_poll(struct worker *w, int timeout_ms)
