@@ -133,6 +133,12 @@ static void dispatch(struct sup *s)
 {
 	size_t sent = 0;
 
+	/* Stopping, every worker is on its way out: a connection sent to one
+	 * that exits before reading it would be closed with its channel. The
+	 * queue goes to the fd store instead (keep_for_restart). */
+	if (s->phase == STOPPING)
+		return;
+
 	for (size_t tries = 0; sent < s->npending && tries < s->sb->hiwater; tries++) {
 		struct slot *sl = slot_of(s, s->rr++ % s->sb->hiwater);
 		int r;
