@@ -20,7 +20,7 @@
 #include "worker.h"
 
 #define READ_CHUNK 16384
-#define IN_KEEP (FCGI_MAX_RECORD + READ_CHUNK) /* shrink back past this */
+#define IN_KEEP READ_CHUNK /* an idle connection keeps no more buffer than this */
 #define DRAIN_GRACE_MS 1000
 
 static const char *const type_names[] = {

@@ -20,8 +20,8 @@
 #include "worker.h"
 
 #define REQ_MAGIC 0x52514653u /* "SFQR" */
-#define POOL_MAX 32
-#define KEEP_BYTES 16384 /* buffers larger than this are freed on release */
+#define POOL_MAX 8
+#define KEEP_BYTES 4096 /* buffers larger than this are freed on release */
 
 /* The public handle is the internal request; the magic catches stale ones. */
 struct sfcgi_request {
