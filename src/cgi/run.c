@@ -160,7 +160,7 @@ int cgi_spawn(struct sfcgi_request *req, const struct cgi_opts *o, const struct 
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, r = 0;
 	char **env = make_env(req, o, sc);
-	pid_t pid;
+	pid_t pid = -1;
 
 	memset(run, 0, sizeof *run);
 	run->pid = -1;
