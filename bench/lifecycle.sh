@@ -34,7 +34,7 @@ config off false
 
 serve() { # NAME: starts the instance pinned to CPU 0, prints the supervisor pid
 	rm -f "$dir/$1.sock"
-	taskset -c 0 "$TOOL" run --config "$dir/$1.json" 2>>"$dir/$1.log" &
+	taskset -c 0 "$TOOL" run --config "$dir/$1.json" >/dev/null 2>>"$dir/$1.log" &
 	local pid=$!
 	for _ in $(seq 200); do [ -S "$dir/$1.sock" ] && break; sleep 0.01; done
 	sleep 0.2
@@ -87,7 +87,7 @@ pid=$(serve on)
 sleep 0.3
 worker=$(pgrep -P "$pid" | head -1)
 rm -f "$dir/lf.sock"
-"$LIBFCGI" --listen "$dir/lf.sock" 2>/dev/null &
+"$LIBFCGI" --listen "$dir/lf.sock" >/dev/null 2>&1 &
 lf=$!
 sleep 0.3
 "$LOADGEN" -c "$dir/lf.sock" -n 1 -d 1 -w 0 --kv >/dev/null
