@@ -223,6 +223,26 @@ static int wait_peer(struct request *r, int64_t deadline)
 	return k < 0 ? k : 0;
 }
 
+/* One step of waiting for more of r's input: buffered records first, then
+ * the peer, within read_timeout. 0 to look again, or negative errno. */
+static int more_input(struct request *r)
+{
+	struct conn *c = r->c;
+	int k;
+
+	if (c->paused) {
+		conn_resume(c);
+		return 0;
+	}
+	k = wait_peer(r, c->last_io_ms + c->w->set.read_timeout_ms);
+	if (k == -ETIMEDOUT) {
+		log_warning("fd %d: request %u: peer sent nothing for %u ms mid-body (read_timeout)",
+			    c->fd, r->id, c->w->set.read_timeout_ms);
+		conn_close(c, NULL);
+	}
+	return k;
+}
+
 /* Reads the rest of the input into memory (up to max_stdin_bytes). */
 static int slurp(struct request *r)
 {
@@ -234,19 +254,7 @@ static int slurp(struct request *r)
 
 		if (c->dead || r->aborted)
 			return -ECONNABORTED;
-		if (c->paused) {
-			conn_resume(c);
-			continue;
-		}
-		k = wait_peer(r, c->last_io_ms + c->w->set.read_timeout_ms);
-		if (k == -ETIMEDOUT) {
-			log_warning("fd %d: request %u: peer sent nothing for %u ms mid-body "
-				    "(read_timeout)",
-				    c->fd, r->id, c->w->set.read_timeout_ms);
-			conn_close(c, NULL);
-			return -ETIMEDOUT;
-		}
-		if (k < 0)
+		if ((k = more_input(r)) < 0)
 			return k;
 	}
 	return 0;
@@ -705,19 +713,7 @@ static ssize_t stream_read(struct request *r, bool is_data, void *p, size_t len)
 			return 0;
 		if (r->aborted || c->dead)
 			return -ECONNABORTED;
-		if (c->paused) {
-			conn_resume(c);
-			continue;
-		}
-		k = wait_peer(r, c->last_io_ms + c->w->set.read_timeout_ms);
-		if (k == -ETIMEDOUT) {
-			log_warning("fd %d: request %u: peer sent nothing for %u ms mid-body "
-				    "(read_timeout)",
-				    c->fd, r->id, c->w->set.read_timeout_ms);
-			conn_close(c, NULL);
-			return -ETIMEDOUT;
-		}
-		if (k < 0)
+		if ((k = more_input(r)) < 0)
 			return k;
 	}
 }
