@@ -158,7 +158,7 @@ static size_t skip_ws(const struct parse *p, size_t i, size_t end)
 
 /* ---- strings and literals ------------------------------------------------- */
 
-/* The code unit of "\uXXXX" at s (n bytes available), or -1. */
+/* The code unit of a \u escape (its 4 hex digits at s, n bytes available), or -1. */
 static long hex4(const char *s, size_t n)
 {
 	char h[5] = { 0 };
