@@ -17,7 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -199,34 +203,99 @@ static int build(scmp_filter_ctx ctx, const struct sandbox_config *c)
 	return r;
 }
 
+/* The worker's filter as libseccomp builds it; NULL and r set on failure. */
+static scmp_filter_ctx compile(const struct sandbox_config *c, int *r)
+{
+	scmp_filter_ctx ctx = seccomp_init(c->action == ACTION_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP);
+
+	if (!ctx) {
+		log_err("sandbox: seccomp_init failed");
+		*r = -ENOMEM;
+		return NULL;
+	}
+	*r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); /* set already, by us */
+	if (*r == 0)
+		*r = build(ctx, c);
+	if (*r < 0) {
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/*
+ * Compiled once by the supervisor, before it forks: every worker of the
+ * generation loads the same program, so a worker's start (and each restart
+ * or recycle) skips libseccomp's name lookups and BPF generation.
+ */
+static struct sock_fprog prepared;
+
+int filter_prepare(const struct sandbox_config *c)
+{
+	scmp_filter_ctx ctx;
+	struct stat st;
+	int r, fd;
+
+	if (!c->enabled || c->profile == PROFILE_OFF)
+		return 0;
+	if (!(ctx = compile(c, &r)))
+		return r;
+	fd = memfd_create("sfcgi-bpf", MFD_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+	} else if ((r = seccomp_export_bpf(ctx, fd)) == 0) {
+		if (fstat(fd, &st) < 0)
+			r = -errno;
+		else if (st.st_size <= 0 || st.st_size % sizeof *prepared.filter ||
+			 st.st_size / sizeof *prepared.filter > BPF_MAXINSNS)
+			r = -E2BIG;
+		else if (!(prepared.filter = malloc((size_t)st.st_size)))
+			r = -ENOMEM;
+		else if (pread(fd, prepared.filter, (size_t)st.st_size, 0) != st.st_size)
+			r = -EIO;
+		else
+			prepared.len = (unsigned short)(st.st_size / sizeof *prepared.filter);
+	}
+	if (fd >= 0)
+		close(fd);
+	seccomp_release(ctx);
+	if (r < 0) {
+		free(prepared.filter);
+		prepared = (struct sock_fprog){ 0 };
+		log_err("sandbox: compiling the workers' seccomp filter: %s", strerror(-r));
+	}
+	return r;
+}
+
 int filter_worker(const struct sandbox_config *c, struct slot *slot)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigsys,
 				.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER };
 	scmp_filter_ctx ctx;
-	int r;
+	int r = 0;
 
 	if (c->profile == PROFILE_OFF)
 		return 0;
 	if (c->action == ACTION_KILL) {
-		fill_names();
+		if (!slot)
+			fill_names(); /* under a supervisor, it names the call */
 		sigsys_slot = slot;
 		sigsys_allowed = c->allow;
 		sigemptyset(&sa.sa_mask);
 		if (sigaction(SIGSYS, &sa, NULL) < 0)
 			return -errno;
 	}
-	ctx = seccomp_init(c->action == ACTION_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP);
-	if (!ctx) {
-		log_err("sandbox: seccomp_init failed");
-		return -ENOMEM;
+	if (prepared.filter) {
+		/* no_new_privs is set (nnp() ran first), so no privilege is needed. */
+		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prepared) < 0) {
+			r = -errno;
+			log_err("sandbox: loading the seccomp filter: %m");
+		}
+	} else if ((ctx = compile(c, &r))) {
+		if ((r = seccomp_load(ctx)) < 0)
+			log_err("sandbox: loading the seccomp filter: %s", strerror(-r));
+		seccomp_release(ctx);
 	}
-	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); /* set already, by us */
-	if (r == 0)
-		r = build(ctx, c);
-	if (r == 0 && (r = seccomp_load(ctx)) < 0)
-		log_err("sandbox: loading the seccomp filter: %s", strerror(-r));
-	seccomp_release(ctx);
 	if (r == 0 && c->action == ACTION_LOG)
 		log_notice("sandbox: learning mode: refused system calls are allowed and logged "
 			   "by the kernel (journalctl -k | grep type=1326; syscall=N is the number)");

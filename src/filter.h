@@ -5,6 +5,9 @@
 
 #include "sandbox.h"
 
+/* Compiles the workers' filter once, in the supervisor before it forks;
+ * filter_worker() then loads that program. 0 or negative errno (logged). */
+int filter_prepare(const struct sandbox_config *c);
 /* The worker's allow-list. Violations: SIGSYS recorded in slot (or logged
  * by the worker itself without a supervisor), or only logged in learning
  * mode. 0 or negative errno (logged). */

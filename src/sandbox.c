@@ -312,6 +312,11 @@ __attribute__((visibility("default"))) int __lsan_is_turned_off(void)
 }
 #endif
 
+int sandbox_prepare(const struct sandbox_config *c)
+{
+	return filter_prepare(c);
+}
+
 int sandbox_apply(const struct sandbox_config *c, struct slot *slot)
 {
 	int r;

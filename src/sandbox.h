@@ -73,6 +73,11 @@ int sandbox_syscall_known(const char *name);
 int sandbox_rlimit_index(const char *name);
 extern const char *const sandbox_rlimit_names[SANDBOX_RLIMITS];
 
+/* In the supervisor, before forking: does the work common to all workers
+ * of this config once (compiles the seccomp filter). Optional; 0 or
+ * negative errno (logged). */
+int sandbox_prepare(const struct sandbox_config *c);
+
 /*
  * Locks the calling worker down. slot (may be NULL) is where a seccomp
  * violation is recorded for the supervisor to explain. 0, or a negative

@@ -232,8 +232,10 @@ static int supervise(struct options *o, struct config *cfg, int *fds, size_t nfd
 		.nconns = o->act.nconns,
 		.drain_signal = SIGUSR1, /* hand connections over, see worker_drain() */
 	};
-	int r = supervisor_run(&so, ret_slot);
+	int r = sandbox_prepare(&cfg->sandbox);
 
+	if (r == 0)
+		r = supervisor_run(&so, ret_slot);
 	return r < 0 ? r : 0;
 }
 

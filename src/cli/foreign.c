@@ -169,6 +169,10 @@ int run_foreign(struct config *c)
 		.drain_signal = c->drain_signal,
 	};
 	unsetenv("SFCGI_SOCKET_ACTIVATED");
+	struct sandbox_config sb = c->sandbox; /* what exec_worker() applies */
+	sb.allow |= FOREIGN_ALLOW;
+	if (sandbox_prepare(&sb) < 0)
+		return 1;
 	r = supervisor_run(&so, &slot);
 	if (r == 1)
 		exec_worker(c, fds, slot);
