@@ -59,6 +59,7 @@ struct conn *conn_new(struct worker *w, int fd)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
+	w->dirty_heap = true;
 	return c;
 }
 

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -312,6 +313,12 @@ static void sweep(struct worker *w)
 	}
 	if (w->paused_listeners && !w->draining && w->nconns < w->set.max_conns)
 		listeners_pause(w, false);
+	if (w->nconns == 0 && w->dirty_heap) {
+		/* Idle: give the freed connection and request buffers back, so an
+		 * idle worker holds what it holds at start, not its busiest moment. */
+		malloc_trim(0);
+		w->dirty_heap = false;
+	}
 	if (w->watchdog_ms && w->now_ms >= w->next_watchdog_ms) {
 		activation_notify("WATCHDOG=1");
 		w->next_watchdog_ms = w->now_ms + (int64_t)w->watchdog_ms / 2;

@@ -47,6 +47,7 @@ struct worker {
 	bool draining;
 	bool handoff;  /* draining for a successor: idle connections go to it */
 	bool paused_listeners;
+	bool dirty_heap; /* a connection came since the last malloc_trim() */
 	uint64_t served;
 	struct request *current; /* handed to the application, until sfcgi_finish() */
 	struct slot *slot;       /* our scoreboard line under a supervisor, else NULL */
