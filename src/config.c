@@ -535,7 +535,7 @@ static int get_uint(struct parse *p, int t, const char *what, uint64_t max, uint
 		return r;
 	if (strspn(p->text + p->tok[t].start, "0123456789") == t_end(p, t) - t_start(p, t))
 		v = strtoull(p->text + p->tok[t].start, NULL, 10) > max ? INFINITY : v; /* exact */
-	if (v != floor(v))
+	if (!num_is_whole(v))
 		return fail(p, t_start(p, t), "\"%s\": expected an integer, got %.*s", what,
 			    ECHO(p, t));
 	if (v < 0 || v > (double)max)
@@ -555,10 +555,10 @@ static int get_seconds(struct parse *p, int t, const char *what, uint32_t *ret_m
 	if (!(v >= 0 && v <= MAX_SECONDS))
 		return fail(p, t_start(p, t), "\"%s\": %.*s is out of range (0..%d seconds)", what,
 			    ECHO(p, t), MAX_SECONDS);
-	if (fabs(ms - round(ms)) > 1e-6)
+	if (num_abs(ms - num_round(ms)) > 1e-6)
 		return fail(p, t_start(p, t), "\"%s\": %.*s is not a whole number of milliseconds",
 			    what, ECHO(p, t));
-	*ret_ms = (uint32_t)round(ms);
+	*ret_ms = (uint32_t)num_round(ms);
 	return 0;
 }
 

@@ -2,7 +2,6 @@
 #include "settings.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,11 +81,11 @@ int settings_set_number(struct settings *s, const struct setting_desc *d, double
 {
 	uint64_t u;
 
-	if (d->type == SETTING_MS && v >= 0 && v < 1e12 && fabs(v * 1000.0 - round(v * 1000.0)) < 1e-6)
-		v = round(v * 1000.0); /* given in seconds, kept in ms */
+	if (d->type == SETTING_MS && v >= 0 && v < 1e12 && num_abs(v * 1000.0 - num_round(v * 1000.0)) < 1e-6)
+		v = num_round(v * 1000.0); /* given in seconds, kept in ms */
 	else if (d->type == SETTING_MS)
 		v *= 1000.0;
-	if (!(v >= 0) || v != floor(v)) {
+	if (!(v >= 0) || !num_is_whole(v)) {
 		*ret_why = d->type == SETTING_MS ? "must be a non-negative number of seconds, to the millisecond"
 						 : "must be a non-negative integer";
 		return -EINVAL;

@@ -49,4 +49,25 @@ int settings_set_number(struct settings *s, const struct setting_desc *d, double
 			const char **ret_why);
 uint64_t settings_get(const struct settings *s, const struct setting_desc *d);
 
+/* Number tests without libm (the runtime does not link it). */
+static inline bool num_is_whole(double v)
+{
+	if (v != v)
+		return false;
+	if (v >= 0x1p52 || v <= -0x1p52)
+		return true; /* every double this large is whole (and so are the infinities) */
+	return (double)(long long)v == v;
+}
+
+/* The nearest whole number to v, for 0 <= v < 2^52. */
+static inline double num_round(double v)
+{
+	return (double)(long long)(v + 0.5);
+}
+
+static inline double num_abs(double v)
+{
+	return v < 0 ? -v : v;
+}
+
 #endif
