@@ -129,6 +129,22 @@ void request_release(struct request *r)
 	w->npool++;
 }
 
+void request_pool_drain(struct worker *w)
+{
+	while (w->pool) {
+		struct request *r = w->pool;
+
+		w->pool = r->conn_next;
+		w->npool--;
+		buf_free(&r->params);
+		buf_free(&r->body);
+		buf_free(&r->data);
+		buf_free(&r->head);
+		free(r->ix);
+		free(outer(r));
+	}
+}
+
 bool request_input_done(const struct request *r)
 {
 	return r->params_done && (r->stdin_done || r->role == FCGI_AUTHORIZER) &&

@@ -14,6 +14,7 @@
 #include "fcgi.h"
 
 struct conn;
+struct worker;
 
 enum req_phase {
 	REQ_INPUT,   /* params (and maybe body) still arriving */
@@ -57,6 +58,8 @@ enum feed_result { FEED_OK = 0, FEED_PAUSE = 1 };
 struct request *request_new(struct conn *c, uint16_t id, uint16_t role, uint8_t flags);
 /* Back to the pool (or freed); unlinks from its connection. */
 void request_release(struct request *r);
+/* Frees the pooled request objects and their buffers (the worker is idle). */
+void request_pool_drain(struct worker *w);
 void request_destroy(struct request *r);
 
 /*

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -234,6 +235,9 @@ static int supervise(struct options *o, struct config *cfg, int *fds, size_t nfd
 	};
 	int r = sandbox_prepare(&cfg->sandbox);
 
+	/* Parsing and compiling left freed heap behind: release it now, or every
+	 * worker starts with its own dirty copy of those pages. */
+	malloc_trim(0);
 	if (r == 0)
 		r = supervisor_run(&so, ret_slot);
 	return r < 0 ? r : 0;

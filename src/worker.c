@@ -316,6 +316,7 @@ static void sweep(struct worker *w)
 	if (w->nconns == 0 && w->dirty_heap) {
 		/* Idle: give the freed connection and request buffers back, so an
 		 * idle worker holds what it holds at start, not its busiest moment. */
+		request_pool_drain(w);
 		malloc_trim(0);
 		w->dirty_heap = false;
 	}
