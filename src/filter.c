@@ -11,15 +11,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -286,8 +287,10 @@ int filter_worker(const struct sandbox_config *c, struct slot *slot)
 			return -errno;
 	}
 	if (prepared.filter) {
-		/* no_new_privs is set (nnp() ran first), so no privilege is needed. */
-		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prepared) < 0) {
+		/* no_new_privs is set (nnp() ran first), so no privilege is needed.
+		 * prctl rather than seccomp(2): systemd's SystemCallFilter=
+		 * @system-service refuses the latter (libseccomp falls back the same way). */
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prepared) < 0) {
 			r = -errno;
 			log_err("sandbox: loading the seccomp filter: %m");
 		}
