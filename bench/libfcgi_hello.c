@@ -3,11 +3,13 @@
  * examples/hello.c written against libfcgi (fcgiapp.h), for comparison:
  * the same answer, byte for byte, from the classic FCGX_Accept_r loop.
  * Listens on fd 0 (web-server-spawned mode) or, with --listen, on a socket
- * of its own made by FCGX_OpenSocket ("/path.sock" or ":PORT"/"HOST:PORT").
+ * of its own made by FCGX_OpenSocket ("/path.sock" or ":PORT"/"HOST:PORT"),
+ * or, with --fd N, on an inherited listening socket (systemd's fd 3).
  */
 #include <fcgiapp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,8 +26,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "libfcgi_hello: cannot listen on %s\n", argv[2]);
 			return 1;
 		}
+	} else if (argc == 3 && strcmp(argv[1], "--fd") == 0) {
+		sock = atoi(argv[2]);
 	} else if (argc != 1) {
-		fprintf(stderr, "usage: libfcgi_hello [--listen /path.sock|HOST:PORT]\n");
+		fprintf(stderr, "usage: libfcgi_hello [--listen /path.sock|HOST:PORT | --fd N]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);

@@ -75,29 +75,61 @@ printf 'sfcgi run + hello (supervisor, 1 worker, sandbox): '
 python3 "$SRC/bench/coldstart.py" 30 -- "$TOOL" run --config "$dir/cold.json"
 printf 'hello alone (one process, sandbox):                '
 python3 "$SRC/bench/coldstart.py" 30 -- "$HELLO"
-printf 'libfcgi hello (via sh: fd 3 moved to fd 0):        '
-python3 "$SRC/bench/coldstart.py" 30 -- /bin/sh -c "exec $LIBFCGI 0<&3 3<&-"
+printf 'libfcgi hello (adopts fd 3 itself):                '
+python3 "$SRC/bench/coldstart.py" 30 -- "$LIBFCGI" --fd 3
 echo '```'
 
 echo
-echo "## Memory: Pss after 1000 requests, idle (kB, /proc/PID/smaps_rollup)"
+echo "## Memory: Pss after 1 s of requests on one kept connection, then 1.5 s idle (KiB)"
 echo
+echo "Each process (or process pair) measured alone, so shared library pages are"
+echo "divided only with what else runs on the machine (bench/pss.py)."
+echo
+cat >"$dir/single.json" <<EOF
+{ "program": "$HELLO", "workers": 0, "listen": "$dir/single.sock", "sandbox": { "user": "nobody" } }
+EOF
+settle() { # SOCKET: load, then idle long enough for the worker's idle trim
+	"$LOADGEN" -c "$1" -n 1 -d 1 -w 0 --kv >/dev/null
+	sleep 1.5
+}
+row() { # LABEL PID
+	read -r _ p a f < <(python3 "$SRC/bench/pss.py" "$2")
+	echo "| $1 | $p | $a | $f |"
+	echo "$p" >"$dir/pss.$2"
+}
+echo "| process | Pss | Pss_Anon | Pss_File |"
+echo "|---|---|---|---|"
 pid=$(serve on)
-"$LOADGEN" -c "$dir/on.sock" -n 1 -d 1 -w 0 --kv >/dev/null
-sleep 0.3
+settle "$dir/on.sock"
 worker=$(pgrep -P "$pid" | head -1)
+row "supervisor" "$pid"
+row "idle worker" "$worker"
+python3 "$SRC/bench/pss.py" --by-object "$worker" >"$dir/worker.objects"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+rm -f "$dir/single.sock"
+"$TOOL" run --config "$dir/single.json" >/dev/null 2>>"$dir/single.log" &
+one=$!
+for _ in $(seq 200); do [ -S "$dir/single.sock" ] && break; sleep 0.01; done
+settle "$dir/single.sock"
+row "the same app in one process (workers: 0)" "$one"
+kill "$one"
+wait "$one" 2>/dev/null || true
 rm -f "$dir/lf.sock"
 "$LIBFCGI" --listen "$dir/lf.sock" >/dev/null 2>&1 &
 lf=$!
 sleep 0.3
-"$LOADGEN" -c "$dir/lf.sock" -n 1 -d 1 -w 0 --kv >/dev/null
-sleep 0.3
-pss() { sed -n "s/^$2: *\([0-9]*\) kB/\1/p" "/proc/$1/smaps_rollup"; }
-echo "| process | Pss | Pss_Anon | Pss_File | Pss_Shmem |"
-echo "|---|---|---|---|---|"
-for p in "supervisor:$pid" "idle worker:$worker" "libfcgi hello:$lf"; do
-	n=${p%%:*} q=${p##*:}
-	echo "| $n | $(pss "$q" Pss) | $(pss "$q" Pss_Anon) | $(pss "$q" Pss_File) | $(pss "$q" Pss_Shmem) |"
-done
-kill "$pid" "$lf"
-wait 2>/dev/null || true
+settle "$dir/lf.sock"
+row "libfcgi hello" "$lf"
+kill "$lf"
+wait "$lf" 2>/dev/null || true
+s=$(cat "$dir/pss.$pid") w=$(cat "$dir/pss.$worker") o=$(cat "$dir/pss.$one") l=$(cat "$dir/pss.$lf")
+echo
+echo "- supervisor + idle worker: $((s + w)) KiB; beyond the app's own (one process): $((s + w - o)) KiB"
+echo "- idle worker minus libfcgi hello: $((w - l)) KiB"
+echo
+echo "Where the idle worker's Pss is (KiB, per mapped object):"
+echo
+echo '```'
+head -12 "$dir/worker.objects"
+echo '```'
