@@ -254,8 +254,12 @@ int activation_adopt(struct activation_opts *o, int **ret_fds, size_t *ret_n)
 		}
 	} else if (n > 0) {
 		r = adopt_systemd(o, n, names, ret_fds, ret_n);
-		if (o->nconns)
+		if (o->nconns) {
 			log_info("%zu connection(s) kept open across the restart (fd store)", o->nconns);
+			/* systemd keeps its own copies in the store: while it does,
+			 * closing ours would not end a connection for the web server. */
+			activation_notify("FDSTOREREMOVE=1\nFDNAME=" ACTIVATION_CONN_FDNAME);
+		}
 		o->from_systemd = r == 0;
 	} else if (sd_is_socket(STDIN_FILENO, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
 		/* FCGI_LISTENSOCK_FILENO: started by a web server or spawn-fcgi. */

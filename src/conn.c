@@ -465,7 +465,12 @@ void conn_close(struct conn *c, const char *why)
 	if (why)
 		log_warning("fd %d: %s: closing the connection", c->fd, why);
 	c->dead = true;
-	close(c->fd); /* also removes it from the epoll set */
+	/* Out of the epoll set first: close() alone leaves it there while
+	 * another descriptor shares the socket (a connection just handed to
+	 * the next generation, or a copy in systemd's fd store), and its
+	 * events would then name this freed connection. */
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
 	for (r = c->reqs; r; r = next) {
 		next = r->conn_next;
 		request_conn_lost(r);
