@@ -23,6 +23,7 @@
 #include "config.h"
 #include "fdpass.h"
 #include "log.h"
+#include "progress.h"
 #include "sandbox.h"
 #include "scoreboard.h"
 #include "worker.h"
@@ -39,6 +40,7 @@ struct local {
 	int64_t restart_at; /* 0 = no restart pending */
 	int64_t started;
 	int64_t kill_at;    /* request_timeout: SIGKILL if still alive then */
+	int64_t hung_since; /* killed as hung (foreign): connections waited from then on */
 	int chan;           /* private copy of the slot's chan (see become_worker) */
 	uint32_t crashes;
 	bool retired;       /* told to drain: not restarted */
@@ -64,6 +66,7 @@ struct sup {
 	int64_t old_told_at;
 	char status[128];
 	struct local local[SCOREBOARD_SLOTS];
+	struct progress progress; /* foreign: hang detection */
 	sigset_t oldmask;
 };
 
@@ -218,6 +221,7 @@ static int spawn(struct sup *s, size_t i, struct slot **ret_slot)
 	l->started = s->now;
 	l->restart_at = 0;
 	l->kill_at = 0;
+	l->hung_since = 0;
 	l->retired = false;
 	log_debug("worker %d started (slot %zu, generation %u)", (int)pid, i, s->gen);
 	return 0;
@@ -256,8 +260,10 @@ static int fill(struct sup *s, struct slot **ret_slot)
 static void describe_exit(struct sup *s, pid_t pid, int status, const struct slot *sl,
 			  bool expected, char *buf, size_t len)
 {
-	(void)s;
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS && SB_LOAD(sl->sigsys) > 0) {
+	if (s->local[sl - s->sb->slots].hung_since && WIFSIGNALED(status) &&
+	    WTERMSIG(status) == SIGKILL)
+		snprintf(buf, len, "hung, killed by SIGKILL");
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS && SB_LOAD(sl->sigsys) > 0) {
 		char why[256];
 
 		sandbox_explain(SB_LOAD(sl->sigsys) - 1, s->o->sandbox_allow, why, sizeof why);
@@ -315,7 +321,10 @@ static void reaped(struct sup *s, pid_t pid, int status)
 			log_info("worker %d replaced after request_timeout (%s)", (int)pid, why);
 			l->crashes = 0;
 		} else {
-			if (s->now - l->started >= STABLE_MS)
+			/* A hung worker's life counts up to its hang, not its kill. */
+			int64_t lived = (l->hung_since ? l->hung_since : s->now) - l->started;
+
+			if (lived >= STABLE_MS)
 				l->crashes = 0;
 			l->crashes++;
 			if (l->crashes > 1) {
@@ -625,6 +634,45 @@ static void check_stuck(struct sup *s)
 	}
 }
 
+/*
+ * Foreign workers (request_timeout as hang_timeout): their requests are
+ * invisible, so every worker of the generation making no progress while
+ * connections wait is the sign (progress.h). Killed as a failure: a program
+ * that hangs at every start backs off like one that crashes. Not while a
+ * reload or a stop drains workers: drain_timeout covers those.
+ */
+static void check_hung(struct sup *s)
+{
+	static int32_t pids[SCOREBOARD_SLOTS];
+	int64_t since;
+
+	if (!s->o->hang_timeout_ms || !s->o->nfds)
+		return;
+	if (s->phase != RUNNING) {
+		progress_reset(&s->progress);
+		return;
+	}
+	for (size_t i = 0; i < s->sb->hiwater; i++) {
+		struct slot *sl = slot_of(s, i);
+
+		pids[i] = alive(sl) && SB_LOAD(sl->generation) == s->gen ? SB_LOAD(sl->pid) : 0;
+	}
+	/* A foreign program serves the first socket only (run_foreign). */
+	if (!progress_check(&s->progress, s->o->fds[0], pids, s->sb->hiwater, s->now,
+			    s->o->hang_timeout_ms, &since))
+		return;
+	for (size_t i = 0; i < s->sb->hiwater; i++) {
+		if (!pids[i])
+			continue;
+		log_warning("worker %d (program %s): no progress for %lld s while connections "
+			    "wait (request_timeout=%u s): hung; SIGKILL",
+			    (int)pids[i], s->o->program ? s->o->program : "?",
+			    (long long)(s->now - since) / 1000, s->o->hang_timeout_ms / 1000);
+		s->local[i].hung_since = since;
+		kill(pids[i], SIGKILL);
+	}
+}
+
 static bool all_idle(struct sup *s)
 {
 	for (size_t i = 0; i < s->sb->hiwater; i++) {
@@ -781,6 +829,7 @@ static int step(struct sup *s, struct slot **ret_slot)
 		log_info("%u worker(s) serving", s->o->workers);
 	}
 	check_stuck(s);
+	check_hung(s);
 	check_idle(s);
 	report(s);
 	watchdog(s);

@@ -2,10 +2,12 @@
 /*
  * The supervisor: holds the listening sockets, keeps `workers` prefork
  * processes, restarts crashed ones with backoff, recycles them after
- * max_requests, replaces a worker stuck past request_timeout, exits when
- * idle (socket activation brings it back), pets the watchdog, and reloads
- * on SIGHUP by re-executing itself with the same PID, sockets and
- * scoreboard: the new generation starts, then the old one drains.
+ * max_requests, replaces a worker stuck past request_timeout (foreign
+ * programs: all workers, when none moves while connections wait; see
+ * progress.h), exits when idle (socket activation brings it back), pets
+ * the watchdog, and reloads on SIGHUP by re-executing itself with the same
+ * PID, sockets and scoreboard: the new generation starts, then the old one
+ * drains.
  */
 #ifndef SFCGI_SUPERVISOR_H
 #define SFCGI_SUPERVISOR_H
@@ -21,6 +23,8 @@ struct supervisor_opts {
 	uint64_t max_requests;
 	uint32_t idle_timeout_ms;
 	uint32_t request_timeout_ms;
+	uint32_t hang_timeout_ms; /* foreign: every worker without progress this long while
+				   * connections wait is killed (progress.h); 0 = never */
 	uint32_t drain_timeout_ms;
 	bool socket_activated;   /* the sockets came from systemd: idle exit allowed */
 	bool lockdown;           /* the supervisor's own seccomp deny-list */
@@ -35,6 +39,7 @@ struct supervisor_opts {
 	size_t nfds;
 	const char *fdname;      /* their FileDescriptorName=, for the re-exec */
 	const char *config_path; /* validated again before a reload, NULL if none */
+	const char *program;     /* foreign: the program, for log lines */
 	char *const *argv;       /* to re-execute on reload */
 };
 

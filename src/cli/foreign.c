@@ -156,7 +156,8 @@ int run_foreign(struct config *c)
 	struct supervisor_opts so = {
 		.workers = c->workers ? c->workers : 1,
 		.idle_timeout_ms = 0,
-		.request_timeout_ms = 0, /* the program's requests are invisible to us */
+		.request_timeout_ms = 0, /* the program's requests are invisible to us, */
+		.hang_timeout_ms = c->request_timeout_ms, /* but not whether it moves */
 		.drain_timeout_ms = c->drain_timeout_ms,
 		.socket_activated = sa ? !strcmp(sa, "1") : act.from_systemd,
 		.lockdown = c->sandbox.enabled,
@@ -165,6 +166,7 @@ int run_foreign(struct config *c)
 		.nfds = nfds,
 		.fdname = act.fdname,
 		.config_path = c->path,
+		.program = c->program,
 		.exit_is_recycle = true,
 		.drain_signal = c->drain_signal,
 	};

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 
 from foreign_e2e import HERE, tail, wait_for
@@ -105,6 +106,155 @@ def hangs(env, check):
           f'({time.monotonic() - t0:.1f} s)',
           rc == 0 and 'drain_timeout (1 s) reached: killing the remaining workers' in text,
           text[-400:])
+
+
+# ---- hang detection (request_timeout for foreign programs) ----------------------
+
+HUNG = r'worker (\d+) \(program {}\): no progress for (\d+) s while connections wait ' \
+       r'\(request_timeout=2 s\): hung; SIGKILL'
+
+
+def bg_request(env, name, uri, timeout=30):
+    """`sfcgi request` left running: a connection that waits, or a request that hangs."""
+    return subprocess.Popen([env.a.sfcgi, 'request', '-t', str(timeout), env.sock(name), uri],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+def end(client):
+    """What a background request got, once it is over (killed if it is not)."""
+    try:
+        out, _ = client.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        client.kill()
+        out, _ = client.communicate()
+    return client.returncode, out
+
+
+def hang_at_start(env, check):
+    """A program that never accepts: killed once a connection has waited
+    request_timeout, restarted with a growing delay, never a busy loop."""
+    prog = script(env, 'sleeper.pl', '#!/usr/bin/perl\nsleep 1 while 1;\n')
+    p = env.start('sleeper', prog, workers=1, request_timeout=2)
+    t0 = time.monotonic()
+    client = bg_request(env, 'sleeper', '/')
+    ok = wait_for(lambda: env.logtext('sleeper').count('hung, killed by SIGKILL') >= 3, 20)
+    took = time.monotonic() - t0
+    text = env.logtext('sleeper')
+    m = re.search(HUNG.format(re.escape(prog)), text)
+    check('hang at start: the log line names the worker, the program, the hang and '
+          'request_timeout', m and 2 <= int(m.group(2)) <= 3, text[-600:])
+    delays = [float(d) for d in
+              re.findall(r'hung, killed by SIGKILL; restarting it in ([0-9.]+) s', text)]
+    check(f'hang at start: killed and restarted with growing delays {delays} s',
+          ok and len(delays) >= 3 and all(a < b for a, b in zip(delays, delays[1:])),
+          text[-800:])
+    # each replacement gets request_timeout of its own: 3 kills take 6 s or more
+    check(f'hang at start: 3 kills in {took:.1f} s, at most one per request_timeout '
+          f'(not a busy loop)', ok and took >= 5.5, text[-400:])
+    rc, out = end(client)
+    check('hang at start: the waiting request gets no answer', b'Status' not in out, repr(out))
+    stop(p)
+
+
+def hang_apps(env):
+    """(name, program, extra config): a read/write program (Perl FCGI, libfcgi)
+    and a recv/send one (invisible in /proc/PID/io)."""
+    # Python's start-up (ioctl FIOCLEX, an nscd probe) is beyond the default
+    # filter; the filter is not what these cases test
+    return [('perl', os.path.join(HERE, 'apps', 'app.fcgi'), {'drain_signal': 'SIGUSR1'}),
+            ('python', os.path.join(HERE, 'apps', 'recvsend.py'),
+             {'sandbox': {'seccomp': 'off'}})]
+
+
+def hang_while_serving(env, check):
+    """A request that never ends holds the only worker: once the next
+    connection has waited request_timeout the worker is killed, and its
+    replacement answers that connection."""
+    for app, prog, extra in hang_apps(env):
+        name = app + '-hang'
+        p = env.start(name, prog, workers=1, request_timeout=2, **extra)
+        rc, out, _ = request(env, name, '/?x=1')
+        m = re.search(rb'pid=(\d+)', out)
+        if not check(f'hang while serving ({app}): it serves first', rc == 0 and m,
+                     f'{rc} {out[:200]!r} ' + env.logtext(name)[-400:]):
+            stop(p)
+            continue
+        old = m.group(1).decode()
+        hung = bg_request(env, name, '/?hang=1')
+        time.sleep(0.5)  # accepted: the worker is stuck in it now
+        t0 = time.monotonic()
+        rc, out, _ = request(env, name, '/?x=2')
+        took = time.monotonic() - t0
+        m = re.search(rb'pid=(\d+)', out)
+        check(f'hang while serving ({app}): the next request is answered by a fresh worker '
+              f'after {took:.1f} s (request_timeout=2 s)',
+              rc == 0 and m and m.group(1).decode() != old and 1.5 <= took <= 6,
+              f'{rc} {out[:200]!r}')
+        text = env.logtext(name)
+        m = re.search(HUNG.format(re.escape(prog)), text)
+        check(f'hang while serving ({app}): the log says why the worker was killed',
+              m and m.group(1) == old and
+              f'worker {old} hung, killed by SIGKILL; restarting it in 0.0 s '
+              '(failure 1 in a row)' in text, text[-800:])
+        rc, out = end(hung)
+        check(f'hang while serving ({app}): the hung request ends, unanswered',
+              b'Status' not in out, repr(out[:200]))
+        stop(p)
+
+
+def overload(env, check):
+    """More concurrent requests than workers, each 0.5 s, for longer than
+    request_timeout: connections always wait, but the worker moves."""
+    for app, prog, extra in hang_apps(env):
+        name = app + '-busy'
+        p = env.start(name, prog, workers=1, request_timeout=2, **extra)
+        results, lock = [], threading.Lock()
+        stop_at = time.monotonic() + 6
+
+        def client():
+            while time.monotonic() < stop_at:
+                rc, out, _ = request(env, name, '/?sleep=500')
+                m = re.search(rb'pid=(\d+)', out)
+                with lock:
+                    results.append((rc, m.group(1) if m else None))
+
+        threads = [threading.Thread(target=client) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        text = env.logtext(name)
+        failed = sum(rc != 0 for rc, _ in results)
+        pids = {pid for _, pid in results}
+        check(f'overload is not a hang ({app}): {len(results)} requests of 0.5 s from 4 '
+              f'clients in 6 s through 1 worker (request_timeout=2 s): {failed} failed, '
+              f'{len(pids)} worker(s)',
+              len(results) >= 10 and failed == 0 and len(pids) == 1 and 'hung' not in text,
+              text[-600:])
+        stop(p)
+
+
+def unreadable(env, check):
+    """Workers the supervisor may not inspect (another user, no CAP_SYS_PTRACE):
+    one warning that says so, then no detection; nothing is killed."""
+    import shutil
+    if os.geteuid() != 0 or not shutil.which('setpriv'):
+        print('# skipped: unreadable /proc needs root and setpriv', flush=True)
+        return
+    prog = script(env, 'sleeper2.pl', '#!/usr/bin/perl\nsleep 1 while 1;\n')
+    p = env.start('noproc', prog, workers=1, request_timeout=1, sandbox={'user': 'nobody'},
+                  prefix=['setpriv', '--bounding-set=-sys_ptrace', '--'])
+    client = bg_request(env, 'noproc', '/')
+    ok = wait_for(lambda: 'hang detection' in env.logtext('noproc'), 5)
+    time.sleep(3)
+    text = env.logtext('noproc')
+    check('/proc/PID/io unreadable: one warning naming it and the reason, detection off',
+          ok and text.count('hang detection') == 1 and
+          re.search(r'/proc/\d+/io: Permission denied: hang detection \(request_timeout\) is '
+                    r'off for this instance', text) is not None, text[-600:])
+    check('/proc/PID/io unreadable: nothing killed', 'SIGKILL' not in text, text[-400:])
+    end(client)
+    stop(p)
 
 
 def max_requests(env, check):
@@ -261,6 +411,7 @@ def bridge_sandbox(env, check, cgi, sf):
 
 
 CASES = {'failures': [exits_at_start, crash, hangs, max_requests, config_errors, strict],
+         'hang-detection': [hang_at_start, hang_while_serving, overload, unreadable],
          'bridge': [bridge]}
 
 

@@ -22,6 +22,11 @@ never the system service. Scenarios:
   failures                    crash, exit at start, hang on drain,
                               PHP_FCGI_MAX_REQUESTS, sfcgi check of a
                               missing or non-executable program
+  hang-detection              request_timeout for foreign programs: a
+                              program that hangs at start or in a request
+                              is killed and restarted with backoff; a slow
+                              but busy one is not; an unreadable /proc
+                              turns detection off with one warning
   bridge                      sfcgi-cgi's refusals, timeout, header checks,
                               streaming, and its sandbox ("interpreter")
 
@@ -152,12 +157,13 @@ class Env:
             json.dump(c, f, indent=2)
         return path
 
-    def start(self, name, program, **extra):
+    def start(self, name, program, prefix=(), **extra):
+        """sfcgi run on a config of extra; prefix: a command that runs it (setpriv ...)."""
         path = self.config(name, program, **extra)
         logf = open(os.path.join(self.dir, name + '.log'), 'w')
         env = dict(os.environ, SFCGI_LOG_LEVEL='debug')
         # umask 0: the socket is 0777, so a web server's unprivileged workers connect
-        p = subprocess.Popen([self.a.sfcgi, 'run', '--config', path], stdout=logf,
+        p = subprocess.Popen(list(prefix) + [self.a.sfcgi, 'run', '--config', path], stdout=logf,
                              stderr=subprocess.STDOUT, env=env, preexec_fn=lambda: os.umask(0),
                              start_new_session=True)
         self.procs.append(p)

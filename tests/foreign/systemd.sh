@@ -13,6 +13,10 @@
 #   3  shell and Perl CGI scripts through sfcgi-cgi: GET, POST body, the
 #      scripts run as the dynamic user, sandboxed
 #   4  5 x systemctl reload app@php under POST load: no failed request
+#   5  request_timeout: a program that hangs at start (app@hang) is killed
+#      and restarted with a growing delay: the supervisor reads its
+#      workers' /proc/PID/io and /proc/PID/fd under the unit's DynamicUser,
+#      PrivateUsers, ProtectProc=invisible and ProcSubset=pid
 #
 #   tests/foreign/systemd.sh SFCGI ECHO TESTAPP LIBSFCGI UNITDIR SFCGI_CGI
 #
@@ -53,6 +57,18 @@ sd_write_file /etc/sfcgi/cgi.json 0644 <<'EOF'
   "args": ["--root", "/srv/cgi-bin", "--timeout", "10"],
   "workers": 2,
   "sandbox": {"allow": ["process", "interpreter", "file-read"]}
+}
+EOF
+sd_write_file /srv/hang.pl 0755 <<'EOF'
+#!/usr/bin/perl
+sleep 1 while 1;
+EOF
+sd_write_file /etc/sfcgi/hang.json 0644 <<'EOF'
+{
+  "kind": "foreign",
+  "program": "/srv/hang.pl",
+  "workers": 1,
+  "request_timeout": 2
 }
 EOF
 sd_start || exit 1
@@ -159,5 +175,20 @@ check "4 reload under POST load: zero failed requests" \
 n=$(jcount 'still busy after drain_timeout')
 check "4 the old php-cgi workers exited by themselves (SIGTERM, not SIGKILL)" test "$n" = 0
 grep '\[error\]' "$tmp/nginx/error.log" | grep -v 'index.html' | head -n 5 | sed 's/^/#   /'
+
+# ---------------------------------------------------------------- 5
+unit=app@hang.service
+in_c systemctl start app@hang.socket
+# a connection that waits; the first one starts the service
+bg TERM "$tool" request -t 30 "$(sd_path /run/sfcgi/hang.sock)" / >/dev/null 2>&1
+wait_for 20 "[ \$(jcount 'hung, killed by SIGKILL; restarting') -ge 2 ]"
+n=$(jcount 'no progress for [0-9]+ s while connections wait \(request_timeout=2 s\): hung; SIGKILL')
+check "5 hang at start under the unit: killed after request_timeout, twice ($n)" test "$n" -ge 2
+n=$(jcount 'hang detection')
+check "5 the workers' /proc/PID/io and /proc/PID/fd are readable ($n warnings)" test "$n" = 0
+delays=$(jlines 'hung, killed by SIGKILL; restarting' |
+	sed -n 's/.*restarting it in \([0-9.]*\) s.*/\1/p' | head -n 2 | tr '\n' ' ')
+check "5 the restart delay grows ($delays s)" test "$delays" = "0.0 0.1 "
+jlines 'hung|hang detection' | head -n 2 | sed 's/^/#   /'
 
 si_done

@@ -30,6 +30,7 @@ while ($r->Accept() >= 0) {
 	my $ms = param($q, 'sleep');
 	select(undef, undef, undef, $ms / 1000) if $ms;
 	exit 3 if param($q, 'crash');
+	sleep 1 while param($q, 'hang'); # stuck for good: sfcgi's hang detection
 	$served++;
 	print "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n";
 	print "app=perl\npid=$$\nserved=$served\n";
