@@ -18,11 +18,7 @@ bash scripts/install-deps.sh || { echo "test: installing dependencies failed"; e
 # name | meson setup options | meson test options
 TREES=(
 	"build||"
-	# The real-systemd suite runs in the normal tree only: under the units'
-	# filters the sanitizer runtime makes the container tests slow and flaky
-	# (restart and idle-exit timings); the same code runs under ASan+UBSan in
-	# every other suite.
-	"build-asan|-Db_sanitize=address,undefined -Db_lundef=false|--timeout-multiplier=4 --no-suite systemd"
+	"build-asan|-Db_sanitize=address,undefined -Db_lundef=false|--timeout-multiplier=4"
 )
 
 results=()
