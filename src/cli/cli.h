@@ -8,7 +8,7 @@ int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
 struct config;
-/* sfcgi run for a "kind": "foreign" instance: supervise the program itself. */
+/* sfcgi-foreign: supervise a "kind": "foreign" instance's program. */
 int run_foreign(struct config *c);
 
 #endif

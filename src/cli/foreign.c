@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Foreign programs (php-cgi, Perl FCGI, flup, Go net/http/fcgi, libfcgi):
- * `sfcgi run` itself supervises, and each worker is the program with the
+ * sfcgi-foreign, which `sfcgi run` executes for them, supervises (it links
+ * libsystemd, which sfcgi itself does not), and each worker is the program with the
  * listening socket on fd 0 (FCGI_LISTENSOCK_FILENO), as a web server that
  * spawns FastCGI applications would start it, and a clean environment.
  *
@@ -132,8 +133,6 @@ int run_foreign(struct config *c)
 	struct activation_opts act = { .listen = c->listen, .fdname = c->fdname, .listen_mode = -1 };
 	const char *sa = getenv("SFCGI_SOCKET_ACTIVATED"); /* kept across a reload */
 	struct slot *slot = NULL;
-	char self[4096];
-	ssize_t k;
 	int *fds = NULL;
 	size_t nfds = 0;
 	int r;
@@ -147,12 +146,8 @@ int run_foreign(struct config *c)
 			   "(on fd 0)",
 			   c->path, nfds);
 	explain_limits(c);
-	/* A reload re-executes `sfcgi run --config FILE` (supervisor.c, reexec). */
-	k = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (k > 0) {
-		self[k] = 0;
-		setenv("SFCGI_RUN", self, 1);
-	}
+	/* A reload re-executes `sfcgi run --config FILE` (supervisor.c, reexec):
+	 * SFCGI_RUN, set by sfcgi run, names it. */
 	struct supervisor_opts so = {
 		.workers = c->workers ? c->workers : 1,
 		.idle_timeout_ms = 0,

@@ -55,6 +55,24 @@ static int apply_env(const struct config *c)
 	return setenv("SFCGI_ENV_KEYS", keys, 1) < 0 ? -errno : 0;
 }
 
+/*
+ * A foreign program's supervisor is sfcgi-foreign (foreign-main.c): in the
+ * build tree it sits next to sfcgi, once installed in libexecdir.
+ */
+static int exec_foreign(const struct config *c, const char *self)
+{
+	const char *slash = self ? strrchr(self, '/') : NULL;
+	char path[4096];
+
+	if (!slash || snprintf(path, sizeof path, "%.*s/sfcgi-foreign", (int)(slash - self),
+			       self) >= (int)sizeof path ||
+	    access(path, X_OK) < 0)
+		snprintf(path, sizeof path, "%s", SFCGI_LIBEXECDIR "/sfcgi-foreign");
+	execv(path, (char *[]){ path, "--config", c->path, NULL });
+	log_err("%s: executing %s: %m", c->path, path);
+	return 1;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -106,7 +124,7 @@ int cmd_run(int argc, char **argv)
 	if (optind < argc)
 		setenv("SFCGI_INSTANCE", argv[optind], 1);
 	if (c.kind != CONFIG_NATIVE)
-		return run_foreign(&c);
+		return exec_foreign(&c, k > 0 ? self : NULL);
 	if ((r = apply_env(&c)) < 0) {
 		log_err("%s: environment: %s", c.path, strerror(-r));
 		return EXIT_CONFIG;

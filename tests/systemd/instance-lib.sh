@@ -170,11 +170,15 @@ reload_wait() {
 	return $rc
 }
 
-# si_install: before sd_start. /usr/local/bin/sfcgi, the library, the apps as
+# si_install: before sd_start. /usr/local/bin/sfcgi (and sfcgi-foreign), the library, the apps as
 # /usr/local/lib/sfcgi/{echo,testapp}, the system and user units, man pages.
 si_install() {
 	local u exec_start f s
 	sd_install_bin "$tool" /usr/local/bin/sfcgi || return 1
+	# Foreign programs' supervisor, where sfcgi run looks for it (libexecdir
+	# under meson's default prefix).
+	sd_install_file "${tool%/*}/sfcgi-foreign" /usr/local/libexec/sfcgi/sfcgi-foreign 0755 ||
+		return 1
 	sd_install_lib "${libs[@]}" >/dev/null || return 1
 	sd_install_file "$echo_app" /usr/local/lib/sfcgi/echo 0755 || return 1
 	sd_install_file "$testapp" /usr/local/lib/sfcgi/testapp 0755 || return 1
