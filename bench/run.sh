@@ -298,7 +298,8 @@ for srv in "${MEM_SERVERS[@]}"; do
 	start_server "$srv"
 	taskset -c "$CLI_CPU" "$LOADGEN" --connect "$SOCK" -n 8 --body 4096 --duration 1 \
 		--warmup 0 --kv >/dev/null 2>&1 || true
-	sleep 0.5
+	# Idle: an sfcgi worker gives freed buffers back at its next sweep (<= 1 s).
+	sleep 1.5
 	read -r PSS[$srv] USS[$srv] RSS[$srv] TOP[$srv] <<<"$(pss_of "$WPID")"
 	MEM_ROWS+=("$srv")
 	log "$srv idle: Pss ${PSS[$srv]} KiB, USS ${USS[$srv]} KiB, Rss ${RSS[$srv]} KiB"
@@ -345,7 +346,7 @@ for s in "${SCENS[@]}"; do
 	done
 done
 echo
-echo "### Idle worker memory (after serving 1 s of 4 KiB POSTs)"
+echo "### Idle worker memory (1.5 s after serving 1 s of 4 KiB POSTs)"
 echo
 echo "Pss counts a page shared by N processes as 1/N; USS counts private pages only."
 echo "Under a supervisor the worker shares its libraries' pages with it (forked, not exec'd)."
