@@ -2,13 +2,12 @@
 /*
  * Per-request state machine (INPUT -> QUEUED -> RUNNING -> ended, with
  * DISCARD for a request answered before its input was complete), the
- * params store, body streams and the response writer behind the public
- * request accessors of sfcgi.h.
+ * params store, body streams and the response writer; the public request
+ * accessors of sfcgi.h built on them are in api.c.
  */
 #include "request.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +18,7 @@
 #include "scoreboard.h"
 #include "worker.h"
 
-#define REQ_MAGIC 0x52514653u /* "SFQR" */
 #define POOL_MAX 8
-#define KEEP_BYTES 4096 /* buffers larger than this are freed on release */
-
-/* The public handle is the internal request; the magic catches stale ones. */
-struct sfcgi_request {
-	uint32_t magic;
-	struct request r;
-};
-
-static struct sfcgi_request *outer(struct request *r)
-{
-	return (struct sfcgi_request *)((char *)r - offsetof(struct sfcgi_request, r));
-}
 
 struct request *request_new(struct conn *c, uint16_t id, uint16_t role, uint8_t flags)
 {
@@ -44,7 +30,7 @@ struct request *request_new(struct conn *c, uint16_t id, uint16_t role, uint8_t 
 		r = w->pool;
 		w->pool = r->conn_next;
 		w->npool--;
-		o = outer(r);
+		o = request_outer(r);
 	} else {
 		o = calloc(1, sizeof *o);
 		if (!o)
@@ -83,10 +69,10 @@ static void clear(struct request *r)
 	struct param_ix *ix = r->ix;
 	uint32_t ixcap = r->ixcap;
 
-	buf_reset(&params, KEEP_BYTES);
-	buf_reset(&body, KEEP_BYTES);
-	buf_reset(&data, KEEP_BYTES);
-	buf_reset(&head, KEEP_BYTES);
+	buf_reset(&params, REQ_KEEP_BYTES);
+	buf_reset(&body, REQ_KEEP_BYTES);
+	buf_reset(&data, REQ_KEEP_BYTES);
+	buf_reset(&head, REQ_KEEP_BYTES);
 	if (ixcap > 256) {
 		free(ix);
 		ix = NULL;
@@ -109,8 +95,8 @@ void request_destroy(struct request *r)
 	buf_free(&r->data);
 	buf_free(&r->head);
 	free(r->ix);
-	outer(r)->magic = 0;
-	free(outer(r));
+	request_outer(r)->magic = 0;
+	free(request_outer(r));
 }
 
 void request_release(struct request *r)
@@ -123,7 +109,7 @@ void request_release(struct request *r)
 	}
 	unlink_conn(r);
 	clear(r);
-	outer(r)->magic = 0;
+	request_outer(r)->magic = 0;
 	r->conn_next = w->pool;
 	w->pool = r;
 	w->npool++;
@@ -141,7 +127,7 @@ void request_pool_drain(struct worker *w)
 		buf_free(&r->data);
 		buf_free(&r->head);
 		free(r->ix);
-		free(outer(r));
+		free(request_outer(r));
 	}
 }
 
@@ -241,7 +227,7 @@ static int wait_peer(struct request *r, int64_t deadline)
 
 /* One step of waiting for more of r's input: buffered records first, then
  * the peer, within read_timeout. 0 to look again, or negative errno. */
-static int more_input(struct request *r)
+int request_more_input(struct request *r)
 {
 	struct conn *c = r->c;
 	int k;
@@ -270,13 +256,13 @@ static int slurp(struct request *r)
 
 		if (c->dead || r->aborted)
 			return -ECONNABORTED;
-		if ((k = more_input(r)) < 0)
+		if ((k = request_more_input(r)) < 0)
 			return k;
 	}
 	return 0;
 }
 
-static int flush_until(struct request *r, size_t below)
+int request_flush_until(struct request *r, size_t below)
 {
 	struct conn *c = r->c;
 	int k;
@@ -330,7 +316,7 @@ static const char *reason(int status)
 	}
 }
 
-static int emit_head(struct request *r)
+int request_emit_head(struct request *r)
 {
 	char line[64];
 	int n, k;
@@ -350,23 +336,23 @@ static int emit_head(struct request *r)
 	return out_append(r, FCGI_STDOUT, "\r\n", 2);
 }
 
-static int out_write(struct request *r, uint8_t type, const void *p, size_t n)
+int request_out_write(struct request *r, uint8_t type, const void *p, size_t n)
 {
 	int k;
 
 	if (r->aborted || r->c->dead)
 		return -ECONNABORTED;
-	if ((type == FCGI_STDOUT && (k = emit_head(r)) < 0) || (k = out_append(r, type, p, n)) < 0)
+	if ((type == FCGI_STDOUT && (k = request_emit_head(r)) < 0) || (k = out_append(r, type, p, n)) < 0)
 		return k;
 	if (type == FCGI_STDERR)
 		r->stderr_used = true;
 	if (buf_used(&r->c->out) >= r->c->w->set.write_buffer)
-		return flush_until(r, r->c->w->set.write_buffer / 2);
+		return request_flush_until(r, r->c->w->set.write_buffer / 2);
 	return 0;
 }
 
 /* END_REQUEST and the end of the output streams (FastCGI §5.5). */
-static void end(struct request *r, uint32_t app_status, uint8_t protocol_status)
+void request_end(struct request *r, uint32_t app_status, uint8_t protocol_status)
 {
 	struct conn *c = r->c;
 	uint8_t rec[3 * 16];
@@ -387,13 +373,13 @@ static void end(struct request *r, uint32_t app_status, uint8_t protocol_status)
 			c->close_after = true;
 		c->served++;
 	}
-	buf_reset(&r->body, KEEP_BYTES);
-	buf_reset(&r->data, KEEP_BYTES);
+	buf_reset(&r->body, REQ_KEEP_BYTES);
+	buf_reset(&r->data, REQ_KEEP_BYTES);
 	r->phase = REQ_DISCARD;
 }
 
 /* An ended request is released once nothing more of its input can come. */
-static void settle(struct request *r)
+void request_settle(struct request *r)
 {
 	if (r->phase == REQ_DISCARD && (request_input_done(r) || r->c->dead || r->c->eof))
 		request_release(r);
@@ -401,8 +387,8 @@ static void settle(struct request *r)
 
 void request_reject(struct request *r, uint8_t protocol_status)
 {
-	end(r, 0, protocol_status);
-	settle(r);
+	request_end(r, 0, protocol_status);
+	request_settle(r);
 }
 
 /* A response of the library's own, for a request the app never sees. */
@@ -423,13 +409,30 @@ static void fail(struct request *r, int status, const char *msg)
 		r->phase = REQ_DISCARD;
 		return;
 	}
-	end(r, (uint32_t)status, FCGI_REQUEST_COMPLETE);
+	request_end(r, (uint32_t)status, FCGI_REQUEST_COMPLETE);
 }
 
 /* Input ------------------------------------------------------------------- */
 
-static int lookup(const struct request *r, const char *name, const char **ret_value,
-		  size_t *ret_len);
+int request_lookup(const struct request *r, const char *name, const char **ret_value,
+		   size_t *ret_len)
+{
+	const char *base = (const char *)buf_head(&r->params);
+	size_t nl = strlen(name);
+
+	for (uint32_t i = 0; i < r->nparams; i++) {
+		const struct param_ix *ix = &r->ix[i];
+
+		if (ix->name_len == nl && memcmp(base + ix->name, name, nl) == 0) {
+			if (ret_value)
+				*ret_value = base + ix->value;
+			if (ret_len)
+				*ret_len = ix->value_len;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
 
 static void check_ready(struct request *r)
 {
@@ -496,7 +499,7 @@ static int params_end(struct request *r)
 		wr += p.value_len;
 		base[wr++] = 0;
 	}
-	if (lookup(r, "CONTENT_LENGTH", &cl, NULL) == 0 && strtoull(cl, NULL, 10) > s->max_stdin_bytes) {
+	if (request_lookup(r, "CONTENT_LENGTH", &cl, NULL) == 0 && strtoull(cl, NULL, 10) > s->max_stdin_bytes) {
 		log_warning("fd %d: request %u: CONTENT_LENGTH %s exceeds max_stdin_bytes=%llu, "
 			    "answered 413",
 			    r->c->fd, r->id, cl, (unsigned long long)s->max_stdin_bytes);
@@ -591,7 +594,7 @@ int request_feed(struct request *r, uint8_t type, const uint8_t *p, size_t n, co
 	int k = type == FCGI_PARAMS ? feed_params(r, p, n, why) : feed_stream(r, type, p, n, why);
 
 	if (k >= 0)
-		settle(r);
+		request_settle(r);
 	return k;
 }
 
@@ -607,8 +610,8 @@ void request_abort(struct request *r)
 		log_info("fd %d: request %u aborted by the peer before it ran", r->c->fd, r->id);
 		if (r->queued)
 			worker_dequeue(r->c->w, r);
-		end(r, 0, FCGI_REQUEST_COMPLETE);
-		settle(r);
+		request_end(r, 0, FCGI_REQUEST_COMPLETE);
+		request_settle(r);
 		break;
 	case REQ_DISCARD:
 		break;
@@ -627,339 +630,11 @@ void request_conn_lost(struct request *r)
 	request_release(r);
 }
 
-/* Public accessors ---------------------------------------------------------- */
-
-static struct request *running(struct sfcgi_request *o)
-{
-	if (!o || o->magic != REQ_MAGIC || o->r.phase != REQ_RUNNING)
-		return NULL;
-	return &o->r;
-}
-
-static const struct request *running_c(const struct sfcgi_request *o)
-{
-	return running((struct sfcgi_request *)o);
-}
-
-int sfcgi_role(const struct sfcgi_request *req)
-{
-	const struct request *r = running_c(req);
-
-	return r ? r->role : -EINVAL;
-}
-
-static int lookup(const struct request *r, const char *name, const char **ret_value,
-		  size_t *ret_len)
-{
-	const char *base = (const char *)buf_head(&r->params);
-	size_t nl = strlen(name);
-
-	for (uint32_t i = 0; i < r->nparams; i++) {
-		const struct param_ix *ix = &r->ix[i];
-
-		if (ix->name_len == nl && memcmp(base + ix->name, name, nl) == 0) {
-			if (ret_value)
-				*ret_value = base + ix->value;
-			if (ret_len)
-				*ret_len = ix->value_len;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-int sfcgi_param_get(const struct sfcgi_request *req, const char *name, const char **ret_value,
-		    size_t *ret_len)
-{
-	const struct request *r = running_c(req);
-
-	if (!r || !name)
-		return -EINVAL;
-	return lookup(r, name, ret_value, ret_len);
-}
-
-const char *sfcgi_param(const struct sfcgi_request *req, const char *name)
-{
-	const char *v = NULL;
-
-	return sfcgi_param_get(req, name, &v, NULL) == 0 ? v : NULL;
-}
-
-int sfcgi_param_next(const struct sfcgi_request *req, size_t *cursor, const char **ret_name,
-		     const char **ret_value)
-{
-	const struct request *r = running_c(req);
-	const char *base;
-
-	if (!r || !cursor)
-		return -EINVAL;
-	if (*cursor >= r->nparams)
-		return 0;
-	base = (const char *)buf_head(&r->params);
-	if (ret_name)
-		*ret_name = base + r->ix[*cursor].name;
-	if (ret_value)
-		*ret_value = base + r->ix[*cursor].value;
-	(*cursor)++;
-	return 1;
-}
-
-static ssize_t stream_read(struct request *r, bool is_data, void *p, size_t len)
-{
-	struct buf *b = is_data ? &r->data : &r->body;
-	struct conn *c = r->c;
-
-	for (;;) {
-		bool done = is_data ? r->data_done : r->stdin_done;
-		uint64_t total = is_data ? r->data_total : r->body_total;
-		int k;
-
-		if (buf_used(b)) {
-			size_t n = buf_used(b) < len ? buf_used(b) : len;
-
-			memcpy(p, buf_head(b), n);
-			buf_consume(b, n);
-			if (c->paused && buf_used(b) < c->w->set.read_ahead)
-				conn_resume(c);
-			return (ssize_t)n;
-		}
-		if (total > c->w->set.max_stdin_bytes)
-			return -EFBIG;
-		if (done || len == 0)
-			return 0;
-		if (r->aborted || c->dead)
-			return -ECONNABORTED;
-		if ((k = more_input(r)) < 0)
-			return k;
-	}
-}
-
-ssize_t sfcgi_read(struct sfcgi_request *req, void *buf, size_t len)
-{
-	struct request *r = running(req);
-
-	if (!r || (!buf && len))
-		return -EINVAL;
-	if (r->skip_stdin)
-		return 0;
-	return stream_read(r, false, buf, len);
-}
-
-ssize_t sfcgi_read_data(struct sfcgi_request *req, void *buf, size_t len)
-{
-	struct request *r = running(req);
-
-	if (!r || (!buf && len) || r->role != FCGI_FILTER)
-		return -EINVAL;
-	if (!r->skip_stdin) {
-		/* DATA follows the body on the wire: what is left of it is dropped. */
-		r->skip_stdin = true;
-		buf_reset(&r->body, KEEP_BYTES);
-		if (r->c->paused)
-			conn_resume(r->c);
-	}
-	return stream_read(r, true, buf, len);
-}
-
-int sfcgi_read_all(struct sfcgi_request *req, size_t max, char **ret_buf, size_t *ret_len)
-{
-	struct request *r = running(req);
-	char *p = NULL;
-	size_t len = 0, cap = 0;
-
-	if (!r || !ret_buf)
-		return -EINVAL;
-	for (;;) {
-		ssize_t n;
-
-		if (cap - len < 4096 + 1) {
-			size_t ncap = cap ? cap * 2 : 8192;
-			char *np = realloc(p, ncap);
-
-			if (!np) {
-				free(p);
-				return -ENOMEM;
-			}
-			p = np;
-			cap = ncap;
-		}
-		n = sfcgi_read(req, p + len,
-			       cap - len - 1 < max - len + 1 ? cap - len - 1 : max - len + 1);
-		if (n < 0) {
-			free(p);
-			return (int)n;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > max) {
-			free(p);
-			return -EFBIG;
-		}
-	}
-	p[len] = 0;
-	*ret_buf = p;
-	if (ret_len)
-		*ret_len = len;
-	return 0;
-}
-
-int sfcgi_set_status(struct sfcgi_request *req, int status)
-{
-	struct request *r = running(req);
-
-	if (!r || status < 100 || status > 999)
-		return -EINVAL;
-	if (r->body_started)
-		return -EALREADY;
-	r->status = status;
-	r->head_pending = true;
-	return 0;
-}
-
-int sfcgi_add_header(struct sfcgi_request *req, const char *name, const char *value)
-{
-	struct request *r = running(req);
-
-	if (!r || !name || !value || !*name || strpbrk(name, "\r\n: \t") || strpbrk(value, "\r\n"))
-		return -EINVAL;
-	if (r->body_started)
-		return -EALREADY;
-	if (buf_append(&r->head, name, strlen(name)) < 0 || buf_append(&r->head, ": ", 2) < 0 ||
-	    buf_append(&r->head, value, strlen(value)) < 0 || buf_append(&r->head, "\r\n", 2) < 0)
-		return -ENOMEM;
-	r->head_pending = true;
-	return 0;
-}
-
-ssize_t sfcgi_write(struct sfcgi_request *req, const void *buf, size_t len)
-{
-	struct request *r = running(req);
-	int k;
-
-	if (!r || (!buf && len) || len > SSIZE_MAX)
-		return -EINVAL;
-	k = out_write(r, FCGI_STDOUT, buf, len);
-	return k < 0 ? k : (ssize_t)len;
-}
-
-ssize_t sfcgi_write_err(struct sfcgi_request *req, const void *buf, size_t len)
-{
-	struct request *r = running(req);
-	int k;
-
-	if (!r || (!buf && len) || len > SSIZE_MAX)
-		return -EINVAL;
-	k = out_write(r, FCGI_STDERR, buf, len);
-	return k < 0 ? k : (ssize_t)len;
-}
-
-SFCGI_PRINTF(3, 0)
-static int vprint(struct sfcgi_request *req, bool err, const char *fmt, va_list ap)
-{
-	char small[1024], *p = small;
-	va_list copy;
-	ssize_t k;
-	int n;
-
-	if (!running(req) || !fmt)
-		return -EINVAL;
-	va_copy(copy, ap);
-	n = vsnprintf(small, sizeof small, fmt, copy);
-	va_end(copy);
-	if (n < 0)
-		return -EINVAL;
-	if ((size_t)n >= sizeof small) {
-		p = malloc((size_t)n + 1);
-		if (!p)
-			return -ENOMEM;
-		vsnprintf(p, (size_t)n + 1, fmt, ap);
-	}
-	k = err ? sfcgi_write_err(req, p, (size_t)n) : sfcgi_write(req, p, (size_t)n);
-	if (p != small)
-		free(p);
-	return k < 0 ? (int)k : n;
-}
-
-int sfcgi_vprintf(struct sfcgi_request *req, const char *fmt, va_list ap)
-{
-	return vprint(req, false, fmt, ap);
-}
-
-int sfcgi_printf(struct sfcgi_request *req, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vprint(req, false, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
-int sfcgi_printf_err(struct sfcgi_request *req, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vprint(req, true, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
-int sfcgi_flush(struct sfcgi_request *req)
-{
-	struct request *r = running(req);
-	int k;
-
-	if (!r)
-		return -EINVAL;
-	if (r->aborted || r->c->dead)
-		return -ECONNABORTED;
-	if ((k = emit_head(r)) < 0)
-		return k;
-	return flush_until(r, 0);
-}
-
-int sfcgi_aborted(const struct sfcgi_request *req)
-{
-	const struct request *r = running_c(req);
-
-	return r ? (r->aborted || r->c->dead) : -EINVAL;
-}
-
-int sfcgi_finish(struct sfcgi_request *req, int app_status)
-{
-	struct request *r = running(req);
-	struct conn *c;
-	int k = 0;
-
-	if (!r)
-		return -EINVAL;
-	c = r->c;
-	if (!r->aborted && !c->dead && emit_head(r) < 0)
-		k = -ENOMEM;
-	if (r->aborted || c->dead)
-		k = -ECONNABORTED;
-	c->running--;
-	worker_request_done(c->w);
-	end(r, (uint32_t)app_status, FCGI_REQUEST_COMPLETE);
-	settle(r); /* r may be released here */
-	if (c->dead)
-		return k;
-	conn_resume(c);
-	if (conn_flush(c) < 0)
-		return -ECONNABORTED;
-	conn_update(c);
-	return k;
-}
-
 /* For worker_next(): the handle the application sees. */
 struct sfcgi_request *request_handle(struct request *r)
 {
-	outer(r)->magic = REQ_MAGIC;
-	return outer(r);
+	request_outer(r)->magic = REQ_MAGIC;
+	return request_outer(r);
 }
 
 bool request_is_running(const struct request *r)

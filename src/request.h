@@ -8,6 +8,7 @@
 #define SFCGI_REQUEST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -55,6 +56,20 @@ struct request {
 
 enum feed_result { FEED_OK = 0, FEED_PAUSE = 1 };
 
+#define REQ_MAGIC 0x52514653u /* "SFQR" */
+#define REQ_KEEP_BYTES 4096    /* buffers larger than this are freed on release */
+
+/* The public handle is the internal request; the magic catches stale ones. */
+struct sfcgi_request {
+	uint32_t magic;
+	struct request r;
+};
+
+static inline struct sfcgi_request *request_outer(struct request *r)
+{
+	return (struct sfcgi_request *)((char *)r - offsetof(struct sfcgi_request, r));
+}
+
 struct request *request_new(struct conn *c, uint16_t id, uint16_t role, uint8_t flags);
 /* Back to the pool (or freed); unlinks from its connection. */
 void request_release(struct request *r);
@@ -90,5 +105,23 @@ bool request_is_running(const struct request *r);
 
 /* Marks r handed to the application and returns the public handle. */
 struct sfcgi_request *request_handle(struct request *r);
+
+/* For the public accessors (api.c) --------------------------------------- */
+
+/* The value of param name (not NUL-terminated past *ret_len): 1, or 0. */
+int request_lookup(const struct request *r, const char *name, const char **ret_value,
+		   size_t *ret_len);
+/* Waits (up to read_timeout) for more input on r's connection: 0 or -errno. */
+int request_more_input(struct request *r);
+/* Emits the response head (status, headers) once: 0 or -ENOMEM. */
+int request_emit_head(struct request *r);
+/* Appends n bytes to the STDOUT or STDERR stream: 0 or -errno. */
+int request_out_write(struct request *r, uint8_t type, const void *p, size_t n);
+/* Writes the connection's output until less than `below` bytes are queued. */
+int request_flush_until(struct request *r, size_t below);
+/* Closes the streams and queues END_REQUEST. */
+void request_end(struct request *r, uint32_t app_status, uint8_t protocol_status);
+/* Releases r if nothing more is expected of it (input done, ended). */
+void request_settle(struct request *r);
 
 #endif
