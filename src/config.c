@@ -1,602 +1,65 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The instance configuration file, sfcgi.json(5): JSON tokenized by jsmn,
- * checked strictly, turned into struct config.
- *
- * jsmn, even with JSMN_STRICT, accepts more than JSON: it does not look at
- * the separators between tokens ([1 2], {"a":1,}), the spelling of literals
- * (tru, 01, 1.) or the bytes inside strings (raw control characters, bad
- * UTF-8, \u0000). So once jsmn has tokenized the text, syntax() walks every
- * token and checks the bytes between tokens, every literal and every
- * string; only then does root() read values. Every error is one line,
- * "name:line:col: message", at the offending byte (columns count bytes).
+ * The instance configuration file, sfcgi.json(5): strict JSON (json.c,
+ * on jsmn) turned into struct config, every mistake one line
+ * "name:line:col: message".
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <locale.h>
 #include <grp.h>
 #include <math.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "log.h"
 
-#define JSMN_STATIC
-#define JSMN_STRICT
-#define JSMN_PARENT_LINKS
-#include <jsmn.h>
-
-#define MAX_DEPTH    32   /* jsmn closes a bracket in O(depth): keep depth small */
 #define MAX_ENV      1024 /* "environment" names, checked pairwise for duplicates */
 #define MAX_SECONDS  86400
 #define MAX_REQUESTS (UINT64_C(1) << 53) /* integers a JSON number holds exactly */
-#define ECHO_MAX     64                  /* bytes of source text quoted in a message */
 
-struct parse {
-	const char *name, *text;
-	size_t len;
-	jsmntok_t *tok;
-	int ntok;
-	struct config *c;
-	struct config_error *err;
-};
+/* ---- numbers --------------------------------------------------------------- */
 
-/* ---- errors ------------------------------------------------------------- */
-
-static void where(const struct parse *p, size_t off, unsigned *ret_line, unsigned *ret_col)
+static int get_uint(struct json *p, int t, const char *what, uint64_t max, uint64_t *ret)
 {
-	unsigned line = 1;
-	size_t bol = 0;
-
-	for (size_t i = 0; i < off && i < p->len; i++)
-		if (p->text[i] == '\n')
-			line++, bol = i + 1;
-	*ret_line = line;
-	*ret_col = (unsigned)(off - bol + 1);
-}
-
-/* Keeps a message on one line, whatever a file name or quoted text holds. */
-static void one_line(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-}
-
-static int fail(struct parse *p, size_t off, const char *fmt, ...) SFCGI_FMT(3, 4);
-static int fail(struct parse *p, size_t off, const char *fmt, ...)
-{
-	unsigned line, col;
-	va_list ap;
-	int n;
-
-	if (!p->err)
-		return -EINVAL;
-	where(p, off, &line, &col);
-	n = snprintf(p->err->msg, sizeof p->err->msg, "%s:%u:%u: ", p->name, line, col);
-	if (n >= 0 && (size_t)n < sizeof p->err->msg) {
-		va_start(ap, fmt);
-		vsnprintf(p->err->msg + n, sizeof p->err->msg - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	one_line(p->err->msg);
-	return -EINVAL;
-}
-
-static int oom(struct parse *p)
-{
-	if (p->err) {
-		snprintf(p->err->msg, sizeof p->err->msg, "%s: out of memory", p->name);
-		one_line(p->err->msg);
-	}
-	return -ENOMEM;
-}
-
-static int unexpected(struct parse *p, size_t off)
-{
-	unsigned char ch = off < p->len ? (unsigned char)p->text[off] : 0;
-
-	if (off >= p->len)
-		return fail(p, off, "unexpected end of file");
-	if (ch > 0x20 && ch < 0x7f)
-		return fail(p, off, "unexpected '%c'", ch);
-	return fail(p, off, "unexpected byte 0x%02x", ch);
-}
-
-/* ---- tokens --------------------------------------------------------------- */
-
-/* Where a token's source text begins and ends (a string's with its quotes). */
-static size_t t_start(const struct parse *p, int t)
-{
-	return (size_t)p->tok[t].start - (p->tok[t].type == JSMN_STRING);
-}
-
-static size_t t_end(const struct parse *p, int t)
-{
-	return (size_t)p->tok[t].end + (p->tok[t].type == JSMN_STRING);
-}
-
-/* "%.*s" arguments quoting at most ECHO_MAX bytes of a token's source. */
-#define ECHO(p, t) echo_len(p, t), (p)->text + t_start(p, t)
-static int echo_len(const struct parse *p, int t)
-{
-	size_t n = t_end(p, t) - t_start(p, t);
-
-	return (int)(n < ECHO_MAX ? n : ECHO_MAX);
-}
-
-/* Token i lies inside container token t. */
-static bool inside(const struct parse *p, int i, int t)
-{
-	return i < p->ntok && p->tok[i].start < p->tok[t].end;
-}
-
-/* The first token after t and everything inside it. */
-static int next_sibling(const struct parse *p, int t)
-{
-	int i = t + 1;
-
-	while (inside(p, i, t))
-		i++;
-	return i;
-}
-
-static size_t skip_ws(const struct parse *p, size_t i, size_t end)
-{
-	while (i < end && strchr(" \t\r\n", p->text[i]) && p->text[i])
-		i++;
-	return i;
-}
-
-/* ---- strings and literals ------------------------------------------------- */
-
-/* The code unit of a \u escape (its 4 hex digits at s, n bytes available), or -1. */
-static long hex4(const char *s, size_t n)
-{
-	char h[5] = { 0 };
-
-	if (n < 6 || s[0] != '\\' || s[1] != 'u')
-		return -1;
-	memcpy(h, s + 2, 4);
-	return strspn(h, "0123456789abcdefABCDEF") == 4 ? strtol(h, NULL, 16) : -1;
-}
-
-/* Length of the valid UTF-8 sequence at s (shortest form, no surrogates), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t k = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
-	uint32_t cp = s[0] & (0x7f >> k);
-
-	if (s[0] < 0xc2 || s[0] > 0xf4 || k > n)
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return k;
-}
-
-/* Appends k bytes to out (if not NULL) at *n. */
-static void put(char *out, size_t *n, const void *b, size_t k)
-{
-	if (out)
-		memcpy(out + *n, b, k);
-	*n += k;
-}
-
-static void put_utf8(char *out, size_t *n, uint32_t cp)
-{
-	size_t k = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-	unsigned char b[4] = { (unsigned char)(k == 1 ? cp : (0xf00u >> k) | cp >> (6 * (k - 1))) };
-
-	for (size_t i = 1; i < k; i++)
-		b[i] = (unsigned char)(0x80 | ((cp >> (6 * (k - 1 - i))) & 0x3f));
-	put(out, n, b, k);
-}
-
-/* The escape at text[*i] (a backslash): appended to out, *i moved past it. */
-static int unescape(struct parse *p, size_t *i, size_t end, char *out, size_t *n)
-{
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-	const char *s = p->text + *i, *e = *i + 1 < end ? memchr(from, s[1], 8) : NULL;
-	long cp = hex4(s, end - *i), lo = -1;
-
-	if (e) {
-		put(out, n, &to[e - from], 1);
-		*i += 2;
-		return 0;
-	}
-	if (cp < 0 && *i + 1 < end && s[1] == 'u')
-		return fail(p, *i, "invalid \\u escape");
-	if (cp < 0)
-		return fail(p, *i, "invalid escape '\\%c'", *i + 1 < end ? s[1] : ' ');
-	if (cp == 0)
-		return fail(p, *i, "\\u0000 is not allowed in strings");
-	if (cp >= 0xd800 && cp <= 0xdbff)
-		lo = hex4(s + 6, end - *i - 6);
-	if ((cp >= 0xd800 && cp <= 0xdfff) && !(lo >= 0xdc00 && lo <= 0xdfff))
-		return fail(p, *i, "unpaired surrogate %.6s", s);
-	if (lo >= 0) {
-		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-		*i += 6;
-	}
-	*i += 6;
-	put_utf8(out, n, (uint32_t)cp);
-	return 0;
-}
-
-/*
- * Checks string token t and, if out is not NULL, decodes it there with a
- * terminating NUL (room for the raw length + 1: decoding never grows).
- */
-static int string_at(struct parse *p, int t, char *out, size_t *ret_n)
-{
-	size_t i = (size_t)p->tok[t].start, end = (size_t)p->tok[t].end, n = 0, k;
-	int r;
-
-	while (i < end) {
-		unsigned char ch = (unsigned char)p->text[i];
-
-		if (ch == '\\') {
-			if ((r = unescape(p, &i, end, out, &n)) < 0)
-				return r;
-			continue;
-		}
-		if (ch < 0x20)
-			return fail(p, i, "control character in string (write it as \\u%04x)", ch);
-		k = ch < 0x80 ? 1 : utf8_len((const unsigned char *)p->text + i, end - i);
-		if (!k)
-			return fail(p, i, "invalid UTF-8 in string");
-		put(out, &n, p->text + i, k);
-		i += k;
-	}
-	if (out)
-		out[n] = 0;
-	*ret_n = n;
-	return 0;
-}
-
-/* Digits from s[*i] on; false if there is none. */
-static bool digits(const char *s, size_t *i, size_t n)
-{
-	size_t from = *i;
-
-	while (*i < n && s[*i] >= '0' && s[*i] <= '9')
-		(*i)++;
-	return *i > from;
-}
-
-/* The JSON number grammar (RFC 8259 section 6), exactly. */
-static bool is_number(const char *s, size_t n)
-{
-	size_t i = s[0] == '-', int_start = i;
-
-	if (!digits(s, &i, n) || (s[int_start] == '0' && i - int_start > 1))
-		return false;
-	if (i < n && s[i] == '.' && (++i, !digits(s, &i, n)))
-		return false;
-	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-		i += 1 + (i + 1 < n && (s[i + 1] == '+' || s[i + 1] == '-'));
-		if (!digits(s, &i, n))
-			return false;
-	}
-	return i == n;
-}
-
-static int check_literal(struct parse *p, int t)
-{
-	const char *s = p->text + p->tok[t].start;
-	size_t n = (size_t)(p->tok[t].end - p->tok[t].start);
-
-	if ((n == 4 && !memcmp(s, "true", 4)) || (n == 5 && !memcmp(s, "false", 5)) ||
-	    (n == 4 && !memcmp(s, "null", 4)) || is_number(s, n))
-		return 0;
-	return fail(p, t_start(p, t), "invalid literal '%.*s'", ECHO(p, t));
-}
-
-/* ---- syntax ------------------------------------------------------------- */
-
-/* What jsmn refused (at jp->pos, its tree as far as it got), in JSON terms. */
-static int jsmn_error(struct parse *p, int r, const jsmn_parser *jp)
-{
-	size_t at = jp->pos, n;
-	int sup = jp->toksuper, last = (int)jp->toknext - 1;
-	char ch = at < p->len ? p->text[at] : 0;
-
-	if (jp->toknext > 0 && p->tok[0].end >= 0)
-		return fail(p, skip_ws(p, (size_t)p->tok[0].end, p->len),
-			    "trailing bytes after the object");
-	if (r == JSMN_ERROR_PART)
-		return ch == '"' ? fail(p, at, "unterminated string")
-				 : fail(p, p->len, "unexpected end of file");
-	for (size_t i = at + 1; ch == '"' && i < p->len && p->text[i] != '"';)
-		if (p->text[i] != '\\')
-			i++;
-		else if ((r = unescape(p, &i, p->len, NULL, &n)) < 0)
-			return r; /* the bad escape: jsmn points at the string */
-	if (ch == '{' || ch == '[')
-		last--; /* jsmn took a token for it before refusing it */
-	if (ch && sup >= 0 && strchr("{[-0123456789tfn", ch)) {
-		if (p->tok[sup].type == JSMN_STRING && p->tok[sup].size)
-			return fail(p, at, "expected ',' or '}'");
-		if (p->tok[sup].type == JSMN_OBJECT)
-			return fail(p, at,
-				    last != sup && p->tok[last].type == JSMN_STRING &&
-						    p->tok[last].parent == sup && p->tok[last].size == 0
-					    ? "expected ':'"
-					    : "expected a string key");
-	}
-	if (ch && strchr("-0123456789tfn", ch)) /* a byte jsmn refuses in a literal */
-		while (at < p->len && (unsigned char)p->text[at] > 0x20 &&
-		       (unsigned char)p->text[at] < 0x7f && !strchr(",]}", p->text[at]))
-			at++;
-	return unexpected(p, at);
-}
-
-static int tokenize(struct parse *p)
-{
-	unsigned cap = 64;
-
-	for (;;) {
-		jsmntok_t *t = realloc(p->tok, cap * sizeof *t);
-		jsmn_parser jp;
-		int r;
-
-		if (!t)
-			return oom(p);
-		p->tok = t;
-		jsmn_init(&jp);
-		r = jsmn_parse(&jp, p->text, p->len, p->tok, cap);
-		p->ntok = r >= 0 ? r : (int)jp.toknext;
-		if (r >= 0)
-			return 0;
-		if (r != JSMN_ERROR_NOMEM || cap > p->len)
-			return jsmn_error(p, r, &jp);
-		cap *= 2; /* a token takes at least one byte: cap stays below 2 * len */
-	}
-}
-
-/* NUL bytes (jsmn stops at one, silently) and nesting depth. */
-static int prescan(struct parse *p)
-{
-	const char *nul = memchr(p->text, 0, p->len);
-	bool str = false;
-	int depth = 0;
-
-	if (nul)
-		return fail(p, (size_t)(nul - p->text), "NUL byte in file");
-	for (size_t i = 0; i < p->len; i++) {
-		char ch = p->text[i];
-
-		if (str && ch == '\\')
-			i++;
-		else if (ch == '"')
-			str = !str;
-		else if (!str && (ch == '{' || ch == '[') && ++depth > MAX_DEPTH)
-			return fail(p, i, "nested deeper than %d levels", MAX_DEPTH);
-		else if (!str && (ch == '}' || ch == ']') && depth > 0)
-			depth--;
-	}
-	return 0;
-}
-
-/* The bytes between two tokens: white space, punct if not 0, white space. */
-static int gap(struct parse *p, size_t from, size_t to, char punct, const char *what)
-{
-	size_t i = skip_ws(p, from, to);
-
-	if (punct && (i == to || p->text[i] != punct))
-		return fail(p, i, "expected %s", what);
-	if (punct)
-		i = skip_ws(p, i + 1, to);
-	if (i == to)
-		return 0;
-	if (i < p->len && (p->text[i] == ',' || p->text[i] == ':'))
-		return unexpected(p, i);
-	return fail(p, i, "expected %s", what);
-}
-
-/* Key k of an object with nothing after it: "expected ':'" or "expected a value". */
-static int no_value(struct parse *p, int k)
-{
-	size_t i = skip_ws(p, t_end(p, k), p->len);
-
-	if (i < p->len && p->text[i] == ':')
-		return fail(p, skip_ws(p, i + 1, p->len), "expected a value");
-	return fail(p, i, "expected ':'");
-}
-
-/*
- * Token t and what it contains; *ret_next is the token after it. Tokens are
- * taken in source order and every byte between two of them is checked, so
- * a tree jsmn built from bad JSON cannot pass. Depth is bounded by prescan().
- */
-static int walk(struct parse *p, int t, int *ret_next)
-{
-	bool obj = p->tok[t].type == JSMN_OBJECT;
-	const char *what = obj ? "',' or '}'" : "',' or ']'";
-	size_t pos = (size_t)p->tok[t].start + 1, n;
-	int i = t + 1, v, r;
-
-	*ret_next = t + 1;
-	if (p->tok[t].type == JSMN_STRING)
-		return string_at(p, t, NULL, &n);
-	if (p->tok[t].type == JSMN_PRIMITIVE)
-		return check_literal(p, t);
-	while (inside(p, i, t)) {
-		if ((r = gap(p, pos, t_start(p, i), i == t + 1 ? 0 : ',', what)) < 0)
-			return r;
-		v = i + obj;
-		if (obj && p->tok[i].type != JSMN_STRING)
-			return fail(p, t_start(p, i), "expected a string key");
-		if (obj && ((r = string_at(p, i, NULL, &n)) < 0 ||
-			    (r = inside(p, v, t) ? 0 : no_value(p, i)) < 0 ||
-			    (r = gap(p, t_end(p, i), t_start(p, v), ':', "':'")) < 0))
-			return r;
-		if ((r = walk(p, v, &i)) < 0)
-			return r;
-		pos = t_end(p, v);
-	}
-	*ret_next = i;
-	return gap(p, pos, (size_t)p->tok[t].end - 1, 0, what);
-}
-
-static int syntax(struct parse *p)
-{
-	size_t i = skip_ws(p, 0, p->len);
-	int r, next;
-
-	if (p->len > CONFIG_MAX_BYTES)
-		return fail(p, CONFIG_MAX_BYTES, "file is larger than %d bytes", CONFIG_MAX_BYTES);
-	if (p->len == 0)
-		return fail(p, 0, "empty file, expected a JSON object");
-	if (i == p->len || p->text[i] != '{')
-		return fail(p, i, "expected a JSON object");
-	if ((r = prescan(p)) < 0 || (r = tokenize(p)) < 0 || (r = walk(p, 0, &next)) < 0)
-		return r;
-	i = skip_ws(p, t_end(p, 0), p->len);
-	if (i != p->len || next != p->ntok)
-		return fail(p, i, "trailing bytes after the object");
-	return 0;
-}
-
-/* ---- values --------------------------------------------------------------- */
-
-static const char *kind_of(const struct parse *p, int t)
-{
-	static const char *const names[] = {
-		[JSMN_OBJECT] = "an object", [JSMN_ARRAY] = "an array", [JSMN_STRING] = "a string"
-	};
-	char ch = p->text[p->tok[t].start];
-
-	if (p->tok[t].type != JSMN_PRIMITIVE)
-		return names[p->tok[t].type];
-	return ch == 't' || ch == 'f' ? "a boolean" : ch == 'n' ? "null" : "a number";
-}
-
-static int expect(struct parse *p, int t, const char *want, const char *what)
-{
-	if (!strcmp(kind_of(p, t), want))
-		return 0;
-	return fail(p, t_start(p, t), "\"%s\": expected %s, got %s", what, want, kind_of(p, t));
-}
-
-/* String token t, decoded into a malloc'd *ret (what names it in errors). */
-static int get_string(struct parse *p, int t, const char *what, char **ret)
-{
-	size_t n;
-	int r = expect(p, t, "a string", what);
-
-	if (r == 0 && !(*ret = malloc(t_end(p, t) - t_start(p, t))))
-		return oom(p);
-	return r < 0 ? r : string_at(p, t, *ret, &n);
-}
-
-/* A key decoded into buf (ECHO_MAX + 1 bytes); false if longer than that. */
-static bool key_name(struct parse *p, int k, char *buf)
-{
-	size_t n;
-
-	buf[0] = 0;
-	return p->tok[k].end - p->tok[k].start <= ECHO_MAX && string_at(p, k, buf, &n) == 0;
-}
-
-/* The number token t, read in the C locale whatever the application set. */
-static double number(const struct parse *p, int t)
-{
-	static locale_t c_locale;
-
-	if (!c_locale)
-		c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-	/* jsmn ends a literal only at a delimiter: strtod stops there too */
-	if (c_locale)
-		return strtod_l(p->text + p->tok[t].start, NULL, c_locale);
-	return strtod(p->text + p->tok[t].start, NULL);
-}
-
-static int get_uint(struct parse *p, int t, const char *what, uint64_t max, uint64_t *ret)
-{
-	int r = expect(p, t, "a number", what);
-	double v = r < 0 ? 0 : number(p, t);
+	int r = json_expect(p, t, "a number", what);
+	double v = r < 0 ? 0 : json_number(p, t);
 
 	if (r < 0)
 		return r;
-	if (strspn(p->text + p->tok[t].start, "0123456789") == t_end(p, t) - t_start(p, t))
+	if (strspn(p->text + p->tok[t].start, "0123456789") == json_t_end(p, t) - json_t_start(p, t))
 		v = strtoull(p->text + p->tok[t].start, NULL, 10) > max ? INFINITY : v; /* exact */
 	if (!num_is_whole(v))
-		return fail(p, t_start(p, t), "\"%s\": expected an integer, got %.*s", what,
-			    ECHO(p, t));
+		return json_fail(p, json_t_start(p, t), "\"%s\": expected an integer, got %.*s", what,
+			    JSON_ECHO(p, t));
 	if (v < 0 || v > (double)max)
-		return fail(p, t_start(p, t), "\"%s\": %.*s is out of range (0..%" PRIu64 ")", what,
-			    ECHO(p, t), max);
+		return json_fail(p, json_t_start(p, t), "\"%s\": %.*s is out of range (0..%" PRIu64 ")", what,
+			    JSON_ECHO(p, t), max);
 	*ret = (uint64_t)v;
 	return 0;
 }
 
-static int get_seconds(struct parse *p, int t, const char *what, uint32_t *ret_ms)
+static int get_seconds(struct json *p, int t, const char *what, uint32_t *ret_ms)
 {
-	int r = expect(p, t, "a number", what);
-	double v = r < 0 ? 0 : number(p, t), ms = v * 1000.0;
+	int r = json_expect(p, t, "a number", what);
+	double v = r < 0 ? 0 : json_number(p, t), ms = v * 1000.0;
 
 	if (r < 0)
 		return r;
 	if (!(v >= 0 && v <= MAX_SECONDS))
-		return fail(p, t_start(p, t), "\"%s\": %.*s is out of range (0..%d seconds)", what,
-			    ECHO(p, t), MAX_SECONDS);
+		return json_fail(p, json_t_start(p, t), "\"%s\": %.*s is out of range (0..%d seconds)", what,
+			    JSON_ECHO(p, t), MAX_SECONDS);
 	if (num_abs(ms - num_round(ms)) > 1e-6)
-		return fail(p, t_start(p, t), "\"%s\": %.*s is not a whole number of milliseconds",
-			    what, ECHO(p, t));
+		return json_fail(p, json_t_start(p, t), "\"%s\": %.*s is not a whole number of milliseconds",
+			    what, JSON_ECHO(p, t));
 	*ret_ms = (uint32_t)num_round(ms);
-	return 0;
-}
-
-/* "unknown key" with "a, b, c" from the key member at the start of each table entry. */
-static int unknown_key(struct parse *p, int k, const char *in, const void *table,
-		       size_t stride, size_t n)
-{
-	char valid[512];
-	size_t len = 0;
-
-	valid[0] = 0;
-	for (size_t i = 0; i < n && len < sizeof valid; i++) {
-		const char *key = *(const char *const *)((const char *)table + i * stride);
-		int w = snprintf(valid + len, sizeof valid - len, "%s%s", i ? ", " : "", key);
-
-		len += w > 0 ? (size_t)w : 0;
-	}
-	return fail(p, t_start(p, k), "%sunknown key %.*s (valid: %s)", in, ECHO(p, k), valid);
-}
-
-static int duplicate(struct parse *p, int k, int first)
-{
-	unsigned line, col;
-
-	where(p, t_start(p, first), &line, &col);
-	return fail(p, t_start(p, k), "duplicate key %.*s (first at %u:%u)", ECHO(p, k), line,
-		    col);
-}
-
-/* Key k (a known one, so short) against the keys before it in object obj. */
-static int check_dup(struct parse *p, int obj, int k)
-{
-	char a[ECHO_MAX + 1], b[ECHO_MAX + 1];
-
-	key_name(p, k, a);
-	for (int i = obj + 1; i < k; i = next_sibling(p, i + 1))
-		if (key_name(p, i, b) && !strcmp(a, b))
-			return duplicate(p, k, i);
 	return 0;
 }
 
@@ -604,32 +67,32 @@ static int check_dup(struct parse *p, int obj, int k)
 
 struct field {
 	const char *key;
-	int (*set)(struct parse *p, int v, const struct field *f);
+	int (*set)(struct json *p, int v, const struct field *f);
 	size_t off;   /* of the member set */
 	uint64_t max; /* for set_uint(): UINT32_MAX or less means a uint32_t member */
 };
 
 #define MEMBER(f, type) ((type *)(void *)((char *)p->c + (f)->off))
 
-static int set_kind(struct parse *p, int v, const struct field *f)
+static int set_kind(struct json *p, int v, const struct field *f)
 {
 	char *s = NULL;
-	int r = get_string(p, v, f->key, &s);
+	int r = json_get_string(p, v, f->key, &s);
 
 	if (r == 0 && (!strcmp(s, "native") || !strcmp(s, "foreign")))
 		p->c->kind = s[0] == 'n' ? CONFIG_NATIVE : CONFIG_FOREIGN;
 	else if (r == 0)
-		r = fail(p, t_start(p, v), "\"kind\": expected \"native\" or \"foreign\", got %.*s",
-			 ECHO(p, v));
+		r = json_fail(p, json_t_start(p, v), "\"kind\": expected \"native\" or \"foreign\", got %.*s",
+			 JSON_ECHO(p, v));
 	free(s);
 	return r;
 }
 
-static int set_program(struct parse *p, int v, const struct field *f)
+static int set_program(struct json *p, int v, const struct field *f)
 {
 	struct stat st;
 	const char *path, *why = NULL;
-	int r = get_string(p, v, f->key, &p->c->program);
+	int r = json_get_string(p, v, f->key, &p->c->program);
 
 	if (r < 0)
 		return r;
@@ -642,83 +105,83 @@ static int set_program(struct parse *p, int v, const struct field *f)
 		why = "is not a regular file";
 	else if (access(path, X_OK) < 0)
 		why = "is not executable";
-	return why ? fail(p, t_start(p, v), "\"program\": %.*s %s", ECHO(p, v), why) : 0;
+	return why ? json_fail(p, json_t_start(p, v), "\"program\": %.*s %s", JSON_ECHO(p, v), why) : 0;
 }
 
 /* "listen" (any non-empty string) and "fdname" (systemd's fdname_is_valid(), not empty). */
-static int set_name(struct parse *p, int v, const struct field *f)
+static int set_name(struct json *p, int v, const struct field *f)
 {
 	char **s = MEMBER(f, char *);
-	int r = get_string(p, v, f->key, s);
+	int r = json_get_string(p, v, f->key, s);
 	size_t n = 0;
 
 	if (r < 0)
 		return r;
 	if (!strcmp(f->key, "listen"))
-		return **s ? 0 : fail(p, t_start(p, v), "\"listen\": must not be empty");
+		return **s ? 0 : json_fail(p, json_t_start(p, v), "\"listen\": must not be empty");
 	while ((*s)[n] >= 0x20 && (*s)[n] < 0x7f && (*s)[n] != ':')
 		n++;
 	if (n == 0 || n > 255 || (*s)[n])
-		return fail(p, t_start(p, v), "\"%s\": must be 1 to 255 printable ASCII characters "
+		return json_fail(p, json_t_start(p, v), "\"%s\": must be 1 to 255 printable ASCII characters "
 					       "other than ':'", f->key);
 	return 0;
 }
 
-static int set_args(struct parse *p, int v, const struct field *f)
+static int set_args(struct json *p, int v, const struct field *f)
 {
 	char what[32];
-	int r = expect(p, v, "an array", f->key), n = 0;
+	int r = json_expect(p, v, "an array", f->key), n = 0;
 
 	if (r == 0 && !(p->c->args = calloc((size_t)p->tok[v].size + 1, sizeof(char *))))
-		return oom(p);
-	for (int i = v + 1; r == 0 && inside(p, i, v); i = next_sibling(p, i)) {
+		return json_oom(p);
+	for (int i = v + 1; r == 0 && json_inside(p, i, v); i = json_next_sibling(p, i)) {
 		snprintf(what, sizeof what, "args[%d]", n);
-		r = get_string(p, i, what, &p->c->args[n++]);
+		r = json_get_string(p, i, what, &p->c->args[n++]);
 	}
 	return r;
 }
 
 /* Key k of "environment" (object obj) as "K=V" in env[n]; names before it differ. */
-static int env_entry(struct parse *p, int obj, int k, int n)
+static int env_entry(struct json *p, int obj, int k, int n)
 {
 	static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789";
-	char *name = NULL, *value = NULL, what[ECHO_MAX + 16], **env = p->c->env;
-	int r = get_string(p, k, "environment", &name);
+	char *name = NULL, *value = NULL, what[JSON_ECHO_MAX + 16], **env = p->c->env;
+	int r = json_get_string(p, k, "environment", &name);
 	size_t len = r < 0 ? 0 : strlen(name);
 
 	if (r == 0 && (!len || (name[0] >= '0' && name[0] <= '9') || strspn(name, alnum) != len))
-		r = fail(p, t_start(p, k), "\"environment\": %.*s is not a valid variable name",
-			 ECHO(p, k));
-	for (int i = 0, j = obj + 1; r == 0 && i < n; i++, j = next_sibling(p, j + 1))
+		r = json_fail(p, json_t_start(p, k), "\"environment\": %.*s is not a valid variable name",
+			 JSON_ECHO(p, k));
+	for (int i = 0, j = obj + 1; r == 0 && i < n; i++, j = json_next_sibling(p, j + 1))
 		if (!strncmp(env[i], name, len) && env[i][len] == '=')
-			r = duplicate(p, k, j);
+			r = json_duplicate(p, k, j);
 	if (r == 0) {
 		snprintf(what, sizeof what, "environment.%s", name);
-		r = get_string(p, k + 1, what, &value);
+		r = json_get_string(p, k + 1, what, &value);
 	}
 	if (r == 0 && asprintf(&env[n], "%s=%s", name, value) < 0) {
 		env[n] = NULL;
-		r = oom(p);
+		r = json_oom(p);
 	}
 	free(name);
 	free(value);
 	return r;
 }
 
-static int set_env(struct parse *p, int v, const struct field *f)
+static int set_env(struct json *p, int v, const struct field *f)
 {
-	int r = expect(p, v, "an object", f->key), n = 0;
+	int r = json_expect(p, v, "an object", f->key), n = 0;
 
 	if (r == 0 && p->tok[v].size > MAX_ENV)
-		return fail(p, t_start(p, v), "\"environment\": more than %d variables", MAX_ENV);
+		return json_fail(p, json_t_start(p, v), "\"environment\": more than %d variables", MAX_ENV);
 	if (r == 0 && !(p->c->env = calloc((size_t)p->tok[v].size + 1, sizeof(char *))))
-		return oom(p);
-	for (int k = v + 1; r == 0 && inside(p, k, v); k = next_sibling(p, k + 1))
+		return json_oom(p);
+	for (int k = v + 1; r == 0 && json_inside(p, k, v); k = json_next_sibling(p, k + 1))
 		r = env_entry(p, v, k, n++);
 	return r;
 }
 
-static int set_uint(struct parse *p, int v, const struct field *f)
+static int set_uint(struct json *p, int v, const struct field *f)
 {
 	uint64_t n;
 	int r = get_uint(p, v, f->key, f->max, &n);
@@ -730,7 +193,7 @@ static int set_uint(struct parse *p, int v, const struct field *f)
 	return r;
 }
 
-static int set_seconds(struct parse *p, int v, const struct field *f)
+static int set_seconds(struct json *p, int v, const struct field *f)
 {
 	return get_seconds(p, v, f->key, MEMBER(f, uint32_t));
 }
@@ -749,38 +212,38 @@ static void fmt_limit(char *buf, size_t cap, enum setting_type type, uint64_t v)
 }
 
 /* Key k of "limits" (object obj): a settings_table key and its number. */
-static int limit(struct parse *p, int obj, int k)
+static int limit(struct json *p, int obj, int k)
 {
-	char name[ECHO_MAX + 1], what[ECHO_MAX + 16], lo[32], hi[32];
-	const struct setting_desc *d = key_name(p, k, name) ? settings_find(name) : NULL;
+	char name[JSON_ECHO_MAX + 1], what[JSON_ECHO_MAX + 16], lo[32], hi[32];
+	const struct setting_desc *d = json_key_name(p, k, name) ? settings_find(name) : NULL;
 	const char *why = NULL;
 	int r;
 
 	if (!d)
-		return unknown_key(p, k, "\"limits\": ", settings_table, sizeof *settings_table,
+		return json_unknown_key(p, k, "\"limits\": ", settings_table, sizeof *settings_table,
 				   settings_count);
-	if ((r = check_dup(p, obj, k)) < 0)
+	if ((r = json_check_dup(p, obj, k)) < 0)
 		return r;
 	snprintf(what, sizeof what, "limits.%s", d->key);
-	if ((r = expect(p, k + 1, "a number", what)) < 0)
+	if ((r = json_expect(p, k + 1, "a number", what)) < 0)
 		return r;
-	r = settings_set_number(&p->c->limits, d, number(p, k + 1), &why);
+	r = settings_set_number(&p->c->limits, d, json_number(p, k + 1), &why);
 	fmt_limit(lo, sizeof lo, d->type, d->min);
 	fmt_limit(hi, sizeof hi, d->type, d->max);
 	if (r == -ERANGE)
-		return fail(p, t_start(p, k + 1), "\"%s\": %.*s is out of range (%s..%s%s)", what,
-			    ECHO(p, k + 1), lo, hi, d->type == SETTING_MS ? " seconds" : "");
+		return json_fail(p, json_t_start(p, k + 1), "\"%s\": %.*s is out of range (%s..%s%s)", what,
+			    JSON_ECHO(p, k + 1), lo, hi, d->type == SETTING_MS ? " seconds" : "");
 	if (r < 0)
-		return fail(p, t_start(p, k + 1), "\"%s\": %s, got %.*s", what, why,
-			    ECHO(p, k + 1));
+		return json_fail(p, json_t_start(p, k + 1), "\"%s\": %s, got %.*s", what, why,
+			    JSON_ECHO(p, k + 1));
 	return 0;
 }
 
-static int set_limits(struct parse *p, int v, const struct field *f)
+static int set_limits(struct json *p, int v, const struct field *f)
 {
-	int r = expect(p, v, "an object", f->key);
+	int r = json_expect(p, v, "an object", f->key);
 
-	for (int k = v + 1; r == 0 && inside(p, k, v); k = next_sibling(p, k + 1))
+	for (int k = v + 1; r == 0 && json_inside(p, k, v); k = json_next_sibling(p, k + 1))
 		r = limit(p, v, k);
 	return r;
 }
@@ -788,11 +251,11 @@ static int set_limits(struct parse *p, int v, const struct field *f)
 /* ---- "sandbox" ------------------------------------------------------------- */
 
 /* A string that must be one of the NULL-terminated choices; its index. */
-static int choice(struct parse *p, int v, const char *what, const char *const *choices,
+static int choice(struct json *p, int v, const char *what, const char *const *choices,
 		  int *ret)
 {
 	char *s = NULL, list[128] = "";
-	int r = get_string(p, v, what, &s);
+	int r = json_get_string(p, v, what, &s);
 
 	for (int i = 0; r == 0 && choices[i]; i++) {
 		if (!strcmp(s, choices[i])) {
@@ -804,28 +267,28 @@ static int choice(struct parse *p, int v, const char *what, const char *const *c
 			 choices[i]);
 	}
 	if (r == 0)
-		r = fail(p, t_start(p, v), "\"%s\": expected one of %s, got %.*s", what, list,
-			 ECHO(p, v));
+		r = json_fail(p, json_t_start(p, v), "\"%s\": expected one of %s, got %.*s", what, list,
+			 JSON_ECHO(p, v));
 	free(s);
 	return r;
 }
 
 /* An array of strings, each checked by ok() (NULL = any); *ret NULL-terminated. */
-static int strings(struct parse *p, int v, const char *what, char ***ret,
+static int strings(struct json *p, int v, const char *what, char ***ret,
 		   const char *(*ok)(const char *s))
 {
 	char item[64];
-	int r = expect(p, v, "an array", what), n = 0;
+	int r = json_expect(p, v, "an array", what), n = 0;
 
 	if (r == 0 && !(*ret = calloc((size_t)p->tok[v].size + 1, sizeof(char *))))
-		return oom(p);
-	for (int i = v + 1; r == 0 && inside(p, i, v); i = next_sibling(p, i)) {
+		return json_oom(p);
+	for (int i = v + 1; r == 0 && json_inside(p, i, v); i = json_next_sibling(p, i)) {
 		const char *why;
 
 		snprintf(item, sizeof item, "%s[%d]", what, n);
-		r = get_string(p, i, item, &(*ret)[n]);
+		r = json_get_string(p, i, item, &(*ret)[n]);
 		if (r == 0 && ok && (why = ok((*ret)[n])))
-			r = fail(p, t_start(p, i), "\"%s\": %.*s %s", item, ECHO(p, i), why);
+			r = json_fail(p, json_t_start(p, i), "\"%s\": %.*s %s", item, JSON_ECHO(p, i), why);
 		n++;
 	}
 	return r;
@@ -852,11 +315,11 @@ static const char *syscall_ok(const char *s)
 	return sandbox_syscall_known(s) == 0 ? NULL : "is not a system call of this architecture";
 }
 
-static int sandbox_ids(struct parse *p, int k, int v, bool is_user)
+static int sandbox_ids(struct json *p, int k, int v, bool is_user)
 {
 	struct sandbox_config *sb = &p->c->sandbox;
 	char **name = is_user ? &sb->user : &sb->group;
-	int r = get_string(p, v, is_user ? "sandbox.user" : "sandbox.group", name);
+	int r = json_get_string(p, v, is_user ? "sandbox.user" : "sandbox.group", name);
 	struct passwd *pw;
 	struct group *gr;
 
@@ -865,32 +328,32 @@ static int sandbox_ids(struct parse *p, int k, int v, bool is_user)
 		return r;
 	if (is_user) {
 		if (!(pw = getpwnam(*name)))
-			return fail(p, t_start(p, v), "\"sandbox.user\": no user %.*s", ECHO(p, v));
+			return json_fail(p, json_t_start(p, v), "\"sandbox.user\": no user %.*s", JSON_ECHO(p, v));
 		sb->uid = pw->pw_uid;
 		if (!sb->group)
 			sb->gid = pw->pw_gid;
 		sb->have_ids = true;
 	} else {
 		if (!(gr = getgrnam(*name)))
-			return fail(p, t_start(p, v), "\"sandbox.group\": no group %.*s", ECHO(p, v));
+			return json_fail(p, json_t_start(p, v), "\"sandbox.group\": no group %.*s", JSON_ECHO(p, v));
 		sb->gid = gr->gr_gid;
 	}
 	return 0;
 }
 
-static int sandbox_rlimits(struct parse *p, int v)
+static int sandbox_rlimits(struct json *p, int v)
 {
-	char name[ECHO_MAX + 1], what[ECHO_MAX + 24];
-	int r = expect(p, v, "an object", "sandbox.rlimits");
+	char name[JSON_ECHO_MAX + 1], what[JSON_ECHO_MAX + 24];
+	int r = json_expect(p, v, "an object", "sandbox.rlimits");
 
-	for (int k = v + 1; r == 0 && inside(p, k, v); k = next_sibling(p, k + 1)) {
-		int i = key_name(p, k, name) ? sandbox_rlimit_index(name) : -1;
+	for (int k = v + 1; r == 0 && json_inside(p, k, v); k = json_next_sibling(p, k + 1)) {
+		int i = json_key_name(p, k, name) ? sandbox_rlimit_index(name) : -1;
 		uint64_t n;
 
 		if (i < 0)
-			return fail(p, t_start(p, k), "\"sandbox.rlimits\": unknown key %.*s (valid: "
-				    "nofile, as, core, nproc, fsize)", ECHO(p, k));
-		if ((r = check_dup(p, v, k)) < 0)
+			return json_fail(p, json_t_start(p, k), "\"sandbox.rlimits\": unknown key %.*s (valid: "
+				    "nofile, as, core, nproc, fsize)", JSON_ECHO(p, k));
+		if ((r = json_check_dup(p, v, k)) < 0)
 			return r;
 		snprintf(what, sizeof what, "sandbox.rlimits.%s", name);
 		if ((r = get_uint(p, k + 1, what, INT64_MAX, &n)) == 0)
@@ -904,23 +367,23 @@ static const char *const sandbox_keys[] = {
 	"allow", "syscalls", "rlimits",
 };
 
-static int sandbox_key(struct parse *p, int obj, int k)
+static int sandbox_key(struct json *p, int obj, int k)
 {
 	static const char *const landlock[] = { "auto", "required", "off", NULL };
 	static const char *const profile[] = { "default", "strict", "off", NULL };
 	static const char *const action[] = { "kill", "log", NULL };
 	struct sandbox_config *sb = &p->c->sandbox;
-	char name[ECHO_MAX + 1], **groups = NULL;
+	char name[JSON_ECHO_MAX + 1], **groups = NULL;
 	int r, v = k + 1, i = -1;
 
-	if (key_name(p, k, name))
+	if (json_key_name(p, k, name))
 		for (i = (int)(sizeof sandbox_keys / sizeof *sandbox_keys) - 1; i >= 0; i--)
 			if (!strcmp(sandbox_keys[i], name))
 				break;
 	if (i < 0)
-		return unknown_key(p, k, "\"sandbox\": ", sandbox_keys, sizeof *sandbox_keys,
+		return json_unknown_key(p, k, "\"sandbox\": ", sandbox_keys, sizeof *sandbox_keys,
 				   sizeof sandbox_keys / sizeof *sandbox_keys);
-	if ((r = check_dup(p, obj, k)) < 0)
+	if ((r = json_check_dup(p, obj, k)) < 0)
 		return r;
 	switch (i) {
 	case 0: return sandbox_ids(p, k, v, true);
@@ -944,20 +407,20 @@ static int sandbox_key(struct parse *p, int obj, int k)
 }
 
 /* "sandbox": false turns it off; an object tunes it (sfcgi.json(5)). */
-static int set_sandbox(struct parse *p, int v, const struct field *f)
+static int set_sandbox(struct json *p, int v, const struct field *f)
 {
 	int r;
 
-	if (!strcmp(kind_of(p, v), "a boolean")) {
+	if (!strcmp(json_kind_of(p, v), "a boolean")) {
 		p->c->sandbox.enabled = p->text[p->tok[v].start] == 't';
 		return 0;
 	}
-	if ((r = expect(p, v, "an object", f->key)) < 0)
+	if ((r = json_expect(p, v, "an object", f->key)) < 0)
 		return r;
-	for (int k = v + 1; r == 0 && inside(p, k, v); k = next_sibling(p, k + 1))
+	for (int k = v + 1; r == 0 && json_inside(p, k, v); k = json_next_sibling(p, k + 1))
 		r = sandbox_key(p, v, k);
 	if (r == 0 && p->c->sandbox.group && !p->c->sandbox.user)
-		r = fail(p, t_start(p, v), "\"sandbox\": \"group\" needs \"user\" too");
+		r = json_fail(p, json_t_start(p, v), "\"sandbox\": \"group\" needs \"user\" too");
 	return r;
 }
 
@@ -974,10 +437,10 @@ static const struct {
 };
 #define NDRAIN (sizeof drain_signals / sizeof drain_signals[0])
 
-static int set_drain_signal(struct parse *p, int v, const struct field *f)
+static int set_drain_signal(struct json *p, int v, const struct field *f)
 {
 	char *s = NULL;
-	int r = get_string(p, v, f->key, &s);
+	int r = json_get_string(p, v, f->key, &s);
 
 	for (size_t i = 0; r == 0 && i < NDRAIN; i++)
 		if (!strcmp(s, drain_signals[i].name)) {
@@ -986,9 +449,9 @@ static int set_drain_signal(struct parse *p, int v, const struct field *f)
 			return 0;
 		}
 	if (r == 0)
-		r = fail(p, t_start(p, v), "\"drain_signal\": expected one of \"SIGTERM\", "
+		r = json_fail(p, json_t_start(p, v), "\"drain_signal\": expected one of \"SIGTERM\", "
 			 "\"SIGUSR1\", \"SIGUSR2\", \"SIGHUP\", \"SIGINT\", \"SIGQUIT\", "
-			 "\"SIGWINCH\", got %.*s", ECHO(p, v));
+			 "\"SIGWINCH\", got %.*s", JSON_ECHO(p, v));
 	free(s);
 	return r;
 }
@@ -1012,23 +475,23 @@ static const struct field fields[] = {
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
-static int root(struct parse *p)
+static int root(struct json *p)
 {
-	char name[ECHO_MAX + 1];
+	char name[JSON_ECHO_MAX + 1];
 	int r = 0;
 
-	for (int k = 1; r == 0 && inside(p, k, 0); k = next_sibling(p, k + 1)) {
+	for (int k = 1; r == 0 && json_inside(p, k, 0); k = json_next_sibling(p, k + 1)) {
 		const struct field *f = NULL;
 
-		for (size_t i = 0; i < NFIELDS && !f && key_name(p, k, name); i++)
+		for (size_t i = 0; i < NFIELDS && !f && json_key_name(p, k, name); i++)
 			f = strcmp(fields[i].key, name) ? NULL : &fields[i];
 		if (!f)
-			return unknown_key(p, k, "", fields, sizeof *fields, NFIELDS);
-		if ((r = check_dup(p, 0, k)) == 0)
+			return json_unknown_key(p, k, "", fields, sizeof *fields, NFIELDS);
+		if ((r = json_check_dup(p, 0, k)) == 0)
 			r = f->set(p, k + 1, f);
 	}
 	if (r == 0 && !p->c->program)
-		r = fail(p, (size_t)p->tok[0].start, "missing required key \"program\"");
+		r = json_fail(p, (size_t)p->tok[0].start, "missing required key \"program\"");
 	return r;
 }
 
@@ -1052,16 +515,16 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
 		 struct config_error *err)
 {
 	struct config tmp;
-	struct parse p = { .name = name ? name : "<config>", .text = text ? text : "",
+	struct json p = { .name = name ? name : "<config>", .text = text ? text : "",
 			   .len = text ? len : 0, .c = &tmp, .err = err };
 	int r;
 
 	config_defaults(&tmp);
-	r = syntax(&p);
+	r = json_syntax(&p);
 	if (r == 0)
 		r = root(&p);
 	if (r == 0 && !(tmp.path = strdup(p.name)))
-		r = oom(&p);
+		r = json_oom(&p);
 	free(p.tok);
 	if (r < 0) {
 		config_free(&tmp);
@@ -1094,7 +557,7 @@ int config_load(const char *path, struct config *c, struct config_error *err)
 	else if (err)
 		snprintf(err->msg, sizeof err->msg, "%s: %s", path, strerror(-r));
 	if (r < 0 && err)
-		one_line(err->msg);
+		json_one_line(err->msg);
 	if (r < 0)
 		config_defaults(c);
 	free(text);
