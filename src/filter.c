@@ -6,6 +6,13 @@
  * that would allow it. Without a supervisor the worker says it itself,
  * from a table of names resolved before the filter was loaded (nothing in
  * a signal handler may allocate).
+ *
+ * A foreign program execs after the filter is loaded, and the handler is
+ * gone with the old image. Its filter returns SECCOMP_RET_USER_NOTIF
+ * instead of SECCOMP_RET_TRAP: the refused call blocks, the kernel queues
+ * a notification with the syscall number on a listener fd that the worker
+ * passed to the supervisor before exec, and the supervisor names the call
+ * and kills the worker (supervisor.c, on_violation).
  */
 #include "filter.h"
 
@@ -26,6 +33,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "log.h"
 #include "policy.h"
 #include "scoreboard.h"
@@ -89,6 +97,26 @@ static size_t explain(int nr, const char *name, uint32_t allowed, char *buf, siz
 	off = cat(buf, off, len, "); to allow it: \"sandbox\": {");
 	off = key_for(name, allowed, buf, off, len);
 	return cat(buf, off, len, "}");
+}
+
+int sandbox_notif_receive(int fd, int *ret_nr, int *ret_pid)
+{
+	struct seccomp_notif req;
+
+	memset(&req, 0, sizeof req); /* the kernel refuses a dirty buffer */
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+		return -errno;
+	/* Still blocked in that call: req.pid is that thread, not a reused pid. */
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
+		return -ENOENT;
+	*ret_nr = req.data.nr;
+	*ret_pid = (int)req.pid;
+	return 0;
+}
+
+char *sandbox_syscall_name(int nr)
+{
+	return seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
 }
 
 void sandbox_explain(int nr, uint32_t allowed, char *buf, size_t len)
@@ -230,6 +258,61 @@ static scmp_filter_ctx compile(const struct sandbox_config *c, int *r)
  * or recycle) skips libseccomp's name lookups and BPF generation.
  */
 static struct sock_fprog prepared;
+/* The same program with every SECCOMP_RET_TRAP turned into
+ * SECCOMP_RET_USER_NOTIF, for foreign workers (c->notify); empty when the
+ * kernel or a filter around us refuses user notification. */
+static struct sock_fprog prepared_notif;
+
+/*
+ * libseccomp 2.5.4 takes SCMP_ACT_NOTIFY as a default action only after
+ * probing the kernel with seccomp(2), which the units' filter may refuse,
+ * and we need the TRAP program anyway as the fallback. So the program is
+ * compiled once and copied: the only RET TRAP instructions in it are the
+ * default action (every rule we add is ALLOW; a foreign architecture is
+ * SCMP_ACT_KILL_THREAD), and each becomes RET USER_NOTIF.
+ */
+static int make_notif(void)
+{
+	size_t n = 0;
+
+	if (!(prepared_notif.filter = malloc(prepared.len * sizeof *prepared.filter)))
+		return -ENOMEM;
+	memcpy(prepared_notif.filter, prepared.filter, prepared.len * sizeof *prepared.filter);
+	prepared_notif.len = prepared.len;
+	for (unsigned short i = 0; i < prepared_notif.len; i++) {
+		struct sock_filter *f = &prepared_notif.filter[i];
+
+		if (f->code == (BPF_RET | BPF_K) && f->k == SECCOMP_RET_TRAP) {
+			f->k = SECCOMP_RET_USER_NOTIF;
+			n++;
+		}
+	}
+	if (n == 0) { /* libseccomp generated something we do not understand */
+		free(prepared_notif.filter);
+		prepared_notif = (struct sock_fprog){ 0 };
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* Whether workers could get a listener; warns once, saying why not. */
+static bool notif_possible(void)
+{
+	uint32_t action = SECCOMP_RET_USER_NOTIF;
+
+	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0)
+		return true;
+	if (errno == EPERM || errno == EACCES)
+		log_warning("sandbox: seccomp(2) is refused by a seccomp filter around this "
+			    "process (add \"SystemCallFilter=seccomp\" to the unit): a foreign "
+			    "program killed by the sandbox will be logged without the name of "
+			    "the system call");
+	else
+		log_warning("sandbox: this kernel has no seccomp user notification (%m; Linux "
+			    "5.0 or later): a foreign program killed by the sandbox will be "
+			    "logged without the name of the system call");
+	return false;
+}
 
 int filter_prepare(const struct sandbox_config *c)
 {
@@ -260,11 +343,42 @@ int filter_prepare(const struct sandbox_config *c)
 	if (fd >= 0)
 		close(fd);
 	seccomp_release(ctx);
+	if (r == 0 && c->notify && c->action == ACTION_KILL && notif_possible() &&
+	    make_notif() < 0)
+		log_warning("sandbox: no default action to turn into a user notification in the "
+			    "filter: a foreign program killed by the sandbox will be logged "
+			    "without the name of the system call");
 	if (r < 0) {
 		free(prepared.filter);
 		prepared = (struct sock_fprog){ 0 };
 		log_err("sandbox: compiling the workers' seccomp filter: %s", strerror(-r));
 	}
+	return r;
+}
+
+/*
+ * Loads the notifying program and hands its listener to the supervisor
+ * over chan. 0; -ENOSYS if seccomp(2) refused (the caller loads the TRAP
+ * program instead); other negative errno if the listener could not be
+ * passed: with the filter loaded but nobody listening, a refused call would
+ * fail with ENOSYS instead of ending the worker, so it must not go on.
+ */
+static int load_notif(int chan)
+{
+	int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			      SECCOMP_FILTER_FLAG_NEW_LISTENER, &prepared_notif);
+	int r;
+
+	if (fd < 0) {
+		log_warning("sandbox: seccomp(2) with a listener: %m; a refused system call "
+			    "will be logged without its name");
+		return -ENOSYS;
+	}
+	r = fd_send(chan, fd);
+	close(fd);
+	if (r < 0)
+		log_err("sandbox: passing the seccomp listener to the supervisor: %s",
+			strerror(-r));
 	return r;
 }
 
@@ -285,6 +399,12 @@ int filter_worker(const struct sandbox_config *c, struct slot *slot)
 		sigemptyset(&sa.sa_mask);
 		if (sigaction(SIGSYS, &sa, NULL) < 0)
 			return -errno;
+	}
+	if (c->notify && prepared_notif.filter && slot && SB_LOAD(slot->wchan) >= 0) {
+		r = load_notif(SB_LOAD(slot->wchan));
+		if (r != -ENOSYS)
+			return r;
+		r = 0; /* refused here though the supervisor's probe passed: trap */
 	}
 	if (prepared.filter) {
 		/* no_new_privs is set (nnp() ran first), so no privilege is needed.

@@ -94,6 +94,7 @@ static void exec_worker(const struct config *c, const int *fds, struct slot *slo
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	sb.allow |= FOREIGN_ALLOW;
+	sb.notify = true; /* the SIGSYS handler would not survive the exec */
 	if (sandbox_apply(&sb, slot) < 0)
 		_exit(127); /* logged; the supervisor restarts with backoff */
 	/* The program's readiness is its own business: it listens on fd 0. */
@@ -164,10 +165,14 @@ int run_foreign(struct config *c)
 		.program = c->program,
 		.exit_is_recycle = true,
 		.drain_signal = c->drain_signal,
+		/* a refused call is named through a seccomp listener (filter.c) */
+		.notify = c->sandbox.enabled && c->sandbox.profile != PROFILE_OFF &&
+			  c->sandbox.action == ACTION_KILL,
 	};
 	unsetenv("SFCGI_SOCKET_ACTIVATED");
 	struct sandbox_config sb = c->sandbox; /* what exec_worker() applies */
 	sb.allow |= FOREIGN_ALLOW;
+	sb.notify = true;
 	if (sandbox_prepare(&sb) < 0)
 		return 1;
 	r = supervisor_run(&so, &slot);
