@@ -189,6 +189,12 @@ static int add(scmp_filter_ctx ctx, const struct policy_entry *e, bool any_open)
 	case ARG_IOCTL_TCGETS:
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
 		break;
+	case ARG_IOCTL_CLOEXEC:
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, FIOCLEX));
+		if (r >= 0 || r == -EEXIST)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					     SCMP_A1(SCMP_CMP_EQ, FIONCLEX));
+		break;
 	}
 	if (r == -EEXIST)
 		r = 0; /* in two groups (clone: process and threads) */

@@ -33,22 +33,31 @@
 /* What every foreign program gets on top of the configured "allow". */
 #define FOREIGN_ALLOW (GROUP_INTERPRETER | GROUP_FILE_READ | GROUP_THREADS)
 
-/* The worker's environment: PATH and the config's "environment", nothing else. */
+/*
+ * The worker's environment: PATH, HOME and the config's "environment",
+ * nothing else. HOME=/ (as systemd gives a DynamicUser= service) unless
+ * configured: without it libc looks the home directory up in the password
+ * database, and glibc's NSS first tries nscd over a unix socket, which the
+ * sandbox refuses (Python's site module does this at every start).
+ */
 static char **make_env(const struct config *c)
 {
 	size_t n = 0, k = 0;
 	char **env;
-	bool has_path = false;
+	bool has_path = false, has_home = false;
 
 	for (char **e = c->env; e && *e; e++) {
 		n++;
 		has_path |= !strncmp(*e, "PATH=", 5);
+		has_home |= !strncmp(*e, "HOME=", 5);
 	}
-	env = calloc(n + 2, sizeof *env);
+	env = calloc(n + 3, sizeof *env);
 	if (!env)
 		return NULL;
 	if (!has_path)
 		env[k++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	if (!has_home)
+		env[k++] = "HOME=/";
 	for (char **e = c->env; e && *e; e++)
 		env[k++] = *e;
 	return env;
