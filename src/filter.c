@@ -216,6 +216,37 @@ static bool wanted(const struct sandbox_config *c, const struct policy_entry *e)
 	return false;
 }
 
+static bool listed(char **l, const char *name)
+{
+	for (; l && *l; l++)
+		if (!strcmp(*l, name))
+			return true;
+	return false;
+}
+
+/*
+ * The supervisor's deny-list (sandbox_supervisor) returns EPERM, and the
+ * kernel ranks an outer filter's ERRNO above our USER_NOTIF: a foreign
+ * program's ptrace, mount or bpf would fail quietly and the program go on.
+ * KILL_PROCESS ranks above ERRNO, so these end the worker as before, by
+ * SIGSYS, unnamed (supervisor.c says which kind of call it was).
+ */
+static int kill_denied(scmp_filter_ctx ctx, const struct sandbox_config *c)
+{
+	int r = 0;
+
+	for (const char *const *d = policy_supervisor_deny; *d && r == 0; d++) {
+		int nr = seccomp_syscall_resolve_name(*d);
+
+		if (nr == __NR_SCMP_ERROR || listed(c->syscalls, *d))
+			continue;
+		r = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, nr, 0);
+		if (r == -EEXIST)
+			r = 0;
+	}
+	return r;
+}
+
 static int build(scmp_filter_ctx ctx, const struct sandbox_config *c)
 {
 	bool any_open = c->allow & GROUP_FILE_WRITE;
@@ -235,6 +266,8 @@ static int build(scmp_filter_ctx ctx, const struct sandbox_config *c)
 		if (r == -EEXIST)
 			r = 0;
 	}
+	if (c->notify && c->action == ACTION_KILL)
+		r = r ? r : kill_denied(ctx, c);
 	return r;
 }
 

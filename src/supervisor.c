@@ -44,6 +44,7 @@ struct local {
 	int chan;           /* private copy of the slot's chan (see become_worker) */
 	int notif;          /* and of its seccomp listener */
 	int violation;      /* refused syscall + 1 when we killed it for one (foreign) */
+	bool listener;      /* it passed its seccomp listener: refusals are named */
 	uint32_t crashes;
 	bool retired;       /* told to drain: not restarted */
 };
@@ -149,6 +150,7 @@ static void receive(struct sup *s, struct slot *sl)
 		} else { /* a foreign worker's one message: its seccomp listener */
 			close_notif(s, sl);
 			set_notif(s, sl, fd);
+			s->local[sl - s->sb->slots].listener = true;
 		}
 	}
 	if (fd != -EAGAIN)
@@ -254,6 +256,7 @@ static int spawn(struct sup *s, size_t i, struct slot **ret_slot)
 	l->kill_at = 0;
 	l->hung_since = 0;
 	l->violation = 0;
+	l->listener = false;
 	l->retired = false;
 	log_debug("worker %d started (slot %zu, generation %u)", (int)pid, i, s->gen);
 	return 0;
@@ -308,7 +311,10 @@ static void describe_exit(struct sup *s, pid_t pid, int status, const struct slo
 
 		sandbox_explain(SB_LOAD(sl->sigsys) - 1, s->o->sandbox_allow, why, sizeof why);
 		snprintf(buf, len, "killed by the sandbox: %s", why);
-	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS && l->listener)
+		snprintf(buf, len, "killed by the sandbox (SIGSYS): a system call that sfcgi refuses "
+			 "to its own supervisor too (ptrace, mount, bpf, kexec, modules...)");
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
 		snprintf(buf, len, "killed by the sandbox (SIGSYS); to see which call: \"sandbox\": "
 			 "{\"on_violation\": \"log\"}, then journalctl -k | grep type=1326");
 	else if (WIFSIGNALED(status))
