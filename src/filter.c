@@ -216,6 +216,21 @@ static bool wanted(const struct sandbox_config *c, const struct policy_entry *e)
 	return false;
 }
 
+#define DENY_MARK 4094 /* no rule of ours returns it otherwise (libseccomp refuses 4095) */
+
+/* Every RET of action from, to: how many. */
+static size_t patch(struct sock_fprog *p, uint32_t from, uint32_t to)
+{
+	size_t n = 0;
+
+	for (unsigned short i = 0; i < p->len; i++)
+		if (p->filter[i].code == (BPF_RET | BPF_K) && p->filter[i].k == from) {
+			p->filter[i].k = to;
+			n++;
+		}
+	return n;
+}
+
 static bool listed(char **l, const char *name)
 {
 	for (; l && *l; l++)
@@ -229,7 +244,10 @@ static bool listed(char **l, const char *name)
  * kernel ranks an outer filter's ERRNO above our USER_NOTIF: a foreign
  * program's ptrace, mount or bpf would fail quietly and the program go on.
  * KILL_PROCESS ranks above ERRNO, so these end the worker as before, by
- * SIGSYS, unnamed (supervisor.c says which kind of call it was).
+ * SIGSYS, unnamed (supervisor.c says which kind of call it was). libseccomp
+ * refuses KILL_PROCESS when seccomp(2) is refused to us, so the rules get
+ * ERRNO(DENY_MARK), which filter_prepare() patches: KILL_PROCESS in the
+ * notifying program, TRAP (as any refused call) in the fallback.
  */
 static int kill_denied(scmp_filter_ctx ctx, const struct sandbox_config *c)
 {
@@ -240,14 +258,16 @@ static int kill_denied(scmp_filter_ctx ctx, const struct sandbox_config *c)
 
 		if (nr == __NR_SCMP_ERROR || listed(c->syscalls, *d))
 			continue;
-		r = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, nr, 0);
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(DENY_MARK), nr, 0);
 		if (r == -EEXIST)
 			r = 0;
+		else if (r < 0)
+			log_err("sandbox: seccomp rule for %s: %s", *d, strerror(-r));
 	}
 	return r;
 }
 
-static int build(scmp_filter_ctx ctx, const struct sandbox_config *c)
+static int build(scmp_filter_ctx ctx, const struct sandbox_config *c, bool marks)
 {
 	bool any_open = c->allow & GROUP_FILE_WRITE;
 	int r = 0;
@@ -266,13 +286,13 @@ static int build(scmp_filter_ctx ctx, const struct sandbox_config *c)
 		if (r == -EEXIST)
 			r = 0;
 	}
-	if (c->notify && c->action == ACTION_KILL)
+	if (marks && c->notify && c->action == ACTION_KILL)
 		r = r ? r : kill_denied(ctx, c);
 	return r;
 }
 
 /* The worker's filter as libseccomp builds it; NULL and r set on failure. */
-static scmp_filter_ctx compile(const struct sandbox_config *c, int *r)
+static scmp_filter_ctx compile(const struct sandbox_config *c, bool marks, int *r)
 {
 	scmp_filter_ctx ctx = seccomp_init(c->action == ACTION_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP);
 
@@ -283,7 +303,7 @@ static scmp_filter_ctx compile(const struct sandbox_config *c, int *r)
 	}
 	*r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); /* set already, by us */
 	if (*r == 0)
-		*r = build(ctx, c);
+		*r = build(ctx, c, marks);
 	if (*r < 0) {
 		seccomp_release(ctx);
 		return NULL;
@@ -318,14 +338,8 @@ static int make_notif(void)
 		return -ENOMEM;
 	memcpy(prepared_notif.filter, prepared.filter, prepared.len * sizeof *prepared.filter);
 	prepared_notif.len = prepared.len;
-	for (unsigned short i = 0; i < prepared_notif.len; i++) {
-		struct sock_filter *f = &prepared_notif.filter[i];
-
-		if (f->code == (BPF_RET | BPF_K) && f->k == SECCOMP_RET_TRAP) {
-			f->k = SECCOMP_RET_USER_NOTIF;
-			n++;
-		}
-	}
+	n = patch(&prepared_notif, SECCOMP_RET_TRAP, SECCOMP_RET_USER_NOTIF);
+	patch(&prepared_notif, SECCOMP_RET_ERRNO | DENY_MARK, SECCOMP_RET_KILL_PROCESS);
 	if (n == 0) { /* libseccomp generated something we do not understand */
 		free(prepared_notif.filter);
 		prepared_notif = (struct sock_fprog){ 0 };
@@ -361,7 +375,7 @@ int filter_prepare(const struct sandbox_config *c)
 
 	if (!c->enabled || c->profile == PROFILE_OFF)
 		return 0;
-	if (!(ctx = compile(c, &r)))
+	if (!(ctx = compile(c, true, &r)))
 		return r;
 	fd = memfd_create("sfcgi-bpf", MFD_CLOEXEC);
 	if (fd < 0) {
@@ -387,6 +401,8 @@ int filter_prepare(const struct sandbox_config *c)
 		log_warning("sandbox: no default action to turn into a user notification in the "
 			    "filter: a foreign program killed by the sandbox will be logged "
 			    "without the name of the system call");
+	if (r == 0) /* the fallback (and the only program without a listener) */
+		patch(&prepared, SECCOMP_RET_ERRNO | DENY_MARK, SECCOMP_RET_TRAP);
 	if (r < 0) {
 		free(prepared.filter);
 		prepared = (struct sock_fprog){ 0 };
@@ -453,7 +469,7 @@ int filter_worker(const struct sandbox_config *c, struct slot *slot)
 			r = -errno;
 			log_err("sandbox: loading the seccomp filter: %m");
 		}
-	} else if ((ctx = compile(c, &r))) {
+	} else if ((ctx = compile(c, false, &r))) {
 		if ((r = seccomp_load(ctx)) < 0)
 			log_err("sandbox: loading the seccomp filter: %s", strerror(-r));
 		seccomp_release(ctx);
