@@ -313,6 +313,7 @@ ARG_TEXT = {
     "ARG_OPEN_RDONLY": " (read\\-only)",
     "ARG_SOCKET_INET": " (AF_UNIX, AF_INET, AF_INET6)",
     "ARG_IOCTL_TCGETS": " (TCGETS only)",
+    "ARG_IOCTL_CLOEXEC": " (FIOCLEX, FIONCLEX)",
 }
 
 

@@ -6,6 +6,13 @@
  * that would allow it. Without a supervisor the worker says it itself,
  * from a table of names resolved before the filter was loaded (nothing in
  * a signal handler may allocate).
+ *
+ * A foreign program execs after the filter is loaded, and the handler is
+ * gone with the old image. Its filter returns SECCOMP_RET_USER_NOTIF
+ * instead of SECCOMP_RET_TRAP: the refused call blocks, the kernel queues
+ * a notification with the syscall number on a listener fd that the worker
+ * passed to the supervisor before exec, and the supervisor names the call
+ * and kills the worker (supervisor.c, on_violation).
  */
 #include "filter.h"
 
@@ -26,6 +33,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "log.h"
 #include "policy.h"
 #include "scoreboard.h"
@@ -93,6 +101,26 @@ static size_t explain(int nr, const char *name, uint32_t allowed, char *buf, siz
 	off = cat(buf, off, len, "); to allow it: \"sandbox\": {");
 	off = key_for(name, allowed, buf, off, len);
 	return cat(buf, off, len, "}");
+}
+
+int sandbox_notif_receive(int fd, int *ret_nr, int *ret_pid)
+{
+	struct seccomp_notif req;
+
+	memset(&req, 0, sizeof req); /* the kernel refuses a dirty buffer */
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+		return -errno;
+	/* Still blocked in that call: req.pid is that thread, not a reused pid. */
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
+		return -ENOENT;
+	*ret_nr = req.data.nr;
+	*ret_pid = (int)req.pid;
+	return 0;
+}
+
+char *sandbox_syscall_name(int nr)
+{
+	return seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
 }
 
 void sandbox_explain(int nr, uint32_t allowed, char *buf, size_t len)
@@ -165,6 +193,12 @@ static int add(scmp_filter_ctx ctx, const struct policy_entry *e, bool any_open)
 	case ARG_IOCTL_TCGETS:
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
 		break;
+	case ARG_IOCTL_CLOEXEC:
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, FIOCLEX));
+		if (r >= 0 || r == -EEXIST)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					     SCMP_A1(SCMP_CMP_EQ, FIONCLEX));
+		break;
 	}
 	if (r == -EEXIST)
 		r = 0; /* in two groups (clone: process and threads) */
@@ -186,7 +220,58 @@ static bool wanted(const struct sandbox_config *c, const struct policy_entry *e)
 	return false;
 }
 
-static int build(scmp_filter_ctx ctx, const struct sandbox_config *c)
+#define DENY_MARK 4094 /* no rule of ours returns it otherwise (libseccomp refuses 4095) */
+
+/* Every RET of action from, to: how many. */
+static size_t patch(struct sock_fprog *p, uint32_t from, uint32_t to)
+{
+	size_t n = 0;
+
+	for (unsigned short i = 0; i < p->len; i++)
+		if (p->filter[i].code == (BPF_RET | BPF_K) && p->filter[i].k == from) {
+			p->filter[i].k = to;
+			n++;
+		}
+	return n;
+}
+
+static bool listed(char **l, const char *name)
+{
+	for (; l && *l; l++)
+		if (!strcmp(*l, name))
+			return true;
+	return false;
+}
+
+/*
+ * The supervisor's deny-list (sandbox_supervisor) returns EPERM, and the
+ * kernel ranks an outer filter's ERRNO above our USER_NOTIF: a foreign
+ * program's ptrace, mount or bpf would fail quietly and the program go on.
+ * KILL_PROCESS ranks above ERRNO, so these end the worker as before, by
+ * SIGSYS, unnamed (supervisor.c says which kind of call it was). libseccomp
+ * refuses KILL_PROCESS when seccomp(2) is refused to us, so the rules get
+ * ERRNO(DENY_MARK), which filter_prepare() patches: KILL_PROCESS in the
+ * notifying program, TRAP (as any refused call) in the fallback.
+ */
+static int kill_denied(scmp_filter_ctx ctx, const struct sandbox_config *c)
+{
+	int r = 0;
+
+	for (const char *const *d = policy_supervisor_deny; *d && r == 0; d++) {
+		int nr = seccomp_syscall_resolve_name(*d);
+
+		if (nr == __NR_SCMP_ERROR || listed(c->syscalls, *d))
+			continue;
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(DENY_MARK), nr, 0);
+		if (r == -EEXIST)
+			r = 0;
+		else if (r < 0)
+			log_err("sandbox: seccomp rule for %s: %s", *d, strerror(-r));
+	}
+	return r;
+}
+
+static int build(scmp_filter_ctx ctx, const struct sandbox_config *c, bool marks)
 {
 	bool any_open = c->allow & GROUP_FILE_WRITE;
 	int r = 0;
@@ -205,11 +290,13 @@ static int build(scmp_filter_ctx ctx, const struct sandbox_config *c)
 		if (r == -EEXIST)
 			r = 0;
 	}
+	if (marks && c->notify && c->action == ACTION_KILL)
+		r = r ? r : kill_denied(ctx, c);
 	return r;
 }
 
 /* The worker's filter as libseccomp builds it; NULL and r set on failure. */
-static scmp_filter_ctx compile(const struct sandbox_config *c, int *r)
+static scmp_filter_ctx compile(const struct sandbox_config *c, bool marks, int *r)
 {
 	scmp_filter_ctx ctx = seccomp_init(c->action == ACTION_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP);
 
@@ -220,7 +307,7 @@ static scmp_filter_ctx compile(const struct sandbox_config *c, int *r)
 	}
 	*r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); /* set already, by us */
 	if (*r == 0)
-		*r = build(ctx, c);
+		*r = build(ctx, c, marks);
 	if (*r < 0) {
 		seccomp_release(ctx);
 		return NULL;
@@ -234,6 +321,55 @@ static scmp_filter_ctx compile(const struct sandbox_config *c, int *r)
  * or recycle) skips libseccomp's name lookups and BPF generation.
  */
 static struct sock_fprog prepared;
+/* The same program with every SECCOMP_RET_TRAP turned into
+ * SECCOMP_RET_USER_NOTIF, for foreign workers (c->notify); empty when the
+ * kernel or a filter around us refuses user notification. */
+static struct sock_fprog prepared_notif;
+
+/*
+ * libseccomp 2.5.4 takes SCMP_ACT_NOTIFY as a default action only after
+ * probing the kernel with seccomp(2), which the units' filter may refuse,
+ * and we need the TRAP program anyway as the fallback. So the program is
+ * compiled once and copied: the only RET TRAP instructions in it are the
+ * default action (every rule we add is ALLOW; a foreign architecture is
+ * SCMP_ACT_KILL_THREAD), and each becomes RET USER_NOTIF.
+ */
+static int make_notif(void)
+{
+	size_t n = 0;
+
+	if (!(prepared_notif.filter = malloc(prepared.len * sizeof *prepared.filter)))
+		return -ENOMEM;
+	memcpy(prepared_notif.filter, prepared.filter, prepared.len * sizeof *prepared.filter);
+	prepared_notif.len = prepared.len;
+	n = patch(&prepared_notif, SECCOMP_RET_TRAP, SECCOMP_RET_USER_NOTIF);
+	patch(&prepared_notif, SECCOMP_RET_ERRNO | DENY_MARK, SECCOMP_RET_KILL_PROCESS);
+	if (n == 0) { /* libseccomp generated something we do not understand */
+		free(prepared_notif.filter);
+		prepared_notif = (struct sock_fprog){ 0 };
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* Whether workers could get a listener; warns once, saying why not. */
+static bool notif_possible(void)
+{
+	uint32_t action = SECCOMP_RET_USER_NOTIF;
+
+	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0)
+		return true;
+	if (errno == EPERM || errno == EACCES)
+		log_warning("sandbox: seccomp(2) is refused by a seccomp filter around this "
+			    "process (add \"SystemCallFilter=seccomp\" to the unit): a foreign "
+			    "program killed by the sandbox will be logged without the name of "
+			    "the system call");
+	else
+		log_warning("sandbox: this kernel has no seccomp user notification (%m; Linux "
+			    "5.0 or later): a foreign program killed by the sandbox will be "
+			    "logged without the name of the system call");
+	return false;
+}
 
 int filter_prepare(const struct sandbox_config *c)
 {
@@ -243,7 +379,7 @@ int filter_prepare(const struct sandbox_config *c)
 
 	if (!c->enabled || c->profile == PROFILE_OFF)
 		return 0;
-	if (!(ctx = compile(c, &r)))
+	if (!(ctx = compile(c, true, &r)))
 		return r;
 	fd = memfd_create("sfcgi-bpf", MFD_CLOEXEC);
 	if (fd < 0) {
@@ -264,11 +400,44 @@ int filter_prepare(const struct sandbox_config *c)
 	if (fd >= 0)
 		close(fd);
 	seccomp_release(ctx);
+	if (r == 0 && c->notify && c->action == ACTION_KILL && notif_possible() &&
+	    make_notif() < 0)
+		log_warning("sandbox: no default action to turn into a user notification in the "
+			    "filter: a foreign program killed by the sandbox will be logged "
+			    "without the name of the system call");
+	if (r == 0) /* the fallback (and the only program without a listener) */
+		patch(&prepared, SECCOMP_RET_ERRNO | DENY_MARK, SECCOMP_RET_TRAP);
 	if (r < 0) {
 		free(prepared.filter);
 		prepared = (struct sock_fprog){ 0 };
 		log_err("sandbox: compiling the workers' seccomp filter: %s", strerror(-r));
 	}
+	return r;
+}
+
+/*
+ * Loads the notifying program and hands its listener to the supervisor
+ * over chan. 0; -ENOSYS if seccomp(2) refused (the caller loads the TRAP
+ * program instead); other negative errno if the listener could not be
+ * passed: with the filter loaded but nobody listening, a refused call would
+ * fail with ENOSYS instead of ending the worker, so it must not go on.
+ */
+static int load_notif(int chan)
+{
+	int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			      SECCOMP_FILTER_FLAG_NEW_LISTENER, &prepared_notif);
+	int r;
+
+	if (fd < 0) {
+		log_warning("sandbox: seccomp(2) with a listener: %m; a refused system call "
+			    "will be logged without its name");
+		return -ENOSYS;
+	}
+	r = fd_send(chan, fd);
+	close(fd);
+	if (r < 0)
+		log_err("sandbox: passing the seccomp listener to the supervisor: %s",
+			strerror(-r));
 	return r;
 }
 
@@ -290,6 +459,12 @@ int filter_worker(const struct sandbox_config *c, struct slot *slot)
 		if (sigaction(SIGSYS, &sa, NULL) < 0)
 			return -errno;
 	}
+	if (c->notify && prepared_notif.filter && slot && SB_LOAD(slot->wchan) >= 0) {
+		r = load_notif(SB_LOAD(slot->wchan));
+		if (r != -ENOSYS)
+			return r;
+		r = 0; /* refused here though the supervisor's probe passed: trap */
+	}
 	if (prepared.filter) {
 		/* no_new_privs is set (nnp() ran first), so no privilege is needed.
 		 * prctl rather than seccomp(2): systemd's SystemCallFilter=
@@ -298,7 +473,7 @@ int filter_worker(const struct sandbox_config *c, struct slot *slot)
 			r = -errno;
 			log_err("sandbox: loading the seccomp filter: %m");
 		}
-	} else if ((ctx = compile(c, &r))) {
+	} else if ((ctx = compile(c, false, &r))) {
 		if ((r = seccomp_load(ctx)) < 0)
 			log_err("sandbox: loading the seccomp filter: %s", strerror(-r));
 		seccomp_release(ctx);

@@ -21,6 +21,7 @@ enum policy_arg {
 	ARG_OPEN_RDONLY,  /* open/openat: no write access, no O_CREAT/O_TRUNC */
 	ARG_SOCKET_INET,  /* socket: AF_UNIX, AF_INET, AF_INET6 only */
 	ARG_IOCTL_TCGETS, /* ioctl: isatty() only */
+	ARG_IOCTL_CLOEXEC, /* ioctl: FIOCLEX and FIONCLEX only */
 };
 
 struct policy_entry {

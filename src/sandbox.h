@@ -57,6 +57,9 @@ struct sandbox_config {
 	uint32_t allow;              /* enum sandbox_group bits */
 	char **syscalls;             /* single syscalls by name */
 	int64_t rlimits[SANDBOX_RLIMITS]; /* -1 = leave as is */
+	bool notify;                 /* not from the config: a foreign worker, whose
+				      * violations reach the supervisor as seccomp user
+				      * notifications over the slot's channel (filter.c) */
 };
 
 struct slot;
@@ -97,5 +100,16 @@ int sandbox_supervisor(void);
  * of syscall nr and the config key that would allow it, into buf.
  */
 void sandbox_explain(int nr, uint32_t allowed, char *buf, size_t len);
+/* The name of syscall nr on this architecture (free() it), or NULL. */
+char *sandbox_syscall_name(int nr);
+
+/*
+ * For the supervisor, when a foreign worker's seccomp listener fd is
+ * readable: takes one notification. 0 with *ret_nr the refused syscall and
+ * *ret_pid the thread still blocked in it; -ENOENT if that thread is gone
+ * already; other negative errno from the ioctl. Never blocks after poll()
+ * reported the fd readable.
+ */
+int sandbox_notif_receive(int fd, int *ret_nr, int *ret_pid);
 
 #endif

@@ -36,6 +36,8 @@ struct slot {
 	int32_t sigsys;      /* seccomp: refused syscall number + 1, 0 = none */
 	int32_t chan;        /* supervisor's end of the handoff channel, -1 = none */
 	int32_t wchan;       /* the worker's end (meaningful in the worker only) */
+	int32_t notif;       /* foreign: the supervisor's seccomp listener for the
+			      * worker's filter (filter.c), -1 = none */
 } __attribute__((aligned(64)));
 
 struct scoreboard {

@@ -42,6 +42,9 @@ struct local {
 	int64_t kill_at;    /* request_timeout: SIGKILL if still alive then */
 	int64_t hung_since; /* killed as hung (foreign): connections waited from then on */
 	int chan;           /* private copy of the slot's chan (see become_worker) */
+	int notif;          /* and of its seccomp listener */
+	int violation;      /* refused syscall + 1 when we killed it for one (foreign) */
+	bool listener;      /* it passed its seccomp listener: refusals are named */
 	uint32_t crashes;
 	bool retired;       /* told to drain: not restarted */
 };
@@ -110,6 +113,21 @@ static void set_chan(struct sup *s, struct slot *sl, int fd)
 	s->local[sl - s->sb->slots].chan = fd;
 }
 
+static void set_notif(struct sup *s, struct slot *sl, int fd)
+{
+	SB_STORE(sl->notif, fd);
+	s->local[sl - s->sb->slots].notif = fd;
+}
+
+static void close_notif(struct sup *s, struct slot *sl)
+{
+	int fd = SB_LOAD(sl->notif);
+
+	if (fd > 0)
+		close(fd);
+	set_notif(s, sl, -1);
+}
+
 /* Connections handed over by draining workers wait here for a worker of
  * the current generation that serves. */
 static void pend(struct sup *s, int fd)
@@ -126,8 +144,15 @@ static void receive(struct sup *s, struct slot *sl)
 {
 	int fd;
 
-	while ((fd = fd_recv(SB_LOAD(sl->chan))) >= 0)
-		pend(s, fd);
+	while ((fd = fd_recv(SB_LOAD(sl->chan))) >= 0) {
+		if (s->o->handoff) {
+			pend(s, fd);
+		} else { /* a foreign worker's one message: its seccomp listener */
+			close_notif(s, sl);
+			set_notif(s, sl, fd);
+			s->local[sl - s->sb->slots].listener = true;
+		}
+	}
 	if (fd != -EAGAIN)
 		close_chan(s, sl); /* the worker is gone */
 }
@@ -168,6 +193,9 @@ static void become_worker(struct sup *s, struct slot *sl)
 	for (size_t i = 0; i < s->sb->hiwater; i++)
 		if (slot_of(s, i) != sl && s->local[i].chan > 0)
 			close(s->local[i].chan);
+	for (size_t i = 0; i < s->sb->hiwater; i++)
+		if (s->local[i].notif > 0)
+			close(s->local[i].notif);
 	for (size_t i = 0; i < s->npending; i++)
 		close(s->pending[i]);
 	unsetenv("NOTIFY_SOCKET");
@@ -194,9 +222,14 @@ static int spawn(struct sup *s, size_t i, struct slot **ret_slot)
 	SB_STORE(sl->generation, s->gen);
 	SB_STORE(sl->state, (uint32_t)SLOT_STARTING);
 	SB_STORE(sl->last_active, s->now);
-	if (s->o->handoff && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		log_warning("handoff channel: %m; this worker's connections close on reload");
+	if ((s->o->handoff || s->o->notify) &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		log_warning(s->o->handoff ? "handoff channel: %m; this worker's connections close "
+					    "on reload"
+					  : "seccomp listener channel: %m; a system call refused "
+					    "to this worker will not be named");
 	set_chan(s, sl, sv[0]);
+	set_notif(s, sl, -1);
 	SB_STORE(sl->wchan, sv[1]);
 	pid = fork();
 	if (pid < 0) {
@@ -222,6 +255,8 @@ static int spawn(struct sup *s, size_t i, struct slot **ret_slot)
 	l->restart_at = 0;
 	l->kill_at = 0;
 	l->hung_since = 0;
+	l->violation = 0;
+	l->listener = false;
 	l->retired = false;
 	log_debug("worker %d started (slot %zu, generation %u)", (int)pid, i, s->gen);
 	return 0;
@@ -260,15 +295,26 @@ static int fill(struct sup *s, struct slot **ret_slot)
 static void describe_exit(struct sup *s, pid_t pid, int status, const struct slot *sl,
 			  bool expected, char *buf, size_t len)
 {
-	if (s->local[sl - s->sb->slots].hung_since && WIFSIGNALED(status) &&
-	    WTERMSIG(status) == SIGKILL)
+	const struct local *l = &s->local[sl - s->sb->slots];
+
+	if (l->violation && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+		char *name = sandbox_syscall_name(l->violation - 1);
+
+		/* on_violation() logged the key that allows it */
+		snprintf(buf, len, "killed by the sandbox (forbidden system call %s)",
+			 name ? name : "unknown");
+		free(name);
+	} else if (l->hung_since && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 		snprintf(buf, len, "hung, killed by SIGKILL");
 	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS && SB_LOAD(sl->sigsys) > 0) {
 		char why[256];
 
 		sandbox_explain(SB_LOAD(sl->sigsys) - 1, s->o->sandbox_allow, why, sizeof why);
 		snprintf(buf, len, "killed by the sandbox: %s", why);
-	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS && l->listener)
+		snprintf(buf, len, "killed by the sandbox (SIGSYS): a system call that sfcgi refuses "
+			 "to its own supervisor too (ptrace, mount, bpf, kexec, modules...)");
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
 		snprintf(buf, len, "killed by the sandbox (SIGSYS); to see which call: \"sandbox\": "
 			 "{\"on_violation\": \"log\"}, then journalctl -k | grep type=1326");
 	else if (WIFSIGNALED(status))
@@ -303,6 +349,7 @@ static void reaped(struct sup *s, pid_t pid, int status)
 			receive(s, sl); /* what it handed over just before exiting */
 			close_chan(s, sl);
 		}
+		close_notif(s, sl);
 		s->sb->served_by_exited += SB_LOAD(sl->served);
 		SB_STORE(sl->pid, 0);
 		SB_STORE(sl->state, (uint32_t)SLOT_FREE);
@@ -341,6 +388,38 @@ static void reaped(struct sup *s, pid_t pid, int status)
 		return;
 	}
 	log_debug("reaped process %d (not a worker)", (int)pid);
+}
+
+/*
+ * A foreign worker's filter refused a call (filter.c): the calling thread
+ * is blocked in it until we answer, and we do not: the worker is killed,
+ * named in one line, and replaced like any crash, with backoff. A refused
+ * call in a process the worker forked ends that process too.
+ */
+static void on_violation(struct sup *s, struct slot *sl)
+{
+	struct local *l = &s->local[sl - s->sb->slots];
+	pid_t pid = SB_LOAD(sl->pid);
+	int nr, caller, r;
+	char why[320];
+
+	if ((r = sandbox_notif_receive(SB_LOAD(sl->notif), &nr, &caller)) < 0) {
+		if (r != -ENOENT)
+			log_err("worker %d: reading its seccomp listener: %s", (int)pid,
+				strerror(-r));
+		if (r != -ENOENT && r != -EINTR)
+			close_notif(s, sl); /* or poll() reports it forever */
+		return;
+	}
+	if (caller != pid)
+		kill(caller, SIGKILL); /* a thread of the worker, or a child of it */
+	if (pid <= 0 || l->violation)
+		return; /* named already; its other threads wait for the SIGKILL */
+	sandbox_explain(nr, s->o->sandbox_allow, why, sizeof why);
+	log_err("worker %d (program %s) killed by the sandbox: %s", (int)pid,
+		s->o->program ? s->o->program : "?", why);
+	l->violation = nr + 1;
+	kill(pid, SIGKILL);
 }
 
 static void reap_all(struct sup *s)
@@ -441,9 +520,12 @@ static void keep_across_exec(struct sup *s, bool keep)
 {
 	char list[4096] = "";
 
-	for (size_t i = 0; i < s->sb->hiwater; i++)
+	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		if (SB_LOAD(slot_of(s, i)->chan) >= 0)
 			fcntl(SB_LOAD(slot_of(s, i)->chan), F_SETFD, keep ? 0 : FD_CLOEXEC);
+		if (SB_LOAD(slot_of(s, i)->notif) > 0)
+			fcntl(SB_LOAD(slot_of(s, i)->notif), F_SETFD, keep ? 0 : FD_CLOEXEC);
+	}
 	for (size_t i = 0; i < s->npending; i++) {
 		fcntl(s->pending[i], F_SETFD, keep ? 0 : FD_CLOEXEC);
 		if (strlen(list) + 16 < sizeof list)
@@ -760,11 +842,17 @@ static int setup(struct sup *s)
 	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
 
-		if (!alive(sl))
+		if (!alive(sl)) {
 			SB_STORE(sl->chan, -1);
-		else if (SB_LOAD(sl->chan) >= 0)
-			fcntl(SB_LOAD(sl->chan), F_SETFD, FD_CLOEXEC);
+			SB_STORE(sl->notif, -1);
+		} else {
+			if (SB_LOAD(sl->chan) >= 0)
+				fcntl(SB_LOAD(sl->chan), F_SETFD, FD_CLOEXEC);
+			if (SB_LOAD(sl->notif) > 0)
+				fcntl(SB_LOAD(sl->notif), F_SETFD, FD_CLOEXEC);
+		}
 		s->local[i].chan = SB_LOAD(sl->chan);
+		s->local[i].notif = SB_LOAD(sl->notif);
 	}
 	for (size_t i = 0; i < s->o->nconns; i++)
 		pend(s, s->o->conns[i]);
@@ -850,8 +938,8 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 	if ((r = setup(&s)) < 0)
 		return r;
 	for (;;) {
-		static struct pollfd p[1 + SCOREBOARD_SLOTS];
-		static struct slot *of[1 + SCOREBOARD_SLOTS];
+		static struct pollfd p[1 + 2 * SCOREBOARD_SLOTS];
+		static struct slot *of[1 + 2 * SCOREBOARD_SLOTS];
 		bool starting = count(&s, true, SLOT_STARTING) || s.phase != RUNNING || s.npending;
 		int timeout = starting ? 10 : 250;
 		nfds_t n = 1;
@@ -866,11 +954,26 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 				p[n] = (struct pollfd){ .fd = SB_LOAD(of[n]->chan), .events = POLLIN };
 				n++;
 			}
+		for (size_t i = 0; i < s.sb->hiwater; i++)
+			if (SB_LOAD(slot_of(&s, i)->notif) > 0) {
+				of[n] = slot_of(&s, i);
+				p[n] = (struct pollfd){ .fd = SB_LOAD(of[n]->notif), .events = POLLIN };
+				n++;
+			}
 		if (poll(p, n, timeout) > 0) {
 			s.now = worker_clock_ms();
-			for (nfds_t i = 1; i < n; i++)
-				if (p[i].revents)
+			for (nfds_t i = 1; i < n; i++) {
+				if (!p[i].revents)
+					continue;
+				if (p[i].fd == SB_LOAD(of[i]->chan))
 					receive(&s, of[i]);
+				else if (p[i].fd != SB_LOAD(of[i]->notif))
+					; /* closed by an earlier entry of this round */
+				else if (p[i].revents & POLLIN)
+					on_violation(&s, of[i]);
+				else if (p[i].revents & (POLLHUP | POLLERR | POLLNVAL))
+					close_notif(&s, of[i]); /* the filter has no process left */
+			}
 			if (p[0].revents)
 				on_signals(&s);
 		}

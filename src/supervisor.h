@@ -29,6 +29,8 @@ struct supervisor_opts {
 	bool socket_activated;   /* the sockets came from systemd: idle exit allowed */
 	bool lockdown;           /* the supervisor's own seccomp deny-list */
 	bool handoff;            /* native workers: pass connections on at reload */
+	bool notify;             /* foreign workers: pass their seccomp listener (filter.c)
+				  * over the channel; refused calls are named and killed */
 	int drain_signal;        /* what tells the old generation to drain on reload */
 	bool exit_is_recycle;    /* foreign: a clean exit after 1 s is the program's own
 				  * request limit (PHP_FCGI_MAX_REQUESTS), not a crash */

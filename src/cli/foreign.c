@@ -33,22 +33,31 @@
 /* What every foreign program gets on top of the configured "allow". */
 #define FOREIGN_ALLOW (GROUP_INTERPRETER | GROUP_FILE_READ | GROUP_THREADS)
 
-/* The worker's environment: PATH and the config's "environment", nothing else. */
+/*
+ * The worker's environment: PATH, HOME and the config's "environment",
+ * nothing else. HOME=/ (as systemd gives a DynamicUser= service) unless
+ * configured: without it libc looks the home directory up in the password
+ * database, and glibc's NSS first tries nscd over a unix socket, which the
+ * sandbox refuses (Python's site module does this at every start).
+ */
 static char **make_env(const struct config *c)
 {
 	size_t n = 0, k = 0;
 	char **env;
-	bool has_path = false;
+	bool has_path = false, has_home = false;
 
 	for (char **e = c->env; e && *e; e++) {
 		n++;
 		has_path |= !strncmp(*e, "PATH=", 5);
+		has_home |= !strncmp(*e, "HOME=", 5);
 	}
-	env = calloc(n + 2, sizeof *env);
+	env = calloc(n + 3, sizeof *env);
 	if (!env)
 		return NULL;
 	if (!has_path)
 		env[k++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	if (!has_home)
+		env[k++] = "HOME=/";
 	for (char **e = c->env; e && *e; e++)
 		env[k++] = *e;
 	return env;
@@ -94,6 +103,7 @@ static void exec_worker(const struct config *c, const int *fds, struct slot *slo
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	sb.allow |= FOREIGN_ALLOW;
+	sb.notify = true; /* the SIGSYS handler would not survive the exec */
 	if (sandbox_apply(&sb, slot) < 0)
 		_exit(127); /* logged; the supervisor restarts with backoff */
 	/* The program's readiness is its own business: it listens on fd 0. */
@@ -164,10 +174,14 @@ int run_foreign(struct config *c)
 		.program = c->program,
 		.exit_is_recycle = true,
 		.drain_signal = c->drain_signal,
+		/* a refused call is named through a seccomp listener (filter.c) */
+		.notify = c->sandbox.enabled && c->sandbox.profile != PROFILE_OFF &&
+			  c->sandbox.action == ACTION_KILL,
 	};
 	unsetenv("SFCGI_SOCKET_ACTIVATED");
 	struct sandbox_config sb = c->sandbox; /* what exec_worker() applies */
 	sb.allow |= FOREIGN_ALLOW;
+	sb.notify = true;
 	if (sandbox_prepare(&sb) < 0)
 		return 1;
 	r = supervisor_run(&so, &slot);

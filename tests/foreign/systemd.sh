@@ -141,6 +141,12 @@ check "2 php: seccomp filter mode, no_new_privs, filters of the unit and of sfcg
 check "2 php: runs as the dynamic user, not root" bash -c "! grep -q '^Uid:[[:space:]]*0[[:space:]]' <<<'$st'"
 n=$(jcount 'killed by')
 check "2 php: nothing killed by the sandbox ($n)" test "$n" = 0
+# the unit allows seccomp(2): each worker passed its listener, so a refused
+# call would be named (filter.c)
+n=$(in_c find "/proc/$main/fd" -lname 'anon_inode:seccomp notify' | wc -l)
+check "2 php: the supervisor holds a seccomp listener per worker ($n)" test "$n" = 2
+n=$(jcount 'logged without the name')
+check "2 php: no warning that refused calls go unnamed ($n)" test "$n" = 0
 
 # ---------------------------------------------------------------- 3
 out=$(curl -s -m 20 "$url/cgi-bin/env.sh/p/i?x=7")
