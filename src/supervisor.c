@@ -2,9 +2,10 @@
 /*
  * Prefork supervision. State lives in three places: the scoreboard (shared
  * with the workers, survives re-exec), `local` (restart bookkeeping, this
- * image only) and `phase` (RUNNING, RELOADING, STOPPING).
+ * image only) and `phase` (RUNNING, RELOADING, STOPPING); struct sup (sup.h)
+ * holds them. Reload (re-exec, generations) is in reload.c.
  */
-#include "supervisor.h"
+#include "sup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,6 @@
 #include <unistd.h>
 
 #include "activation.h"
-#include "config.h"
 #include "fdpass.h"
 #include "log.h"
 #include "progress.h"
@@ -32,58 +32,8 @@
 #define BACKOFF_MAX_MS 10000
 #define STABLE_MS 10000    /* a worker that lived this long resets the backoff */
 #define KILL_GRACE_MS 2000 /* after the request_timeout signal, SIGKILL */
-#define READY_WAIT_MS 30000 /* new generation not ready by then: drain old anyway */
 
-enum phase { RUNNING, RELOADING, STOPPING };
-
-struct local {
-	int64_t restart_at; /* 0 = no restart pending */
-	int64_t started;
-	int64_t kill_at;    /* request_timeout: SIGKILL if still alive then */
-	int64_t hung_since; /* killed as hung (foreign): connections waited from then on */
-	int chan;           /* private copy of the slot's chan (see become_worker) */
-	int notif;          /* and of its seccomp listener */
-	int violation;      /* refused syscall + 1 when we killed it for one (foreign) */
-	bool listener;      /* it passed its seccomp listener: refusals are named */
-	uint32_t crashes;
-	bool retired;       /* told to drain: not restarted */
-};
-
-struct sup {
-	struct supervisor_opts *o;
-	struct scoreboard *sb;
-	int sbfd;
-	int sigfd;
-	uint32_t gen;
-	enum phase phase;
-	int64_t now;
-	int64_t phase_since;
-	int64_t idle_since;
-	int64_t next_status;
-	int64_t watchdog_usec, next_watchdog;
-	bool ready_sent;
-	bool old_told;       /* reload: the old generation was told to drain */
-	int pending[1024];   /* handed-over connections waiting for a worker */
-	size_t npending;
-	size_t rr;           /* round robin over workers for handed-over connections */
-	int64_t old_told_at;
-	char status[128];
-	struct local local[SCOREBOARD_SLOTS];
-	struct progress progress; /* foreign: hang detection */
-	sigset_t oldmask;
-};
-
-static struct slot *slot_of(struct sup *s, size_t i)
-{
-	return &s->sb->slots[i];
-}
-
-static bool alive(const struct slot *sl)
-{
-	return SB_LOAD(sl->pid) > 0;
-}
-
-static size_t count(struct sup *s, bool current, uint32_t state)
+size_t sup_count(struct sup *s, bool current, uint32_t state)
 {
 	size_t n = 0;
 
@@ -265,7 +215,7 @@ static int spawn(struct sup *s, size_t i, struct slot **ret_slot)
 /* Fills the generation up to `workers`; a slot backing off keeps its place. */
 static int fill(struct sup *s, struct slot **ret_slot)
 {
-	size_t have = count(s, true, 0);
+	size_t have = sup_count(s, true, 0);
 	int k;
 
 	for (size_t i = 0; i < s->sb->hiwater; i++)
@@ -431,7 +381,7 @@ static void reap_all(struct sup *s)
 		reaped(s, pid, status);
 }
 
-static void signal_gen(struct sup *s, bool current, int sig)
+void sup_signal_gen(struct sup *s, bool current, int sig)
 {
 	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
@@ -455,14 +405,14 @@ static void stop(struct sup *s, const char *why)
 
 	if (s->phase == STOPPING)
 		return;
-	log_info("%s: draining %zu worker(s), then exiting", why, count(s, true, 0) + count(s, false, 0));
+	log_info("%s: draining %zu worker(s), then exiting", why, sup_count(s, true, 0) + sup_count(s, false, 0));
 	activation_notify("STOPPING=1");
 	s->phase = STOPPING;
 	s->phase_since = s->now;
 	for (size_t i = 0; i < s->sb->hiwater; i++)
 		s->local[i].restart_at = 0;
-	signal_gen(s, true, sig);
-	signal_gen(s, false, sig);
+	sup_signal_gen(s, true, sig);
+	sup_signal_gen(s, false, sig);
 }
 
 /* Stopping: connections handed over by the workers go to the fd store. */
@@ -485,191 +435,6 @@ static void keep_for_restart(struct sup *s)
 	s->npending = 0;
 }
 
-/* Reload --------------------------------------------------------------- */
-
-/* Listening sockets at 3.., the scoreboard right after: LISTEN_FDS layout. */
-static int place_fds(struct sup *s, bool for_exec)
-{
-	size_t n = s->o->nfds;
-	int tmp[n + 1];
-
-	for (size_t i = 0; i <= n; i++) {
-		int fd = i < n ? s->o->fds[i] : s->sbfd;
-
-		tmp[i] = fcntl(fd, F_DUPFD_CLOEXEC, 64);
-		if (tmp[i] < 0)
-			return -errno;
-	}
-	for (size_t i = 0; i <= n; i++) {
-		int target = SD_LISTEN_FDS_START + (int)i;
-
-		if (dup3(tmp[i], target, for_exec ? 0 : O_CLOEXEC) < 0)
-			return -errno;
-		close(tmp[i]);
-		if (i < n)
-			s->o->fds[i] = target;
-		else
-			s->sbfd = target;
-	}
-	return 0;
-}
-
-/* The handoff channels and queued connections survive the re-exec: their
- * numbers are in the scoreboard and SFCGI_PENDING_FDS. */
-static void keep_across_exec(struct sup *s, bool keep)
-{
-	char list[4096] = "";
-
-	for (size_t i = 0; i < s->sb->hiwater; i++) {
-		if (SB_LOAD(slot_of(s, i)->chan) >= 0)
-			fcntl(SB_LOAD(slot_of(s, i)->chan), F_SETFD, keep ? 0 : FD_CLOEXEC);
-		if (SB_LOAD(slot_of(s, i)->notif) > 0)
-			fcntl(SB_LOAD(slot_of(s, i)->notif), F_SETFD, keep ? 0 : FD_CLOEXEC);
-	}
-	for (size_t i = 0; i < s->npending; i++) {
-		fcntl(s->pending[i], F_SETFD, keep ? 0 : FD_CLOEXEC);
-		if (strlen(list) + 16 < sizeof list)
-			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", i ? "," : "",
-				 s->pending[i]);
-	}
-	if (keep && s->npending)
-		setenv("SFCGI_PENDING_FDS", list, 1);
-	else
-		unsetenv("SFCGI_PENDING_FDS");
-}
-
-static void reexec(struct sup *s)
-{
-	const char *run = getenv("SFCGI_RUN");
-	char num[32], exe[4096];
-	char *run_argv[] = { (char *)run, "run", "--config", (char *)s->o->config_path, NULL };
-	char *const *argv = run && s->o->config_path ? run_argv : s->o->argv;
-	ssize_t n;
-	int r;
-
-	if (argv == s->o->argv) {
-		n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-		if (n <= 0) {
-			log_err("reload: /proc/self/exe: %m; still serving");
-			return;
-		}
-		exe[n] = 0;
-		if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
-			exe[n - 10] = 0; /* upgraded in place: exec the new file */
-	} else {
-		snprintf(exe, sizeof exe, "%s", run);
-	}
-	if (access(exe, X_OK) < 0) {
-		log_err("reload refused: %s: %m; still serving", exe);
-		return;
-	}
-	if ((r = place_fds(s, true)) < 0) {
-		log_err("reload: arranging file descriptors: %s; still serving", strerror(-r));
-		return;
-	}
-	snprintf(num, sizeof num, "%zu", s->o->nfds);
-	setenv("LISTEN_FDS", num, 1);
-	snprintf(num, sizeof num, "%d", (int)getpid());
-	setenv("LISTEN_PID", num, 1);
-	if (s->o->fdname) {
-		char names[4096] = "";
-
-		for (size_t i = 0; i < s->o->nfds && strlen(names) + 300 < sizeof names; i++)
-			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
-				 i ? ":" : "", s->o->fdname);
-		setenv("LISTEN_FDNAMES", names, 1);
-	}
-	snprintf(num, sizeof num, "%d", s->sbfd);
-	setenv("SFCGI_SCOREBOARD_FD", num, 1);
-	keep_across_exec(s, true);
-	setenv("SFCGI_RELOADING", "1", 1);
-	setenv("SFCGI_SOCKET_ACTIVATED", s->o->socket_activated ? "1" : "0", 1);
-	log_info("reload: executing %s", exe);
-	execv(exe, argv);
-	log_err("reload: exec %s: %m; still serving", exe);
-	keep_across_exec(s, false);
-	unsetenv("LISTEN_FDS");
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDNAMES");
-	unsetenv("SFCGI_SCOREBOARD_FD");
-	unsetenv("SFCGI_RELOADING");
-	unsetenv("SFCGI_SOCKET_ACTIVATED");
-	place_fds(s, false);
-}
-
-static void reload(struct sup *s)
-{
-	if (s->phase != RUNNING) {
-		log_notice("SIGHUP ignored: %s", s->phase == RELOADING ? "a reload is in progress"
-									: "stopping");
-		return;
-	}
-	activation_notify("RELOADING=1");
-	if (s->o->config_path) {
-		struct config c;
-		struct config_error err;
-
-		if (config_load(s->o->config_path, &c, &err) < 0) {
-			log_err("reload refused: %s; still serving with the previous configuration",
-				err.msg);
-			activation_notify("READY=1");
-			return;
-		}
-		config_free(&c);
-	}
-	reexec(s); /* returns only if it failed, logged */
-	activation_notify("READY=1");
-}
-
-/* After a re-exec: the new generation first, then the old one drains. */
-static void reload_progress(struct sup *s)
-{
-	size_t ready = count(s, true, SLOT_READY), old = count(s, false, 0);
-
-	if (!s->old_told) {
-		if (ready < s->o->workers && s->now - s->phase_since < READY_WAIT_MS)
-			return;
-		if (ready == 0 && count(s, false, 0)) {
-			/* Nothing new serves: keep the old generation, retire the new one. */
-			log_err("reload failed: no new worker became ready in %d s; the previous "
-				"generation keeps serving",
-				READY_WAIT_MS / 1000);
-			signal_gen(s, true, SIGTERM);
-			s->gen--;
-			s->sb->generation = s->gen;
-			for (size_t i = 0; i < s->sb->hiwater; i++)
-				s->local[i].restart_at = 0;
-			s->phase = RUNNING;
-			s->ready_sent = true;
-			activation_notify("READY=1");
-			return;
-		}
-		if (ready < s->o->workers)
-			log_warning("reload: only %zu of %u new workers ready after %d s; draining "
-				    "the old ones anyway",
-				    ready, s->o->workers, READY_WAIT_MS / 1000);
-		signal_gen(s, false, s->o->drain_signal);
-		s->old_told = true;
-		s->old_told_at = s->now;
-		return;
-	}
-	if (old == 0) {
-		s->phase = RUNNING;
-		s->ready_sent = true;
-		s->idle_since = s->now;
-		activation_notify("READY=1");
-		log_info("reload complete: generation %u serving with %zu worker(s)", s->gen, ready);
-		return;
-	}
-	if (s->now - s->old_told_at > (int64_t)s->o->drain_timeout_ms) {
-		log_warning("reload: %zu old worker(s) still busy after drain_timeout (%u s): "
-			    "SIGKILL",
-			    old, s->o->drain_timeout_ms / 1000);
-		signal_gen(s, false, SIGKILL);
-		s->old_told_at = s->now;
-	}
-}
-
 static void on_signals(struct sup *s)
 {
 	struct signalfd_siginfo si;
@@ -680,7 +445,7 @@ static void on_signals(struct sup *s)
 			reap_all(s);
 			break;
 		case SIGHUP:
-			reload(s);
+			sup_reload(s);
 			break;
 		default:
 			stop(s, strsignal((int)si.ssi_signo));
@@ -787,7 +552,7 @@ static void check_idle(struct sup *s)
 static void report(struct sup *s)
 {
 	uint64_t served = s->sb->served_by_exited;
-	size_t busy = 0, n = count(s, true, 0);
+	size_t busy = 0, n = sup_count(s, true, 0);
 	char status[128];
 
 	if (s->now < s->next_status)
@@ -834,7 +599,7 @@ static int setup(struct sup *s)
 	}
 	if (s->o->lockdown && (r = sandbox_supervisor()) < 0)
 		return r;
-	if ((r = place_fds(s, false)) < 0) {
+	if ((r = sup_place_fds(s, false)) < 0) {
 		log_err("arranging the listening sockets: %s", strerror(-r));
 		return r;
 	}
@@ -896,9 +661,9 @@ static int step(struct sup *s, struct slot **ret_slot)
 	if (s->phase != STOPPING && (k = fill(s, ret_slot)) != 0)
 		return k;
 	if (s->phase == RELOADING)
-		reload_progress(s);
+		sup_reload_progress(s);
 	if (s->phase == STOPPING) {
-		if (!count(s, true, 0) && !count(s, false, 0)) {
+		if (!sup_count(s, true, 0) && !sup_count(s, false, 0)) {
 			keep_for_restart(s);
 			log_info("all workers have exited");
 			exit(0);
@@ -906,12 +671,12 @@ static int step(struct sup *s, struct slot **ret_slot)
 		if (s->now - s->phase_since > (int64_t)s->o->drain_timeout_ms) {
 			log_warning("drain_timeout (%u s) reached: killing the remaining workers",
 				    s->o->drain_timeout_ms / 1000);
-			signal_gen(s, true, SIGKILL);
-			signal_gen(s, false, SIGKILL);
+			sup_signal_gen(s, true, SIGKILL);
+			sup_signal_gen(s, false, SIGKILL);
 			s->phase_since = s->now; /* once more after another drain_timeout */
 		}
 	}
-	if (!s->ready_sent && s->phase == RUNNING && count(s, true, SLOT_READY) >= s->o->workers) {
+	if (!s->ready_sent && s->phase == RUNNING && sup_count(s, true, SLOT_READY) >= s->o->workers) {
 		s->ready_sent = true;
 		activation_notify("READY=1");
 		log_info("%u worker(s) serving", s->o->workers);
@@ -940,7 +705,7 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 	for (;;) {
 		static struct pollfd p[1 + 2 * SCOREBOARD_SLOTS];
 		static struct slot *of[1 + 2 * SCOREBOARD_SLOTS];
-		bool starting = count(&s, true, SLOT_STARTING) || s.phase != RUNNING || s.npending;
+		bool starting = sup_count(&s, true, SLOT_STARTING) || s.phase != RUNNING || s.npending;
 		int timeout = starting ? 10 : 250;
 		nfds_t n = 1;
 

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reload: SIGHUP -> RELOADING=1 -> the config is checked -> the supervisor
+ * re-executes itself (sfcgi run, so a new binary or config is picked up)
+ * keeping its PID, listening sockets, scoreboard, handoff channels and
+ * queued connections -> the new generation starts -> once it serves, the
+ * old one is told to drain (drain_signal, then SIGKILL after
+ * drain_timeout) -> READY=1.
+ */
+#include "sup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "activation.h"
+#include "config.h"
+#include "log.h"
+
+#define READY_WAIT_MS 30000 /* new generation not ready by then: drain old anyway */
+
+/* Listening sockets at 3.., the scoreboard right after: LISTEN_FDS layout. */
+int sup_place_fds(struct sup *s, bool for_exec)
+{
+	size_t n = s->o->nfds;
+	int tmp[n + 1];
+
+	for (size_t i = 0; i <= n; i++) {
+		int fd = i < n ? s->o->fds[i] : s->sbfd;
+
+		tmp[i] = fcntl(fd, F_DUPFD_CLOEXEC, 64);
+		if (tmp[i] < 0)
+			return -errno;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		int target = SD_LISTEN_FDS_START + (int)i;
+
+		if (dup3(tmp[i], target, for_exec ? 0 : O_CLOEXEC) < 0)
+			return -errno;
+		close(tmp[i]);
+		if (i < n)
+			s->o->fds[i] = target;
+		else
+			s->sbfd = target;
+	}
+	return 0;
+}
+
+/* The handoff channels and queued connections survive the re-exec: their
+ * numbers are in the scoreboard and SFCGI_PENDING_FDS. */
+static void keep_across_exec(struct sup *s, bool keep)
+{
+	char list[4096] = "";
+
+	for (size_t i = 0; i < s->sb->hiwater; i++) {
+		if (SB_LOAD(slot_of(s, i)->chan) >= 0)
+			fcntl(SB_LOAD(slot_of(s, i)->chan), F_SETFD, keep ? 0 : FD_CLOEXEC);
+		if (SB_LOAD(slot_of(s, i)->notif) > 0)
+			fcntl(SB_LOAD(slot_of(s, i)->notif), F_SETFD, keep ? 0 : FD_CLOEXEC);
+	}
+	for (size_t i = 0; i < s->npending; i++) {
+		fcntl(s->pending[i], F_SETFD, keep ? 0 : FD_CLOEXEC);
+		if (strlen(list) + 16 < sizeof list)
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", i ? "," : "",
+				 s->pending[i]);
+	}
+	if (keep && s->npending)
+		setenv("SFCGI_PENDING_FDS", list, 1);
+	else
+		unsetenv("SFCGI_PENDING_FDS");
+}
+
+static void reexec(struct sup *s)
+{
+	const char *run = getenv("SFCGI_RUN");
+	char num[32], exe[4096];
+	char *run_argv[] = { (char *)run, "run", "--config", (char *)s->o->config_path, NULL };
+	char *const *argv = run && s->o->config_path ? run_argv : s->o->argv;
+	ssize_t n;
+	int r;
+
+	if (argv == s->o->argv) {
+		n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+		if (n <= 0) {
+			log_err("reload: /proc/self/exe: %m; still serving");
+			return;
+		}
+		exe[n] = 0;
+		if (n > 10 && !strcmp(exe + n - 10, " (deleted)"))
+			exe[n - 10] = 0; /* upgraded in place: exec the new file */
+	} else {
+		snprintf(exe, sizeof exe, "%s", run);
+	}
+	if (access(exe, X_OK) < 0) {
+		log_err("reload refused: %s: %m; still serving", exe);
+		return;
+	}
+	if ((r = sup_place_fds(s, true)) < 0) {
+		log_err("reload: arranging file descriptors: %s; still serving", strerror(-r));
+		return;
+	}
+	snprintf(num, sizeof num, "%zu", s->o->nfds);
+	setenv("LISTEN_FDS", num, 1);
+	snprintf(num, sizeof num, "%d", (int)getpid());
+	setenv("LISTEN_PID", num, 1);
+	if (s->o->fdname) {
+		char names[4096] = "";
+
+		for (size_t i = 0; i < s->o->nfds && strlen(names) + 300 < sizeof names; i++)
+			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+				 i ? ":" : "", s->o->fdname);
+		setenv("LISTEN_FDNAMES", names, 1);
+	}
+	snprintf(num, sizeof num, "%d", s->sbfd);
+	setenv("SFCGI_SCOREBOARD_FD", num, 1);
+	keep_across_exec(s, true);
+	setenv("SFCGI_RELOADING", "1", 1);
+	setenv("SFCGI_SOCKET_ACTIVATED", s->o->socket_activated ? "1" : "0", 1);
+	log_info("reload: executing %s", exe);
+	execv(exe, argv);
+	log_err("reload: exec %s: %m; still serving", exe);
+	keep_across_exec(s, false);
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+	unsetenv("SFCGI_SCOREBOARD_FD");
+	unsetenv("SFCGI_RELOADING");
+	unsetenv("SFCGI_SOCKET_ACTIVATED");
+	sup_place_fds(s, false);
+}
+
+void sup_reload(struct sup *s)
+{
+	if (s->phase != RUNNING) {
+		log_notice("SIGHUP ignored: %s", s->phase == RELOADING ? "a reload is in progress"
+									: "stopping");
+		return;
+	}
+	activation_notify("RELOADING=1");
+	if (s->o->config_path) {
+		struct config c;
+		struct config_error err;
+
+		if (config_load(s->o->config_path, &c, &err) < 0) {
+			log_err("reload refused: %s; still serving with the previous configuration",
+				err.msg);
+			activation_notify("READY=1");
+			return;
+		}
+		config_free(&c);
+	}
+	reexec(s); /* returns only if it failed, logged */
+	activation_notify("READY=1");
+}
+
+/* After a re-exec: the new generation first, then the old one drains. */
+void sup_reload_progress(struct sup *s)
+{
+	size_t ready = sup_count(s, true, SLOT_READY), old = sup_count(s, false, 0);
+
+	if (!s->old_told) {
+		if (ready < s->o->workers && s->now - s->phase_since < READY_WAIT_MS)
+			return;
+		if (ready == 0 && sup_count(s, false, 0)) {
+			/* Nothing new serves: keep the old generation, retire the new one. */
+			log_err("reload failed: no new worker became ready in %d s; the previous "
+				"generation keeps serving",
+				READY_WAIT_MS / 1000);
+			sup_signal_gen(s, true, SIGTERM);
+			s->gen--;
+			s->sb->generation = s->gen;
+			for (size_t i = 0; i < s->sb->hiwater; i++)
+				s->local[i].restart_at = 0;
+			s->phase = RUNNING;
+			s->ready_sent = true;
+			activation_notify("READY=1");
+			return;
+		}
+		if (ready < s->o->workers)
+			log_warning("reload: only %zu of %u new workers ready after %d s; draining "
+				    "the old ones anyway",
+				    ready, s->o->workers, READY_WAIT_MS / 1000);
+		sup_signal_gen(s, false, s->o->drain_signal);
+		s->old_told = true;
+		s->old_told_at = s->now;
+		return;
+	}
+	if (old == 0) {
+		s->phase = RUNNING;
+		s->ready_sent = true;
+		s->idle_since = s->now;
+		activation_notify("READY=1");
+		log_info("reload complete: generation %u serving with %zu worker(s)", s->gen, ready);
+		return;
+	}
+	if (s->now - s->old_told_at > (int64_t)s->o->drain_timeout_ms) {
+		log_warning("reload: %zu old worker(s) still busy after drain_timeout (%u s): "
+			    "SIGKILL",
+			    old, s->o->drain_timeout_ms / 1000);
+		sup_signal_gen(s, false, SIGKILL);
+		s->old_told_at = s->now;
+	}
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The supervisor's state, shared by supervisor.c (workers: spawn, reap,
+ * restart, timeouts, idle exit, status) and reload.c (re-exec with the same
+ * PID, then the new generation before the old one drains).
+ */
+#ifndef SFCGI_SUP_H
+#define SFCGI_SUP_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "progress.h"
+#include "scoreboard.h"
+#include "supervisor.h"
+
+enum phase { RUNNING, RELOADING, STOPPING };
+
+struct local {
+	int64_t restart_at; /* 0 = no restart pending */
+	int64_t started;
+	int64_t kill_at;    /* request_timeout: SIGKILL if still alive then */
+	int64_t hung_since; /* killed as hung (foreign): connections waited from then on */
+	int chan;           /* private copy of the slot's chan (see become_worker) */
+	int notif;          /* and of its seccomp listener */
+	int violation;      /* refused syscall + 1 when we killed it for one (foreign) */
+	bool listener;      /* it passed its seccomp listener: refusals are named */
+	uint32_t crashes;
+	bool retired;       /* told to drain: not restarted */
+};
+
+struct sup {
+	struct supervisor_opts *o;
+	struct scoreboard *sb;
+	int sbfd;
+	int sigfd;
+	uint32_t gen;
+	enum phase phase;
+	int64_t now;
+	int64_t phase_since;
+	int64_t idle_since;
+	int64_t next_status;
+	int64_t watchdog_usec, next_watchdog;
+	bool ready_sent;
+	bool old_told;       /* reload: the old generation was told to drain */
+	int pending[1024];   /* handed-over connections waiting for a worker */
+	size_t npending;
+	size_t rr;           /* round robin over workers for handed-over connections */
+	int64_t old_told_at;
+	char status[128];
+	struct local local[SCOREBOARD_SLOTS];
+	struct progress progress; /* foreign: hang detection */
+	sigset_t oldmask;
+};
+
+static inline struct slot *slot_of(struct sup *s, size_t i)
+{
+	return &s->sb->slots[i];
+}
+
+static inline bool alive(const struct slot *sl)
+{
+	return SB_LOAD(sl->pid) > 0;
+}
+
+/* Live workers of the current (or the old) generation, in `state` (0: any). */
+size_t sup_count(struct sup *s, bool current, uint32_t state);
+/* Sends sig to the current (or old) generation; anything but SIGKILL also
+ * retires them (no restart). */
+void sup_signal_gen(struct sup *s, bool current, int sig);
+
+/* reload.c */
+/* Listening sockets at 3.., the scoreboard right after (LISTEN_FDS layout);
+ * inherited across exec with for_exec. 0 or -errno. */
+int sup_place_fds(struct sup *s, bool for_exec);
+/* SIGHUP: check the config, then re-execute; returns only if refused or failed (logged). */
+void sup_reload(struct sup *s);
+/* After a re-exec: promotes the new generation, drains the old one. */
+void sup_reload_progress(struct sup *s);
+
+#endif
