@@ -4,7 +4,8 @@
 # What the supervisor and the sandbox cost, on a release build:
 #  1. sandbox: req/s of examples/hello (one worker under its supervisor)
 #     with the default sandbox and with "sandbox": false, interleaved,
-#     server pinned to CPU 0 and bench/loadgen to CPU 1;
+#     server pinned to CPU 0 and bench/loadgen to CPU 1; and the ns the
+#     worker filter adds to a system call (bench/syscall_cost);
 #  2. cold start: first connection to first response through socket
 #     activation (bench/coldstart.py), for sfcgi run + hello (supervisor and
 #     one worker), hello alone, and libfcgi's hello;
@@ -18,7 +19,7 @@ SECS=${2:-5}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 B=$SRC/build-release
 dir=$(mktemp -d /tmp/sfcgi-life-XXXXXX)
-trap 'pkill -f "$dir/" 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'pkill -f "$dir/" 2>/dev/null || true; rm -rf "$dir"' EXIT
 
 [ -f "$B/build.ninja" ] || meson setup "$B" "$SRC" --buildtype=release >/dev/null
 ninja -C "$B" >/dev/null
@@ -63,6 +64,13 @@ done
 med() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 awk -v a="$(med "${on_all[@]}")" -v b="$(med "${off_all[@]}")" \
 	'BEGIN { printf "| median | %.0f | %.0f | %+.1f%% |\n", a, b, (a - b) / b * 100 }'
+
+echo
+echo "Per system call, steadier than req/s on this VM (bench/syscall_cost, pinned to CPU 1):"
+echo
+echo '```'
+taskset -c 1 "$B/bench/syscall_cost" 5
+echo '```'
 
 echo
 echo "## Cold start: connect to END_REQUEST of the first request (systemd-socket-activate)"
