@@ -69,7 +69,7 @@ echo
 echo "Per system call, steadier than req/s on this VM (bench/syscall_cost, pinned to CPU 1):"
 echo
 echo '```'
-taskset -c 1 "$B/bench/syscall_cost" 5
+taskset -c 1 "$B/bench/syscall_cost" 9
 echo '```'
 
 echo
