@@ -98,6 +98,16 @@ int sandbox_rlimit_index(const char *name)
 	return -1;
 }
 
+static bool root_warned; /* once per instance: set before the supervisor forks */
+
+static void warn_root(void)
+{
+	if (!root_warned)
+		log_warning("running as root: set \"sandbox\": {\"user\": ...} (or User= in "
+			    "the unit) so workers run unprivileged");
+	root_warned = true;
+}
+
 /* Step 1: user and group, when root and configured. */
 static int switch_user(const struct sandbox_config *c)
 {
@@ -107,12 +117,7 @@ static int switch_user(const struct sandbox_config *c)
 	if (geteuid() != 0)
 		return 0; /* systemd's User=/DynamicUser= already chose */
 	if (!c->have_ids) {
-		static bool warned;
-
-		if (!warned)
-			log_warning("running as root: set \"sandbox\": {\"user\": ...} (or User= in "
-				    "the unit) so workers run unprivileged");
-		warned = true;
+		warn_root();
 		return 0;
 	}
 	if (setgroups(0, NULL) < 0 || setresgid(c->gid, c->gid, c->gid) < 0 ||
@@ -314,6 +319,8 @@ __attribute__((visibility("default"))) int __lsan_is_turned_off(void)
 
 int sandbox_prepare(const struct sandbox_config *c)
 {
+	if (c->enabled && geteuid() == 0 && !c->have_ids)
+		warn_root(); /* here, once, not in every worker forked later */
 	return filter_prepare(c);
 }
 

@@ -55,6 +55,9 @@ def exits_at_start(env, check):
     check('exit at start: the log says it exited unexpectedly',
           'exited with status 0 unexpectedly' in text)
     check('exit at start: the delay grows', 'restarting it in 0.4 s' in text)
+    if os.geteuid() == 0:  # no "user" in the config: said once, not at every restart
+        n = text.count('running as root')
+        check(f'exit at start: "running as root" logged once ({n})', n == 1)
     stop(p)
     prog = script(env, 'badinterp.sh', '#!/nonexistent/interpreter\n')
     p = env.start('badinterp', prog, workers=1)
