@@ -59,7 +59,10 @@ static size_t cat(char *buf, size_t off, size_t len, const char *s)
 
 /* "\"allow\": [\"file-read\"]" or "\"syscalls\": [\"ptrace\"]"; a call in two
  * groups (openat, clone) names both (async-signal-safe). */
-static size_t key_for(const char *name, uint32_t allowed, char *buf, size_t off, size_t len)
+/* The config key that allows name; *args_only when the default profile
+ * (or a group already granted) allows it only with certain arguments. */
+static size_t key_for(const char *name, uint32_t allowed, char *buf, size_t off, size_t len,
+		      bool *args_only)
 {
 	bool found = false;
 
@@ -68,9 +71,20 @@ static size_t key_for(const char *name, uint32_t allowed, char *buf, size_t off,
 
 		if (strcmp(e->name, name) != 0)
 			continue;
-		if (e->level == LEVEL_DEFAULT)
+		if (e->level == LEVEL_DEFAULT && e->arg == ARG_ANY)
 			return cat(buf, off, len, "\"seccomp\": \"default\"");
-		if (e->level == LEVEL_GROUP && !(allowed & e->group)) {
+		if (e->arg != ARG_ANY && (e->level == LEVEL_DEFAULT || (allowed & e->group)))
+			*args_only = true;
+	}
+	for (unsigned i = 0; i < policy_count; i++) {
+		const struct policy_entry *e = &policy_table[i];
+
+		if (strcmp(e->name, name) != 0)
+			continue;
+		/* A group that adds other arguments to a call already allowed with
+		 * some (ioctl) would not allow this one either, most likely. */
+		if (e->level == LEVEL_GROUP && !(allowed & e->group) &&
+		    !(*args_only && e->arg != ARG_ANY)) {
 			off = cat(buf, off, len, found ? "} or {\"allow\": [\"" : "\"allow\": [\"");
 			off = cat(buf, off, len, sandbox_group_name(e->group));
 			off = cat(buf, off, len, "\"]");
@@ -89,6 +103,7 @@ static size_t explain(int nr, const char *name, uint32_t allowed, char *buf, siz
 	char num[16];
 	size_t off = 0;
 	int i = (int)sizeof num - 1;
+	bool args_only = false;
 
 	num[i] = 0;
 	do
@@ -99,8 +114,12 @@ static size_t explain(int nr, const char *name, uint32_t allowed, char *buf, siz
 	off = cat(buf, off, len, " (");
 	off = cat(buf, off, len, num + i);
 	off = cat(buf, off, len, "); to allow it: \"sandbox\": {");
-	off = key_for(name, allowed, buf, off, len);
-	return cat(buf, off, len, "}");
+	off = key_for(name, allowed, buf, off, len, &args_only);
+	off = cat(buf, off, len, "}");
+	if (args_only)
+		off = cat(buf, off, len, " (allowed already with certain arguments only; this "
+					 "one was not among them)");
+	return off;
 }
 
 int sandbox_notif_receive(int fd, int *ret_nr, int *ret_pid)

@@ -61,10 +61,13 @@ else
 	check "ptrace: killed, key \"syscalls\"" wait_for \
 		"grep -q 'forbidden system call ptrace (101); to allow it: \"sandbox\": {\"syscalls\": \[\"ptrace\"\]}' $dir/default.log"
 fi
+req ioctl >/dev/null
+check "ioctl(FIONBIO): killed, key \"syscalls\", and says ioctl is allowed with other arguments" wait_for \
+	"grep -q 'forbidden system call ioctl (16); to allow it: \"sandbox\": {\"syscalls\": \[\"ioctl\"\]} (allowed already with certain arguments only' $dir/default.log"
 req "write=$dir/x" >/dev/null
 check "open for writing without file-write: killed, key \"file-write\"" wait_for \
 	"grep -q 'forbidden system call openat (257); to allow it: \"sandbox\": {\"allow\": \[\"file-read\"\]} or {\"allow\": \[\"file-write\"\]}' $dir/default.log"
-check "after four violations the app still serves" bash -c "$(declare -f req); TOOL=$TOOL dir=$dir; req pid | grep -q pid="
+check "after five violations the app still serves" bash -c "$(declare -f req); TOOL=$TOOL dir=$dir; req pid | grep -q pid="
 check "the supervisor itself runs with no_new_privs and a filter" \
 	grep -q -P 'NoNewPrivs:\t1' /proc/$sup/status
 stop

@@ -9,12 +9,14 @@
  *   ?exec       execve("/bin/true")
  *   ?socket     socket(AF_INET)
  *   ?ptrace     ptrace(PTRACE_TRACEME)
+ *   ?ioctl      ioctl(FIONBIO) (the policy allows ioctl for TCGETS only)
  *   ?write=PATH open PATH for writing; answers "write=OK" or "write=ERRNO-NAME"
  *   ?status     answers /proc/self/status (uid, capabilities, NoNewPrivs, Seccomp)
  * TESTAPP_INIT_FAIL=1 makes init fail (a worker that exits on start).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sfcgi.h>
@@ -51,6 +53,10 @@ static int handler(struct sfcgi_request *req, void *userdata)
 		sfcgi_printf(req, "socket=%d\n", socket(AF_INET, SOCK_STREAM, 0));
 	} else if (!strcmp(q, "ptrace")) {
 		sfcgi_printf(req, "ptrace=%ld\n", ptrace(PTRACE_TRACEME, 0, NULL, NULL));
+	} else if (!strcmp(q, "ioctl")) {
+		int on = 1;
+
+		sfcgi_printf(req, "ioctl=%d\n", ioctl(STDERR_FILENO, FIONBIO, &on));
 	} else if (!strncmp(q, "write=", 6)) {
 		int fd = open(q + 6, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
