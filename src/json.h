@@ -45,7 +45,7 @@ int json_syntax(struct json *p);
 /* "name:line:col: message" at byte off into err; returns -EINVAL. */
 int json_fail(struct json *p, size_t off, const char *fmt, ...) SFCGI_FMT(3, 4);
 int json_oom(struct json *p);
-/* Folds a message onto one line (control characters become spaces). */
+/* Keeps a message on one line: control characters become '?'. */
 void json_one_line(char *s);
 
 /* Where token t's source text begins and ends (a string's with its quotes). */

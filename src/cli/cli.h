@@ -3,6 +3,8 @@
 #ifndef SFCGI_CLI_H
 #define SFCGI_CLI_H
 
+#define EXIT_CONFIG 78 /* EX_CONFIG: systemd shows "status=78/CONFIG" */
+
 int cmd_request(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -13,8 +13,6 @@
 #include "config.h"
 #include "log.h"
 
-#define EXIT_CONFIG 78
-
 int main(int argc, char **argv)
 {
 	struct config c;

@@ -16,8 +16,6 @@
 #include "config.h"
 #include "log.h"
 
-#define EXIT_CONFIG 78 /* EX_CONFIG: systemd shows "status=78/CONFIG" */
-
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: sfcgi run [--user] INSTANCE\n"
