@@ -122,12 +122,7 @@ void request_pool_drain(struct worker *w)
 
 		w->pool = r->conn_next;
 		w->npool--;
-		buf_free(&r->params);
-		buf_free(&r->body);
-		buf_free(&r->data);
-		buf_free(&r->head);
-		free(r->ix);
-		free(request_outer(r));
+		request_destroy(r); /* clear() left r->c NULL: on no list */
 	}
 }
 

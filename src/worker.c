@@ -150,13 +150,7 @@ void worker_free(struct worker *w)
 	for (struct conn *c = w->graveyard; c; c = c->next)
 		c->running = 0;
 	reap(w);
-	while (w->pool) {
-		struct request *r = w->pool;
-
-		w->pool = r->conn_next;
-		r->c = NULL;
-		request_destroy(r);
-	}
+	request_pool_drain(w);
 	for (size_t i = 0; i < w->nlisteners; i++)
 		if (w->listeners[i].fd >= 0)
 			close(w->listeners[i].fd);
