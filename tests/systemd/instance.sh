@@ -174,8 +174,8 @@ rrc=$?
 restart_ms=$(($(sd__now) - t6))
 # While the load still runs: the new instance took the kept connections out
 # of the store, or systemd's copies would keep them open after it closes them.
-sleep 0.5
-nstore=$(in_c systemctl show -P NFileDescriptorStore "$unit")
+nstore_zero() { nstore=$(in_c systemctl show -P NFileDescriptorStore "$unit"); [ "$nstore" = 0 ]; }
+wait_for 2 nstore_zero
 wait "$lg"
 sed 's/^/#   /' "$tmp/restart.out"
 r_ok=$(sed -n 's/^ok=\([0-9]*\) .*/\1/p' "$tmp/restart.out")
