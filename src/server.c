@@ -159,10 +159,12 @@ static int apply_set(struct settings *set, char *arg)
 		return -EINVAL;
 	}
 	if (settings_set(set, d, eq + 1, &why) < 0) {
-		log_err("--set %s: %s (allowed %llu..%llu%s)", arg, why,
-			(unsigned long long)(d->type == SETTING_MS ? d->min / 1000 : d->min),
-			(unsigned long long)(d->type == SETTING_MS ? d->max / 1000 : d->max),
-			d->type == SETTING_MS ? " seconds" : "");
+		if (d->type == SETTING_MS) /* ms: 1 is 0.001 s, not 0 */
+			log_err("--set %s: %s (allowed %g..%g seconds)", arg, why,
+				(double)d->min / 1000, (double)d->max / 1000);
+		else
+			log_err("--set %s: %s (allowed %llu..%llu)", arg, why,
+				(unsigned long long)d->min, (unsigned long long)d->max);
 		return -EINVAL;
 	}
 	return 0;
