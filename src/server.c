@@ -48,9 +48,9 @@ static void usage(FILE *f, const char *prog)
 		const struct setting_desc *d = &settings_table[i];
 
 		if (d->type == SETTING_MS)
-			fprintf(f, "  %-18s %8gs  %s\n", d->key, (double)d->def / 1000, d->help);
+			fprintf(f, "  %-18s %9gs  %s\n", d->key, (double)d->def / 1000, d->help);
 		else
-			fprintf(f, "  %-18s %9llu  %s\n", d->key, (unsigned long long)d->def, d->help);
+			fprintf(f, "  %-18s %10llu  %s\n", d->key, (unsigned long long)d->def, d->help);
 	}
 }
 
