@@ -13,7 +13,11 @@
  *  - output parameters are named ret_*, come last and are left untouched
  *    on failure;
  *  - strings handed out by the library belong to the request and stay
- *    valid until sfcgi_finish().
+ *    valid until sfcgi_finish();
+ *  - nothing is locked: a server and its requests belong to the one thread
+ *    that uses them, one server per process. With workers (see
+ *    sfcgi_server_open()) everything after sfcgi_server_open() runs in
+ *    each worker process, never in the supervisor.
  *
  * Sections "FastCGI §N" refer to the FastCGI 1.0 specification.
  */
@@ -178,16 +182,19 @@ SFCGI_API int sfcgi_param_next(const struct sfcgi_request *req, size_t *cursor, 
 /*
  * Reads up to len bytes of the request body (FCGI_STDIN, FastCGI §5.3).
  * Streams: bodies larger than the read-ahead buffer arrive while the
- * handler reads. Returns bytes read (> 0), 0 at the end of the body,
- * -ECONNABORTED if the peer aborted or vanished, -ETIMEDOUT if the peer
- * stalled past read_timeout, -EFBIG if the body exceeds max_stdin_bytes.
+ * handler reads. Returns bytes read (> 0), 0 at the end of the body (and
+ * for len 0), -ECONNABORTED if the peer aborted or vanished, -ETIMEDOUT if
+ * the peer stalled past read_timeout (the connection is then closed),
+ * -EFBIG if the body exceeds max_stdin_bytes, -EINVAL on misuse.
  */
 SFCGI_API ssize_t sfcgi_read(struct sfcgi_request *req, void *buf, size_t len);
 
 /*
  * Reads the whole remaining body into a malloc'd, NUL-terminated buffer
- * the caller frees. Fails with -EFBIG (and reads nothing more) once the
- * body exceeds max bytes. Other errors as sfcgi_read(). Returns 0.
+ * the caller frees; *ret_len (if ret_len is not NULL) is its length
+ * without the NUL. Fails with -EFBIG (and reads nothing more) once the
+ * body exceeds max bytes (SIZE_MAX: no limit but max_stdin_bytes);
+ * -ENOMEM; other errors as sfcgi_read(). Returns 0.
  */
 SFCGI_API int sfcgi_read_all(struct sfcgi_request *req, size_t max, char **ret_buf, size_t *ret_len);
 
@@ -212,7 +219,7 @@ SFCGI_API int sfcgi_add_header(struct sfcgi_request *req, const char *name, cons
 
 /*
  * Appends len bytes to the response (FCGI_STDOUT). Output is buffered and
- * sent in records of up to 64 KiB; a peer that reads slowly is waited for
+ * sent in records of up to 65535 bytes; a peer that reads slowly is waited for
  * (up to write_timeout) while other connections keep being served.
  * Until the whole request body is in, output is held back (nginx stops
  * sending a body once it has seen a response header); past write_buffer
@@ -230,10 +237,13 @@ SFCGI_API int sfcgi_vprintf(struct sfcgi_request *req, const char *fmt, va_list 
 SFCGI_API ssize_t sfcgi_write_err(struct sfcgi_request *req, const void *buf, size_t len);
 SFCGI_API int sfcgi_printf_err(struct sfcgi_request *req, const char *fmt, ...) SFCGI_PRINTF(2, 3);
 
-/* Sends what is buffered now (for long-running or streaming responses). */
+/* Sends what is buffered now and waits until the peer has taken it (for
+ * long-running or streaming responses). Returns 0 or an error as
+ * sfcgi_write(). */
 SFCGI_API int sfcgi_flush(struct sfcgi_request *req);
 
-/* 1 if the peer sent FCGI_ABORT_REQUEST or closed the connection, else 0. */
+/* 1 if the peer sent FCGI_ABORT_REQUEST or closed the connection, else 0;
+ * -EINVAL on misuse. */
 SFCGI_API int sfcgi_aborted(const struct sfcgi_request *req);
 
 /*

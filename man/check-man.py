@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 """Checks of the manual pages, run by `meson test --suite doc`.
 
-  lint     every page formats without a single groff (and man) warning, has
-           the sections it needs, cross-references only pages that exist,
-           and every .so redirect points at a real page;
+  lint     every page formats without a single groff (and man) warning, nor
+           a mandoc -Tlint warning when mandoc is installed (it drops macros
+           inside tbl T{ T} blocks, which groff renders), has the sections it
+           needs, cross-references only pages that exist, and every .so
+           redirect points at a real page;
   symbols  every symbol exported by src/libsfcgi.sym has a page of its own
            name that is installed, names the symbol in NAME and shows the
            same prototype as include/sfcgi.h in SYNOPSIS; no page documents
@@ -142,6 +144,11 @@ def lint(args):
                                capture_output=True, text=True, env=env)
             if p.returncode != 0 or p.stderr.strip():
                 fail(path, f"man --warnings (status {p.returncode}): {p.stderr.strip()}")
+        if args.mandoc:
+            p = subprocess.run([args.mandoc, "-Tlint", "-Wwarning", path],
+                               capture_output=True, text=True)
+            if p.stdout.strip() or p.stderr.strip():
+                fail(path, "mandoc -Tlint: " + (p.stdout + p.stderr).strip())
     return report(f"{len(pages)} pages")
 
 
@@ -599,6 +606,7 @@ def main():
     p = sub.add_parser("lint")
     p.add_argument("--groff", default="")
     p.add_argument("--man", default="")
+    p.add_argument("--mandoc", default="")
     p.add_argument("--configured", action="store_true")
     p.add_argument("pages", nargs="+")
     p = sub.add_parser("symbols")

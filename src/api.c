@@ -139,6 +139,7 @@ int sfcgi_read_all(struct sfcgi_request *req, size_t max, char **ret_buf, size_t
 	if (!r || !ret_buf)
 		return -EINVAL;
 	for (;;) {
+		size_t room, left = max - len; /* len <= max here */
 		ssize_t n;
 
 		if (cap - len < 4096 + 1) {
@@ -152,8 +153,10 @@ int sfcgi_read_all(struct sfcgi_request *req, size_t max, char **ret_buf, size_t
 			p = np;
 			cap = ncap;
 		}
-		n = sfcgi_read(req, p + len,
-			       cap - len - 1 < max - len + 1 ? cap - len - 1 : max - len + 1);
+		/* One byte past max tells a longer body from one of max bytes;
+		 * left + 1 would wrap for max == SIZE_MAX, hence left < room. */
+		room = cap - len - 1;
+		n = sfcgi_read(req, p + len, left < room ? left + 1 : room);
 		if (n < 0) {
 			free(p);
 			return (int)n;

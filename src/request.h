@@ -108,7 +108,7 @@ struct sfcgi_request *request_handle(struct request *r);
 
 /* For the public accessors (api.c) --------------------------------------- */
 
-/* The value of param name (not NUL-terminated past *ret_len): 1, or 0. */
+/* The value of param name (NUL-terminated; *ret_len counts inner NULs): 0, or -ENOENT. */
 int request_lookup(const struct request *r, const char *name, const char **ret_value,
 		   size_t *ret_len);
 /* Waits (up to read_timeout) for more input on r's connection: 0 or -errno. */

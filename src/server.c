@@ -48,9 +48,9 @@ static void usage(FILE *f, const char *prog)
 		const struct setting_desc *d = &settings_table[i];
 
 		if (d->type == SETTING_MS)
-			fprintf(f, "  %-18s %8gs  %s\n", d->key, (double)d->def / 1000, d->help);
+			fprintf(f, "  %-18s %9gs  %s\n", d->key, (double)d->def / 1000, d->help);
 		else
-			fprintf(f, "  %-18s %9llu  %s\n", d->key, (unsigned long long)d->def, d->help);
+			fprintf(f, "  %-18s %10llu  %s\n", d->key, (unsigned long long)d->def, d->help);
 	}
 }
 
@@ -159,10 +159,12 @@ static int apply_set(struct settings *set, char *arg)
 		return -EINVAL;
 	}
 	if (settings_set(set, d, eq + 1, &why) < 0) {
-		log_err("--set %s: %s (allowed %llu..%llu%s)", arg, why,
-			(unsigned long long)(d->type == SETTING_MS ? d->min / 1000 : d->min),
-			(unsigned long long)(d->type == SETTING_MS ? d->max / 1000 : d->max),
-			d->type == SETTING_MS ? " seconds" : "");
+		if (d->type == SETTING_MS) /* ms: 1 is 0.001 s, not 0 */
+			log_err("--set %s: %s (allowed %g..%g seconds)", arg, why,
+				(double)d->min / 1000, (double)d->max / 1000);
+		else
+			log_err("--set %s: %s (allowed %llu..%llu)", arg, why,
+				(unsigned long long)d->min, (unsigned long long)d->max);
 		return -EINVAL;
 	}
 	return 0;

@@ -273,14 +273,35 @@ static int init(void *userdata)
 	return 0;
 }
 
+/* After the library's --help: the bridge's own options. */
+static void help(void)
+{
+	printf("\nsfcgi-cgi runs CGI scripts (RFC 3875) for FastCGI requests. Its own options\n"
+	       "follow \"--\" (an instance config's \"args\"):\n\n"
+	       "  --root DIR          a directory scripts may live in (required; may repeat)\n"
+	       "  --timeout SECONDS   kill a script after this long, 504 if it sent nothing\n"
+	       "                      (default 30, 0 = never, at most 86400)\n"
+	       "  --path PATH         PATH of the scripts (default /usr/local/bin:/usr/bin:/bin)\n"
+	       "  --env NAME=VALUE    a variable for every script; may repeat\n"
+	       "  --stderr WHERE      the scripts' stderr to fcgi (the web server), log, or\n"
+	       "                      both (default)\n\n"
+	       "A bad option exits with status 2. See sfcgi-cgi(1).\n");
+}
+
 int main(int argc, char **argv)
 {
 	const struct sfcgi_app app = { .init = init, .handler = handler };
 
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") ||
-		    !strcmp(argv[i], "--version") || !strcmp(argv[i], "-V"))
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			int r = sfcgi_main(argc, argv, &app);
+
+			help();
+			return r;
+		}
+		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V"))
 			return sfcgi_main(argc, argv, &app);
+	}
 	if (parse_args(argc, argv) < 0)
 		return 2;
 	return sfcgi_main(argc, argv, &app);

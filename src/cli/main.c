@@ -18,10 +18,11 @@ static const struct {
 
 static int usage(FILE *f)
 {
-	fprintf(f, "Usage: sfcgi COMMAND [ARG]...\n\nCommands:\n");
+	fprintf(f, "Usage: sfcgi COMMAND [ARG]...\n       sfcgi --help | --version\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\n'sfcgi COMMAND --help' tells more.\n");
+	fprintf(f, "\n'sfcgi COMMAND --help' tells more; see sfcgi(1).\n"
+		   "No command or an unknown one: exit status 2.\n");
 	return f == stdout ? 0 : 2;
 }
 

@@ -47,7 +47,8 @@ static void usage(FILE *f)
 		"      --filter-data FILE  the FCGI_DATA stream for the filter role\n"
 		"  -b, --body-only         print the body without the response headers\n"
 		"  -t, --timeout SECONDS   give up after this long (default 30)\n"
-		"  -n, --repeat N          send the request N times on one kept connection\n\n"
+		"  -n, --repeat N          send the request N times on one kept connection\n"
+		"  -h, --help              print this help\n\n"
 		"Exit status: 0 for HTTP 1xx-3xx, 4 for 4xx, 5 for 5xx, 3 when the application\n"
 		"refused the request (FCGI_END_REQUEST protocolStatus), 2 for connection or\n"
 		"protocol errors, 1 for usage errors.\n");

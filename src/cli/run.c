@@ -21,7 +21,13 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: sfcgi run [--user] INSTANCE\n"
 		   "       sfcgi run --config FILE\n"
 		   "Run an instance: /etc/sfcgi/INSTANCE.json, or with --user\n"
-		   "~/.config/sfcgi/INSTANCE.json ($XDG_CONFIG_HOME honoured).\n");
+		   "~/.config/sfcgi/INSTANCE.json ($XDG_CONFIG_HOME honoured).\n\n"
+		   "  -u, --user         look up INSTANCE in the per-user configuration directory\n"
+		   "  -c, --config FILE  run the configuration in FILE instead of an instance's\n"
+		   "  -h, --help         print this help\n\n"
+		   "Exit status: 78 configuration missing or invalid (or no per-user\n"
+		   "directory), 2 usage error or invalid instance name, 1 the program cannot be\n"
+		   "executed; otherwise the instance's own. See sfcgi(1), sfcgi.json(5).\n");
 }
 
 /* Environment from the config; keys set by a previous run (a reload goes

@@ -110,6 +110,8 @@ check "--set out of range: exit 1" test $? = 1
 check "--set out of range: names the key and range" grep -q "max_conns=0: out of range (allowed 1..65536)" "$dir/opt.log"
 "$HELLO" --set nope=1 2>"$dir/opt2.log"
 check "--set unknown key: rejected" grep -q "nope=1: unknown key" "$dir/opt2.log"
+"$HELLO" --set read_timeout=0 2>"$dir/opt3.log"
+check "--set seconds out of range: the range in seconds" grep -q "read_timeout=0: out of range (allowed 0.001..86400 seconds)" "$dir/opt3.log"
 "$HELLO" --help | grep -q "read_timeout" && ok "--help lists the limits" || not_ok "--help lists the limits"
 
 # 9. FCGI_WEB_SERVER_ADDRS on a TCP listener

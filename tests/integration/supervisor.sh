@@ -56,6 +56,12 @@ req crash >/dev/null
 check "a crash is logged with its signal" wait_for "grep -q 'killed by SIGABRT' $dir/crash.log"
 check "the crashed worker is replaced" wait_for '[ $(workers_of $sup) = 3 ]'
 check "requests still served after the crash" bash -c "$(declare -f req); TOOL=$TOOL dir=$dir; req pid | grep -q pid="
+# sfcgi_read_all(): SIZE_MAX means no limit of its own; one byte over max is -EFBIG
+head -c 100000 /dev/zero >"$dir/body"
+readall() { "$TOOL" request -b -t 10 -d "$dir/body" "$dir/app.sock" "/?readall=$1" 2>>"$dir/req.err" | head -1; }
+check "sfcgi_read_all, max SIZE_MAX: the whole body" test "$(readall max)" = readall=100000
+check "sfcgi_read_all, max = body length: the whole body" test "$(readall 100000)" = readall=100000
+check "sfcgi_read_all, max one byte short: EFBIG" test "$(readall 99999)" = readall=EFBIG
 victim=$(pgrep -P "$sup" | head -1)
 kill -9 "$victim"
 check "kill -9 of a worker: logged" wait_for "grep -q 'worker $victim killed by SIGKILL' $dir/crash.log"

@@ -12,6 +12,9 @@
  *   ?ioctl      ioctl(FIONBIO) (the policy allows ioctl for TCGETS only)
  *   ?write=PATH open PATH for writing; answers "write=OK" or "write=ERRNO-NAME"
  *   ?status     answers /proc/self/status (uid, capabilities, NoNewPrivs, Seccomp)
+ * and for the API:
+ *   ?readall=MAX sfcgi_read_all(MAX bytes, "max" = SIZE_MAX); answers
+ *               "readall=LENGTH" or "readall=ERRNO-NAME"
  * TESTAPP_INIT_FAIL=1 makes init fail (a worker that exits on start).
  */
 #include <errno.h>
@@ -20,6 +23,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sfcgi.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +67,16 @@ static int handler(struct sfcgi_request *req, void *userdata)
 		sfcgi_printf(req, "write=%s\n", fd >= 0 ? "OK" : strerrorname_np(errno));
 		if (fd >= 0)
 			close(fd);
+	} else if (!strncmp(q, "readall=", 8)) {
+		size_t max = strcmp(q + 8, "max") ? strtoull(q + 8, NULL, 10) : SIZE_MAX, len = 0;
+		char *body = NULL;
+		int r = sfcgi_read_all(req, max, &body, &len);
+
+		if (r < 0)
+			sfcgi_printf(req, "readall=%s\n", strerrorname_np(-r));
+		else
+			sfcgi_printf(req, "readall=%zu\n", len);
+		free(body);
 	} else if (!strcmp(q, "status")) {
 		char buf[8192];
 		int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
