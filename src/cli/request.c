@@ -49,7 +49,8 @@ static void usage(FILE *f)
 		"  -t, --timeout SECONDS   give up after this long (default 30)\n"
 		"  -n, --repeat N          send the request N times on one kept connection\n"
 		"  -h, --help              print this help\n\n"
-		"Exit status: 0 for HTTP 1xx-3xx, 4 for 4xx, 5 for 5xx, 3 when the application\n"
+		"Exit status: 0 for HTTP 1xx-3xx, 4 for 4xx, 5 for 5xx or a Status: line that\n"
+		"is not an HTTP status (what a web server answers with 502), 3 when the application\n"
 		"refused the request (FCGI_END_REQUEST protocolStatus), 2 for connection or\n"
 		"protocol errors, 1 for usage errors.\n");
 }
@@ -253,6 +254,22 @@ struct response {
 	uint32_t app_status;
 };
 
+/* The value of a Status: line, "404 Not Found": three digits from 100 to
+ * 599, then the end of the line or a space. Anything else is -1, which a web
+ * server would answer with 502 (nginx: "upstream sent invalid status"). */
+static int parse_status(const char *p, const char *end)
+{
+	int v = 0, n = 0;
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	for (; p < end && n < 4 && *p >= '0' && *p <= '9'; p++, n++)
+		v = v * 10 + (*p - '0');
+	if (n != 3 || v < 100 || v > 599 || (p < end && *p != ' ' && *p != '\r' && *p != '\n'))
+		return -1;
+	return v;
+}
+
 /* STDOUT content: the header block is held back to find "Status:". */
 static void on_stdout(struct response *rs, const struct req_opts *o, const uint8_t *p, size_t n)
 {
@@ -274,7 +291,8 @@ static void on_stdout(struct response *rs, const struct req_opts *o, const uint8
 		for (size_t k = 0; k < i; k++)
 			if ((k == 0 || rs->head.data[k - 1] == '\n') &&
 			    !strncasecmp((char *)rs->head.data + k, "Status:", 7))
-				rs->status = atoi((char *)rs->head.data + k + 7);
+				rs->status = parse_status((char *)rs->head.data + k + 7,
+							  (char *)rs->head.data + i);
 		if (!o->body_only)
 			fwrite(rs->head.data, 1, i + skip, stdout);
 		fwrite(rs->head.data + i + skip, 1, rs->head.len - i - skip, stdout);
@@ -464,6 +482,12 @@ int cmd_request(int argc, char **argv)
 			fprintf(stderr, "sfcgi request: the application refused the request "
 					"(protocolStatus %u)\n", rs.protocol_status);
 			code = EXIT_PROTO;
+			break;
+		}
+		if (rs.status < 0) {
+			fprintf(stderr, "sfcgi request: the response's Status: line is not an "
+					"HTTP status (100 to 599); a web server answers 502\n");
+			code = 5;
 			break;
 		}
 		code = rs.status >= 500 ? 5 : rs.status >= 400 ? 4 : EXIT_OK;

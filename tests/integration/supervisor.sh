@@ -62,6 +62,17 @@ readall() { "$TOOL" request -b -t 10 -d "$dir/body" "$dir/app.sock" "/?readall=$
 check "sfcgi_read_all, max SIZE_MAX: the whole body" test "$(readall max)" = readall=100000
 check "sfcgi_read_all, max = body length: the whole body" test "$(readall 100000)" = readall=100000
 check "sfcgi_read_all, max one byte short: EFBIG" test "$(readall 99999)" = readall=EFBIG
+# sfcgi request: the exit status follows a Status: line, and one that is no
+# HTTP status is an error, as a web server's 502
+rawstatus() { "$TOOL" request -t 10 "$dir/app.sock" "/?rawstatus=$1" >/dev/null 2>>"$dir/req.err"; echo $?; }
+check "sfcgi request: Status 302 exits 0" test "$(rawstatus 302)" = 0
+check "sfcgi request: Status 404 exits 4" test "$(rawstatus 404)" = 4
+check "sfcgi request: Status 503 exits 5" test "$(rawstatus "503 Busy")" = 5
+check "sfcgi request: Status 42 exits 5" test "$(rawstatus 42)" = 5
+check "sfcgi request: Status abc exits 5" test "$(rawstatus abc)" = 5
+check "sfcgi request: Status 2000 exits 5" test "$(rawstatus 2000)" = 5
+check "sfcgi request: Status 200x exits 5" test "$(rawstatus 200x)" = 5
+check "sfcgi request: an invalid Status is named" grep -q "Status: line is not an HTTP status" "$dir/req.err"
 victim=$(pgrep -P "$sup" | head -1)
 kill -9 "$victim"
 check "kill -9 of a worker: logged" wait_for "grep -q 'worker $victim killed by SIGKILL' $dir/crash.log"

@@ -15,6 +15,7 @@
  * and for the API:
  *   ?readall=MAX sfcgi_read_all(MAX bytes, "max" = SIZE_MAX); answers
  *               "readall=LENGTH" or "readall=ERRNO-NAME"
+ *   ?rawstatus=TEXT writes its own header block, "Status: TEXT" (CGI style)
  * TESTAPP_INIT_FAIL=1 makes init fail (a worker that exits on start).
  */
 #include <errno.h>
@@ -42,6 +43,10 @@ static int handler(struct sfcgi_request *req, void *userdata)
 
 	(void)userdata;
 	q = q ? q : "";
+	if (!strncmp(q, "rawstatus=", 10)) {
+		sfcgi_printf(req, "Status: %s\r\nContent-Type: text/plain\r\n\r\nraw\n", q + 10);
+		return 0;
+	}
 	if (!strncmp(q, "sleep=", 6)) {
 		long ms = strtol(q + 6, NULL, 10);
 		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
