@@ -105,6 +105,10 @@ int cmd_run(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (user && path) {
+		log_err("sfcgi run: --user looks an INSTANCE up; with --config FILE it means nothing");
+		return 2;
+	}
 	if (!path && (r = config_instance_path(argv[optind], user, &path)) < 0) {
 		if (r == -EINVAL)
 			log_err("%s: not a valid instance name", argv[optind]);

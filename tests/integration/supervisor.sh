@@ -156,6 +156,9 @@ printf '{\n  "program": "%s",\n  "wrokers": 2\n}\n' "$APP" >"$dir/bad.json"
 "$TOOL" run --config "$dir/bad.json" 2>"$dir/bad.log"
 check "bad config at start: exit 78" test $? = 78
 check "bad config at start: names file:line:col and key" grep -q "$dir/bad.json:3:3: .*wrokers" "$dir/bad.log"
+"$TOOL" run --user --config "$dir/bad.json" 2>"$dir/user-config.log"
+check "run --user --config: usage error, exit 2" test $? = 2
+check "run --user --config: says why" grep -q -- "--user looks an INSTANCE up" "$dir/user-config.log"
 
 # 9. idle exit when socket-activated (systemd-socket-activate gives LISTEN_FDS)
 cat >"$dir/idle.json" <<EOF
