@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <grp.h>
-#include <math.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -27,39 +26,42 @@
 
 /* ---- numbers --------------------------------------------------------------- */
 
+/* An integer 0..max, exactly as written (a double would round 2^63 - 1 up). */
 static int get_uint(struct json *p, int t, const char *what, uint64_t max, uint64_t *ret)
 {
+	struct json_decimal d;
 	int r = json_expect(p, t, "a number", what);
-	double v = r < 0 ? 0 : json_number(p, t);
 
 	if (r < 0)
 		return r;
-	if (strspn(p->text + p->tok[t].start, "0123456789") == json_t_end(p, t) - json_t_start(p, t))
-		v = strtoull(p->text + p->tok[t].start, NULL, 10) > max ? INFINITY : v; /* exact */
-	if (!num_is_whole(v))
+	json_decimal(p, t, 0, &d);
+	if (d.fraction)
 		return json_fail(p, json_t_start(p, t), "\"%s\": expected an integer, got %.*s", what,
 			    JSON_ECHO(p, t));
-	if (v < 0 || v > (double)max)
+	if (d.negative || d.whole > max)
 		return json_fail(p, json_t_start(p, t), "\"%s\": %.*s is out of range (0..%" PRIu64 ")", what,
 			    JSON_ECHO(p, t), max);
-	*ret = (uint64_t)v;
+	*ret = d.whole;
 	return 0;
 }
 
+/* Seconds 0..MAX_SECONDS to the millisecond, exactly as written, in ms. */
 static int get_seconds(struct json *p, int t, const char *what, uint32_t *ret_ms)
 {
+	const uint64_t max = MAX_SECONDS * 1000;
+	struct json_decimal d;
 	int r = json_expect(p, t, "a number", what);
-	double v = r < 0 ? 0 : json_number(p, t), ms = v * 1000.0;
 
 	if (r < 0)
 		return r;
-	if (!(v >= 0 && v <= MAX_SECONDS))
+	json_decimal(p, t, 3, &d);
+	if (d.negative || d.whole > max || (d.whole == max && d.fraction))
 		return json_fail(p, json_t_start(p, t), "\"%s\": %.*s is out of range (0..%d seconds)", what,
 			    JSON_ECHO(p, t), MAX_SECONDS);
-	if (num_abs(ms - num_round(ms)) > 1e-6)
+	if (d.fraction)
 		return json_fail(p, json_t_start(p, t), "\"%s\": %.*s is not a whole number of milliseconds",
 			    what, JSON_ECHO(p, t));
-	*ret_ms = (uint32_t)num_round(ms);
+	*ret_ms = (uint32_t)d.whole;
 	return 0;
 }
 
@@ -217,6 +219,7 @@ static int limit(struct json *p, int obj, int k)
 	char name[JSON_ECHO_MAX + 1], what[JSON_ECHO_MAX + 16], lo[32], hi[32];
 	const struct setting_desc *d = json_key_name(p, k, name) ? settings_find(name) : NULL;
 	const char *why = NULL;
+	struct json_decimal num;
 	int r;
 
 	if (!d)
@@ -227,7 +230,11 @@ static int limit(struct json *p, int obj, int k)
 	snprintf(what, sizeof what, "limits.%s", d->key);
 	if ((r = json_expect(p, k + 1, "a number", what)) < 0)
 		return r;
-	r = settings_set_number(&p->c->limits, d, json_number(p, k + 1), &why);
+	json_decimal(p, k + 1, d->type == SETTING_MS ? 3 : 0, &num); /* seconds kept in ms */
+	if (num.negative || num.fraction)
+		why = d->type == SETTING_MS ? "must be a non-negative number of seconds, to the millisecond"
+					    : "must be a non-negative integer";
+	r = why ? -EINVAL : settings_set_uint(&p->c->limits, d, num.whole, &why);
 	fmt_limit(lo, sizeof lo, d->type, d->min);
 	fmt_limit(hi, sizeof hi, d->type, d->max);
 	if (r == -ERANGE)

@@ -10,7 +10,6 @@
 #include "json.h"
 
 #include <errno.h>
-#include <locale.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -484,20 +483,51 @@ bool json_key_name(struct json *p, int k, char *buf)
 	return p->tok[k].end - p->tok[k].start <= JSON_ECHO_MAX && string_at(p, k, buf, &n) == 0;
 }
 
-/* The number token t, read in the C locale whatever the application set. */
-double json_number(const struct json *p, int t)
+/*
+ * The number token t (JSON's grammar, checked by json_syntax()) times
+ * 10^scale, from its digits: nothing is rounded through a double, so that
+ * 9223372036854775807 stays itself, 1e-400 is not 0 and 1.0000000000000001
+ * is not 1.
+ */
+void json_decimal(const struct json *p, int t, unsigned scale, struct json_decimal *ret)
 {
-	static locale_t c_locale;
+	const char *s = p->text + p->tok[t].start;
+	size_t n = (size_t)(p->tok[t].end - p->tok[t].start), i, k = 0;
+	long long m = 0, frac = 0, exp = 0, cut;
+	bool point = false, nonzero = false;
 
-	if (!c_locale)
-		c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-	/* jsmn ends a literal only at a delimiter: strtod stops there too */
-	if (c_locale)
-		return strtod_l(p->text + p->tok[t].start, NULL, c_locale);
-	return strtod(p->text + p->tok[t].start, NULL);
+	memset(ret, 0, sizeof *ret);
+	for (i = s[0] == '-'; i < n && s[i] != 'e' && s[i] != 'E'; i++) {
+		point |= s[i] == '.';
+		m += s[i] != '.';
+		frac += point && s[i] != '.';
+		nonzero |= s[i] >= '1' && s[i] <= '9';
+	}
+	if (i < n) { /* the exponent, saturated far beyond any count of digits */
+		size_t j = i + 1 + (s[i + 1] == '-' || s[i + 1] == '+');
+
+		for (; j < n; j++)
+			exp = exp < 100000000 ? exp * 10 + (s[j] - '0') : exp;
+		exp = s[i + 1] == '-' ? -exp : exp;
+	}
+	if (!nonzero)
+		return; /* 0, -0, 0.0e7 */
+	ret->negative = s[0] == '-';
+	/* value = mantissa digits * 10^(exp - frac + scale): the first cut are whole */
+	cut = m + exp - frac + (long long)scale;
+	for (i = s[0] == '-'; i < n && s[i] != 'e' && s[i] != 'E'; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (s[i] == '.')
+			continue;
+		if ((long long)k++ >= cut)
+			ret->fraction |= d != 0;
+		else
+			ret->whole = ret->whole > (UINT64_MAX - d) / 10 ? UINT64_MAX : ret->whole * 10 + d;
+	}
+	for (cut -= m; cut > 0 && ret->whole && ret->whole != UINT64_MAX; cut--)
+		ret->whole = ret->whole > UINT64_MAX / 10 ? UINT64_MAX : ret->whole * 10;
 }
-
-
 
 /* "unknown key" with "a, b, c" from the key member at the start of each table entry. */
 int json_unknown_key(struct json *p, int k, const char *in, const void *table,

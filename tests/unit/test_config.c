@@ -155,6 +155,19 @@ static const struct {
 	EDGE("\"limits\": {\"max_reqs_per_conn\": 1024}", limits.max_reqs_per_conn, 1024),
 	EDGE("\"limits\": {}", limits.max_conns, 1024),
 	EDGE("\"kind\": \"native\"", kind, CONFIG_NATIVE),
+	/* read from the digits, not rounded through a double */
+	EDGE("\"max_requests\": 90071992547409.92e2", max_requests, 9007199254740992ull),
+	EDGE("\"workers\": 0.5e1", workers, 5),
+	EDGE("\"workers\": 1000e-3", workers, 1),
+	EDGE("\"workers\": 0e999999999999", workers, 0),
+	EDGE("\"idle_timeout\": 1e-3", idle_timeout_ms, 1),
+	EDGE("\"drain_timeout\": 0.1230", drain_timeout_ms, 123),
+	EDGE("\"limits\": {\"max_stdin_bytes\": 9223372036854775807}", limits.max_stdin_bytes,
+	     9223372036854775807ull),
+	EDGE("\"limits\": {\"read_timeout\": 86399.999}", limits.read_timeout_ms, 86399999),
+	EDGE("\"sandbox\": {\"rlimits\": {\"nofile\": 9223372036854775807}}", sandbox.rlimits[0],
+	     9223372036854775807ull),
+	EDGE("\"sandbox\": {\"rlimits\": {\"core\": 0}}", sandbox.rlimits[2], 0),
 #undef EDGE
 };
 
@@ -307,6 +320,32 @@ static const struct {
 	    "t.json:1:29: \"limits.read_timeout\": 0 is out of range (0.001..86400 seconds)"),
 	ROW("{\"limits\": {\"max_params\": 2.5}}",
 	    "t.json:1:27: \"limits.max_params\": must be a non-negative integer, got 2.5"),
+	/* numbers a double would round into range or onto a whole number */
+	ROW("{\"workers\": 1e-400}", "t.json:1:13: \"workers\": expected an integer, got 1e-400"),
+	ROW("{\"workers\": 1.0000000000000001}",
+	    "t.json:1:13: \"workers\": expected an integer, got 1.0000000000000001"),
+	ROW("{\"max_requests\": 9007199254740993.0}",
+	    "t.json:1:18: \"max_requests\": 9007199254740993.0 is out of range "
+	    "(0..9007199254740992)"),
+	ROW("{\"request_timeout\": 1e-10}",
+	    "t.json:1:21: \"request_timeout\": 1e-10 is not a whole number of milliseconds"),
+	ROW("{\"drain_timeout\": 0.0010000001}",
+	    "t.json:1:19: \"drain_timeout\": 0.0010000001 is not a whole number of milliseconds"),
+	ROW("{\"idle_timeout\": 86400.0000001}",
+	    "t.json:1:18: \"idle_timeout\": 86400.0000001 is out of range (0..86400 seconds)"),
+	ROW("{\"limits\": {\"read_timeout\": 0.0010000001}}",
+	    "t.json:1:29: \"limits.read_timeout\": must be a non-negative number of seconds, to the "
+	    "millisecond, got 0.0010000001"),
+	ROW("{\"limits\": {\"max_stdin_bytes\": 9223372036854775808}}",
+	    "t.json:1:32: \"limits.max_stdin_bytes\": 9223372036854775808 is out of range "
+	    "(0..9223372036854775807)"),
+	ROW("{\"limits\": {\"max_conns\": -0.5}}",
+	    "t.json:1:26: \"limits.max_conns\": must be a non-negative integer, got -0.5"),
+	ROW("{\"sandbox\": {\"rlimits\": {\"nofile\": 9223372036854775808.0}}}",
+	    "t.json:1:36: \"sandbox.rlimits.nofile\": 9223372036854775808.0 is out of range "
+	    "(0..9223372036854775807)"),
+	ROW("{\"sandbox\": {\"rlimits\": {\"as\": 9.3e18}}}",
+	    "t.json:1:32: \"sandbox.rlimits.as\": 9.3e18 is out of range (0..9223372036854775807)"),
 	ROW("{\"program\": \"bin/true\"}",
 	    "t.json:1:13: \"program\": \"bin/true\" is not an absolute path"),
 	ROW("{\"program\": \"\"}", "t.json:1:13: \"program\": \"\" is not an absolute path"),
