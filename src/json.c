@@ -70,12 +70,34 @@ int json_oom(struct json *p)
 	return -ENOMEM;
 }
 
+/* The byte at off, if it is a habit from elsewhere JSON does not have: what to say. */
+static const char *habit(const struct json *p, size_t off)
+{
+	char ch = off < p->len ? p->text[off] : 0, next = 0;
+
+	for (size_t i = off + 1; i < p->len && !next; i++)
+		next = strchr(" \t\r\n", p->text[i]) && p->text[i] ? 0 : p->text[i];
+	if (ch == ',' && (next == '}' || next == ']'))
+		return next == '}' ? "trailing comma before '}'" : "trailing comma before ']'";
+	if (ch == '#' ||
+	    (ch == '/' && off + 1 < p->len && (p->text[off + 1] == '/' || p->text[off + 1] == '*')))
+		return "comments are not allowed in JSON";
+	if (ch == '\'')
+		return "single quote: JSON strings and keys take double quotes";
+	if (off == 0 && p->len >= 3 && !memcmp(p->text, "\xef\xbb\xbf", 3))
+		return "byte order mark: save the file as UTF-8 without one";
+	return NULL;
+}
+
 static int unexpected(struct json *p, size_t off)
 {
 	unsigned char ch = off < p->len ? (unsigned char)p->text[off] : 0;
+	const char *why = habit(p, off);
 
 	if (off >= p->len)
 		return json_fail(p, off, "unexpected end of file");
+	if (why)
+		return json_fail(p, off, "%s", why);
 	if (ch > 0x20 && ch < 0x7f)
 		return json_fail(p, off, "unexpected '%c'", ch);
 	return json_fail(p, off, "unexpected byte 0x%02x", ch);
@@ -278,19 +300,49 @@ static int check_literal(struct json *p, int t)
 
 /* ---- syntax ------------------------------------------------------------- */
 
+/* The innermost object or array jsmn had opened and not closed, or -1. */
+static int open_container(const struct json *p, const jsmn_parser *jp)
+{
+	for (int i = (int)jp->toknext - 1; i >= 0; i--)
+		if (p->tok[i].start >= 0 && p->tok[i].end < 0 && p->tok[i].type <= JSMN_ARRAY)
+			return i;
+	return -1;
+}
+
+/* "...: the '{' at 3:11 is not closed", for a closing bracket or the end of the file. */
+static int not_closed(struct json *p, size_t off, const char *what, int t)
+{
+	unsigned line, col;
+
+	where(p, (size_t)p->tok[t].start, &line, &col);
+	return json_fail(p, off, "%s: the '%c' at %u:%u is not closed", what,
+		    p->text[p->tok[t].start], line, col);
+}
+
+/* A bare word where a value belongs: true, false and null are lowercase, a
+ * number has no '+' and no leading '.'. */
+static bool word_byte(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || (ch && strchr("+-._", ch));
+}
+
 /* What jsmn refused (at jp->pos, its tree as far as it got), in JSON terms. */
 static int jsmn_error(struct json *p, int r, const jsmn_parser *jp)
 {
 	size_t at = jp->pos, n;
-	int sup = jp->toksuper, last = (int)jp->toknext - 1;
+	int sup = jp->toksuper, last = (int)jp->toknext - 1, open;
 	char ch = at < p->len ? p->text[at] : 0;
 
 	if (jp->toknext > 0 && p->tok[0].end >= 0)
 		return json_fail(p, skip_ws(p, (size_t)p->tok[0].end, p->len),
 			    "trailing bytes after the object");
+	if (r == JSMN_ERROR_PART && ch == '"')
+		return json_fail(p, at, "unterminated string");
 	if (r == JSMN_ERROR_PART)
-		return ch == '"' ? json_fail(p, at, "unterminated string")
-				 : json_fail(p, p->len, "unexpected end of file");
+		return (open = open_container(p, jp)) >= 0
+			       ? not_closed(p, p->len, "unexpected end of file", open)
+			       : json_fail(p, p->len, "unexpected end of file");
 	for (size_t i = at + 1; ch == '"' && i < p->len && p->text[i] != '"';)
 		if (p->text[i] != '\\')
 			i++;
@@ -298,7 +350,9 @@ static int jsmn_error(struct json *p, int r, const jsmn_parser *jp)
 			return r; /* the bad escape: jsmn points at the string */
 	if (ch == '{' || ch == '[')
 		last--; /* jsmn took a token for it before refusing it */
-	if (ch && sup >= 0 && strchr("{[-0123456789tfn", ch)) {
+	if ((ch == '}' || ch == ']') && (open = open_container(p, jp)) >= 0)
+		return not_closed(p, at, ch == '}' ? "unexpected '}'" : "unexpected ']'", open);
+	if (sup >= 0 && (ch == '{' || ch == '[' || word_byte(ch))) {
 		if (p->tok[sup].type == JSMN_STRING && p->tok[sup].size)
 			return json_fail(p, at, "expected ',' or '}'");
 		if (p->tok[sup].type == JSMN_OBJECT)
@@ -308,10 +362,23 @@ static int jsmn_error(struct json *p, int r, const jsmn_parser *jp)
 					    ? "expected ':'"
 					    : "expected a string key");
 	}
-	if (ch && strchr("-0123456789tfn", ch)) /* a byte jsmn refuses in a literal */
+	if (sup >= 0 && p->tok[sup].type == JSMN_ARRAY && word_byte(ch)) {
+		size_t prev = at;
+
+		while (prev > 0 && strchr(" \t\r\n", p->text[prev - 1]))
+			prev--;
+		if (prev > 0 && p->text[prev - 1] != '[' && p->text[prev - 1] != ',')
+			return json_fail(p, at, "expected ',' or ']'");
+	}
+	if (ch && strchr("-0123456789tfn", ch)) { /* a byte jsmn refuses in a literal */
 		while (at < p->len && (unsigned char)p->text[at] > 0x20 &&
 		       (unsigned char)p->text[at] < 0x7f && !strchr(",]}", p->text[at]))
 			at++;
+	} else if (word_byte(ch)) { /* True, None, +1, .5: not JSON's literals */
+		for (n = at; n < p->len && n - at < JSON_ECHO_MAX && word_byte(p->text[n]);)
+			n++;
+		return json_fail(p, at, "invalid literal '%.*s'", (int)(n - at), p->text + at);
+	}
 	return unexpected(p, at);
 }
 
@@ -432,6 +499,9 @@ int json_syntax(struct json *p)
 		return json_fail(p, CONFIG_MAX_BYTES, "file is larger than %d bytes", CONFIG_MAX_BYTES);
 	if (p->len == 0)
 		return json_fail(p, 0, "empty file, expected a JSON object");
+	/* a comment or a BOM before the object; '#' is as likely "#!/bin/sh" */
+	if (i < p->len && p->text[i] != '{' && p->text[i] != '#' && habit(p, i))
+		return unexpected(p, i);
 	if (i == p->len || p->text[i] != '{')
 		return json_fail(p, i, "expected a JSON object");
 	if ((r = prescan(p)) < 0 || (r = tokenize(p)) < 0 || (r = walk(p, 0, &next)) < 0)
