@@ -416,14 +416,15 @@ static int sandbox_key(struct json *p, int obj, int k)
 /* "sandbox": false turns it off; an object tunes it (sfcgi.json(5)). */
 static int set_sandbox(struct json *p, int v, const struct field *f)
 {
-	int r;
+	int r = 0;
 
 	if (!strcmp(json_kind_of(p, v), "a boolean")) {
 		p->c->sandbox.enabled = p->text[p->tok[v].start] == 't';
 		return 0;
 	}
-	if ((r = json_expect(p, v, "an object", f->key)) < 0)
-		return r;
+	if (strcmp(json_kind_of(p, v), "an object"))
+		return json_fail(p, json_t_start(p, v), "\"sandbox\": expected an object or a boolean, got %s",
+			    json_kind_of(p, v));
 	for (int k = v + 1; r == 0 && json_inside(p, k, v); k = json_next_sibling(p, k + 1))
 		r = sandbox_key(p, v, k);
 	if (r == 0 && p->c->sandbox.group && !p->c->sandbox.user)

@@ -325,6 +325,9 @@ static const struct {
 	ROW("{\"listen\": false}", "t.json:1:12: \"listen\": expected a string, got a boolean"),
 	ROW("{\"fdname\": 1}", "t.json:1:12: \"fdname\": expected a string, got a number"),
 	ROW("{\"limits\": []}", "t.json:1:12: \"limits\": expected an object, got an array"),
+	ROW("{\"sandbox\": \"off\"}",
+	    "t.json:1:13: \"sandbox\": expected an object or a boolean, got a string"),
+	ROW("{\"sandbox\": null}", "t.json:1:13: \"sandbox\": expected an object or a boolean, got null"),
 	ROW("{\"limits\": {\"max_conns\": \"8\"}}",
 	    "t.json:1:26: \"limits.max_conns\": expected a number, got a string"),
 	/* values */
