@@ -416,7 +416,7 @@ static int sandbox_key(struct json *p, int obj, int k)
 /* "sandbox": false turns it off; an object tunes it (sfcgi.json(5)). */
 static int set_sandbox(struct json *p, int v, const struct field *f)
 {
-	int r = 0;
+	int r = 0, group = v; /* the key "group" */
 
 	if (!strcmp(json_kind_of(p, v), "a boolean")) {
 		p->c->sandbox.enabled = p->text[p->tok[v].start] == 't';
@@ -425,10 +425,15 @@ static int set_sandbox(struct json *p, int v, const struct field *f)
 	if (strcmp(json_kind_of(p, v), "an object"))
 		return json_fail(p, json_t_start(p, v), "\"sandbox\": expected an object or a boolean, got %s",
 			    json_kind_of(p, v));
-	for (int k = v + 1; r == 0 && json_inside(p, k, v); k = json_next_sibling(p, k + 1))
+	for (int k = v + 1; r == 0 && json_inside(p, k, v); k = json_next_sibling(p, k + 1)) {
+		char name[JSON_ECHO_MAX + 1];
+
 		r = sandbox_key(p, v, k);
+		if (r == 0 && json_key_name(p, k, name) && !strcmp(name, "group"))
+			group = k;
+	}
 	if (r == 0 && p->c->sandbox.group && !p->c->sandbox.user)
-		r = json_fail(p, json_t_start(p, v), "\"sandbox\": \"group\" needs \"user\" too");
+		r = json_fail(p, json_t_start(p, group), "\"sandbox\": \"group\" needs \"user\" too");
 	return r;
 }
 

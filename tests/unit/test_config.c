@@ -328,6 +328,8 @@ static const struct {
 	ROW("{\"sandbox\": \"off\"}",
 	    "t.json:1:13: \"sandbox\": expected an object or a boolean, got a string"),
 	ROW("{\"sandbox\": null}", "t.json:1:13: \"sandbox\": expected an object or a boolean, got null"),
+	ROW("{\"sandbox\": {\"seccomp\": \"off\",\n  \"group\": \"root\"}}",
+	    "t.json:2:3: \"sandbox\": \"group\" needs \"user\" too"),
 	ROW("{\"limits\": {\"max_conns\": \"8\"}}",
 	    "t.json:1:26: \"limits.max_conns\": expected a number, got a string"),
 	/* values */
