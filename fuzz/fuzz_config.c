@@ -21,6 +21,36 @@
 
 #define NAME "fuzz.json"
 
+/*
+ * A message about a key or a value (config.c's, after the syntax passed)
+ * points at that key or value: at the '"' of a key, at the first byte of
+ * a value, and at a value of the kind it says it got.
+ */
+static void check_points_at(const uint8_t *data, size_t size, size_t off, const char *msg)
+{
+	static const struct {
+		const char *got, *first;
+	} kinds[] = {
+		{ ", got a string", "\"" }, { ", got an object", "{" }, { ", got an array", "[" },
+		{ ", got a number", "-0123456789" }, { ", got a boolean", "tf" }, { ", got null", "n" },
+	};
+	size_t n = strlen(msg);
+
+	if (!strncmp(msg, "missing required key", 20))
+		CHECK(off < size && data[off] == '{');
+	if (strstr(msg, "unknown key \"") || !strncmp(msg, "duplicate key \"", 15))
+		CHECK(off < size && data[off] == '"');
+	if (msg[0] != '"')
+		return;
+	CHECK(off < size && strchr("\"{[-0123456789tfn", data[off]) && data[off]);
+	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+		size_t k = strlen(kinds[i].got);
+
+		if (n > k && !strcmp(msg + n - k, kinds[i].got))
+			CHECK(strchr(kinds[i].first, data[off]));
+	}
+}
+
 /* "NAME:LINE:COL: message", one line, the position a byte of data or its end. */
 static void check_error(const uint8_t *data, size_t size, const char *msg)
 {
@@ -46,6 +76,7 @@ static void check_error(const uint8_t *data, size_t size, const char *msg)
 	off = bol + (col - 1);
 	CHECK(col - 1 <= size - bol && off <= size);
 	CHECK(!memchr(data + bol, '\n', off - bol)); /* col stays on its line */
+	check_points_at(data, size, off, end + 2);
 }
 
 static bool str_eq(const char *a, const char *b)
