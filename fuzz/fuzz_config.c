@@ -31,8 +31,9 @@ static void check_points_at(const uint8_t *data, size_t size, size_t off, const 
 	static const struct {
 		const char *got, *first;
 	} kinds[] = {
-		{ ", got a string", "\"" }, { ", got an object", "{" }, { ", got an array", "[" },
-		{ ", got a number", "-0123456789" }, { ", got a boolean", "tf" }, { ", got null", "n" },
+		{ ", got a string", "\"" }, { ", got an object", "{" },
+		{ ", got an array", "[" }, { ", got a number", "-0123456789" },
+		{ ", got a boolean", "tf" }, { ", got null", "n" },
 	};
 	size_t n = strlen(msg);
 
@@ -134,7 +135,8 @@ static void check_ranges(const struct config *c)
 {
 	static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
 				    "0123456789";
-	static const int signals[] = { SIGTERM, SIGUSR1, SIGUSR2, SIGHUP, SIGINT, SIGQUIT, SIGWINCH };
+	static const int signals[] = { SIGTERM, SIGUSR1, SIGUSR2, SIGHUP,
+				       SIGINT, SIGQUIT, SIGWINCH };
 	const struct sandbox_config *sb = &c->sandbox;
 	bool sig = false;
 	size_t n = 0;

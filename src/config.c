@@ -232,8 +232,9 @@ static int limit(struct json *p, int obj, int k)
 		return r;
 	json_decimal(p, k + 1, d->type == SETTING_MS ? 3 : 0, &num); /* seconds kept in ms */
 	if (num.negative || num.fraction)
-		why = d->type == SETTING_MS ? "must be a non-negative number of seconds, to the millisecond"
-					    : "must be a non-negative integer";
+		why = d->type == SETTING_MS
+			      ? "must be a non-negative number of seconds, to the millisecond"
+			      : "must be a non-negative integer";
 	r = why ? -EINVAL : settings_set_uint(&p->c->limits, d, num.whole, &why);
 	fmt_limit(lo, sizeof lo, d->type, d->min);
 	fmt_limit(hi, sizeof hi, d->type, d->max);
@@ -423,8 +424,9 @@ static int set_sandbox(struct json *p, int v, const struct field *f)
 		return 0;
 	}
 	if (strcmp(json_kind_of(p, v), "an object"))
-		return json_fail(p, json_t_start(p, v), "\"sandbox\": expected an object or a boolean, got %s",
-			    json_kind_of(p, v));
+		return json_fail(p, json_t_start(p, v),
+				 "\"sandbox\": expected an object or a boolean, got %s",
+				 json_kind_of(p, v));
 	for (int k = v + 1; r == 0 && json_inside(p, k, v); k = json_next_sibling(p, k + 1)) {
 		char name[JSON_ECHO_MAX + 1];
 
@@ -433,7 +435,8 @@ static int set_sandbox(struct json *p, int v, const struct field *f)
 			group = k;
 	}
 	if (r == 0 && p->c->sandbox.group && !p->c->sandbox.user)
-		r = json_fail(p, json_t_start(p, group), "\"sandbox\": \"group\" needs \"user\" too");
+		r = json_fail(p, json_t_start(p, group),
+			      "\"sandbox\": \"group\" needs \"user\" too");
 	return r;
 }
 

@@ -316,15 +316,15 @@ static int not_closed(struct json *p, size_t off, const char *what, int t)
 
 	where(p, (size_t)p->tok[t].start, &line, &col);
 	return json_fail(p, off, "%s: the '%c' at %u:%u is not closed", what,
-		    p->text[p->tok[t].start], line, col);
+			 p->text[p->tok[t].start], line, col);
 }
 
 /* A bare word where a value belongs: true, false and null are lowercase, a
  * number has no '+' and no leading '.'. */
 static bool word_byte(char ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch >= '0' && ch <= '9') || (ch && strchr("+-._", ch));
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("+-._", ch));
 }
 
 /* What jsmn refused (at jp->pos, its tree as far as it got), in JSON terms. */
@@ -341,8 +341,8 @@ static int jsmn_error(struct json *p, int r, const jsmn_parser *jp)
 		return json_fail(p, at, "unterminated string");
 	if (r == JSMN_ERROR_PART)
 		return (open = open_container(p, jp)) >= 0
-			       ? not_closed(p, p->len, "unexpected end of file", open)
-			       : json_fail(p, p->len, "unexpected end of file");
+			   ? not_closed(p, p->len, "unexpected end of file", open)
+			   : json_fail(p, p->len, "unexpected end of file");
 	for (size_t i = at + 1; ch == '"' && i < p->len && p->text[i] != '"';)
 		if (p->text[i] != '\\')
 			i++;
@@ -593,7 +593,8 @@ void json_decimal(const struct json *p, int t, unsigned scale, struct json_decim
 		if ((long long)k++ >= cut)
 			ret->fraction |= d != 0;
 		else
-			ret->whole = ret->whole > (UINT64_MAX - d) / 10 ? UINT64_MAX : ret->whole * 10 + d;
+			ret->whole =
+			    ret->whole > (UINT64_MAX - d) / 10 ? UINT64_MAX : ret->whole * 10 + d;
 	}
 	for (cut -= m; cut > 0 && ret->whole && ret->whole != UINT64_MAX; cut--)
 		ret->whole = ret->whole > UINT64_MAX / 10 ? UINT64_MAX : ret->whole * 10;

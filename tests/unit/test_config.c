@@ -327,9 +327,11 @@ static const struct {
 	ROW("{\"limits\": []}", "t.json:1:12: \"limits\": expected an object, got an array"),
 	ROW("{\"sandbox\": \"off\"}",
 	    "t.json:1:13: \"sandbox\": expected an object or a boolean, got a string"),
-	ROW("{\"sandbox\": null}", "t.json:1:13: \"sandbox\": expected an object or a boolean, got null"),
+	ROW("{\"sandbox\": null}",
+	    "t.json:1:13: \"sandbox\": expected an object or a boolean, got null"),
 	ROW("{\"sandbox\": {\"syscalls\": [\"flock\", \"nosuch\"]}}",
-	    "t.json:1:36: \"sandbox.syscalls[1]\": \"nosuch\" is not a system call of this architecture"),
+	    "t.json:1:36: \"sandbox.syscalls[1]\": \"nosuch\" is not a system call of this "
+	    "architecture"),
 #if defined(__x86_64__)
 	ROW("{\"sandbox\": {\"syscalls\": [\"socketcall\"]}}", /* i386's, not x86_64's */
 	    "t.json:1:27: \"sandbox.syscalls[0]\": \"socketcall\" is not a system call of this "
