@@ -156,7 +156,7 @@ static int env_entry(struct json *p, int obj, int k, int n)
 			 JSON_ECHO(p, k));
 	for (int i = 0, j = obj + 1; r == 0 && i < n; i++, j = json_next_sibling(p, j + 1))
 		if (!strncmp(env[i], name, len) && env[i][len] == '=')
-			r = json_duplicate(p, k, j);
+			r = json_duplicate(p, k, j, "\"environment\": ");
 	if (r == 0) {
 		snprintf(what, sizeof what, "environment.%s", name);
 		r = json_get_string(p, k + 1, what, &value);
@@ -225,7 +225,7 @@ static int limit(struct json *p, int obj, int k)
 	if (!d)
 		return json_unknown_key(p, k, "\"limits\": ", settings_table, sizeof *settings_table,
 				   settings_count);
-	if ((r = json_check_dup(p, obj, k)) < 0)
+	if ((r = json_check_dup(p, obj, k, "\"limits\": ")) < 0)
 		return r;
 	snprintf(what, sizeof what, "limits.%s", d->key);
 	if ((r = json_expect(p, k + 1, "a number", what)) < 0)
@@ -361,7 +361,7 @@ static int sandbox_rlimits(struct json *p, int v)
 		if (i < 0)
 			return json_fail(p, json_t_start(p, k), "\"sandbox.rlimits\": unknown key %.*s (valid: "
 				    "nofile, as, core, nproc, fsize)", JSON_ECHO(p, k));
-		if ((r = json_check_dup(p, v, k)) < 0)
+		if ((r = json_check_dup(p, v, k, "\"sandbox.rlimits\": ")) < 0)
 			return r;
 		snprintf(what, sizeof what, "sandbox.rlimits.%s", name);
 		if ((r = get_uint(p, k + 1, what, INT64_MAX, &n)) == 0)
@@ -391,7 +391,7 @@ static int sandbox_key(struct json *p, int obj, int k)
 	if (i < 0)
 		return json_unknown_key(p, k, "\"sandbox\": ", sandbox_keys, sizeof *sandbox_keys,
 				   sizeof sandbox_keys / sizeof *sandbox_keys);
-	if ((r = json_check_dup(p, obj, k)) < 0)
+	if ((r = json_check_dup(p, obj, k, "\"sandbox\": ")) < 0)
 		return r;
 	switch (i) {
 	case 0: return sandbox_ids(p, k, v, true);
@@ -503,7 +503,7 @@ static int root(struct json *p)
 			f = strcmp(fields[i].key, name) ? NULL : &fields[i];
 		if (!f)
 			return json_unknown_key(p, k, "", fields, sizeof *fields, NFIELDS);
-		if ((r = json_check_dup(p, 0, k)) == 0)
+		if ((r = json_check_dup(p, 0, k, "")) == 0)
 			r = f->set(p, k + 1, f);
 	}
 	if (r == 0 && !p->c->program)

@@ -617,23 +617,23 @@ int json_unknown_key(struct json *p, int k, const char *in, const void *table,
 	return json_fail(p, json_t_start(p, k), "%sunknown key %.*s (valid: %s)", in, JSON_ECHO(p, k), valid);
 }
 
-int json_duplicate(struct json *p, int k, int first)
+int json_duplicate(struct json *p, int k, int first, const char *in)
 {
 	unsigned line, col;
 
 	where(p, json_t_start(p, first), &line, &col);
-	return json_fail(p, json_t_start(p, k), "duplicate key %.*s (first at %u:%u)", JSON_ECHO(p, k), line,
-		    col);
+	return json_fail(p, json_t_start(p, k), "%sduplicate key %.*s (first at %u:%u)", in,
+			 JSON_ECHO(p, k), line, col);
 }
 
 /* Key k (a known one, so short) against the keys before it in object obj. */
-int json_check_dup(struct json *p, int obj, int k)
+int json_check_dup(struct json *p, int obj, int k, const char *in)
 {
 	char a[JSON_ECHO_MAX + 1], b[JSON_ECHO_MAX + 1];
 
 	json_key_name(p, k, a);
 	for (int i = obj + 1; i < k; i = json_next_sibling(p, i + 1))
 		if (json_key_name(p, i, b) && !strcmp(a, b))
-			return json_duplicate(p, k, i);
+			return json_duplicate(p, k, i, in);
 	return 0;
 }

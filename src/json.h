@@ -79,8 +79,9 @@ void json_decimal(const struct json *p, int t, unsigned scale, struct json_decim
  * the key's name first in each entry). */
 int json_unknown_key(struct json *p, int k, const char *in, const void *table, size_t stride,
 		     size_t n);
-/* Key k of object obj repeats an earlier one: the error, or 0. */
-int json_check_dup(struct json *p, int obj, int k);
-int json_duplicate(struct json *p, int k, int first);
+/* Key k of object obj repeats an earlier one: the error, or 0. in is the
+ * object's name for the message ("\"limits\": "), as for json_unknown_key(). */
+int json_check_dup(struct json *p, int obj, int k, const char *in);
+int json_duplicate(struct json *p, int k, int first, const char *in);
 
 #endif
