@@ -90,6 +90,24 @@ static int set_kind(struct json *p, int v, const struct field *f)
 	return r;
 }
 
+/* Why stat() of a path in the file failed, said of the path ("... %s"). */
+static const char *stat_failed(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		return "does not exist";
+	case EACCES:
+		return "cannot be reached (permission denied)";
+	case ENAMETOOLONG:
+		return "is too long a path";
+	case ELOOP:
+		return "has too many levels of symbolic links";
+	default:
+		return "cannot be looked up";
+	}
+}
+
 static int set_program(struct json *p, int v, const struct field *f)
 {
 	struct stat st;
@@ -102,7 +120,7 @@ static int set_program(struct json *p, int v, const struct field *f)
 	if (path[0] != '/')
 		why = "is not an absolute path";
 	else if (stat(path, &st) < 0)
-		why = errno == ENOENT || errno == ENOTDIR ? "does not exist" : strerror(errno);
+		why = stat_failed(errno);
 	else if (!S_ISREG(st.st_mode))
 		why = "is not a regular file";
 	else if (access(path, X_OK) < 0)
@@ -308,7 +326,7 @@ static const char *path_ok(const char *s)
 
 	if (s[0] != '/')
 		return "is not an absolute path";
-	return stat(s, &st) < 0 ? "does not exist" : NULL;
+	return stat(s, &st) < 0 ? stat_failed(errno) : NULL;
 }
 
 static const char *group_ok(const char *s)

@@ -212,8 +212,11 @@ static int unescape(struct json *p, size_t *i, size_t end, char *out, size_t *n)
 	}
 	if (cp < 0 && *i + 1 < end && s[1] == 'u')
 		return json_fail(p, *i, "invalid \\u escape");
-	if (cp < 0)
-		return json_fail(p, *i, "invalid escape '\\%c'", *i + 1 < end ? s[1] : ' ');
+	if (cp < 0 && (unsigned char)s[1] > 0x20 && (unsigned char)s[1] < 0x7f)
+		return json_fail(p, *i, "invalid escape '\\%c'", s[1]);
+	if (cp < 0) /* a backslash before a control or non-ASCII byte */
+		return json_fail(p, *i, "invalid escape: '\\' before byte 0x%02x",
+				 (unsigned char)s[1]);
 	if (cp == 0)
 		return json_fail(p, *i, "\\u0000 is not allowed in strings");
 	if (cp >= 0xd800 && cp <= 0xdbff)

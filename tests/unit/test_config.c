@@ -251,6 +251,8 @@ static const struct {
 	ROW("{\"a\": \"\\x\"}", "t.json:1:8: invalid escape '\\x'"),
 	ROW("{\"a\": \"\\\"\\q\"}", "t.json:1:10: invalid escape '\\q'"),
 	ROW("{\"a\": \"\\u12g4\"}", "t.json:1:8: invalid \\u escape"),
+	ROW("{\"a\": \"\\\xff\"}", "t.json:1:8: invalid escape: '\\' before byte 0xff"),
+	ROW("{\"a\": \"\\\t\"}", "t.json:1:8: invalid escape: '\\' before byte 0x09"),
 	ROW("{\"a\": \"\\\\x\\q\"}", "t.json:1:11: invalid escape '\\q'"), /* was a hang */
 	/* what jsmn lets through */
 	ROW("{\"program\": \"/bin/true\",}", "t.json:1:24: trailing comma before '}'"),
@@ -398,6 +400,8 @@ static const struct {
 	ROW("{\"program\": \"/nonexistent/sfcgi-test\"}",
 	    "t.json:1:13: \"program\": \"/nonexistent/sfcgi-test\" does not exist"),
 	ROW("{\"program\": \"/\"}", "t.json:1:13: \"program\": \"/\" is not a regular file"),
+	ROW("{\"sandbox\": {\"read_only\": [\"/nonexistent\"]}}",
+	    "t.json:1:28: \"sandbox.read_only[0]\": \"/nonexistent\" does not exist"),
 	ROW("{\"environment\": {\"1A\": \"\"}}",
 	    "t.json:1:18: \"environment\": \"1A\" is not a valid variable name"),
 	ROW("{\"environment\": {\"A-B\": \"\"}}",
@@ -470,7 +474,8 @@ END_TEST
 
 START_TEST(long_values)
 {
-	char text[1024], name[300], want[128];
+	char text[1024], name[300], want[128], *long_path;
+	const char *tail = " is too long a path";
 	struct config c;
 	struct config_error err;
 
@@ -489,6 +494,16 @@ START_TEST(long_values)
 	ck_assert_int_eq(parse(text, strlen(text), &c, &err), -EINVAL);
 	snprintf(want, sizeof want, "t.json:1:2: unknown key \"%.63s (valid: ", name);
 	ck_assert_int_eq(strncmp(err.msg, want, strlen(want)), 0);
+	/* a path longer than PATH_MAX: said so, not strerror() after the quote */
+	long_path = malloc(5000);
+	ck_assert_ptr_nonnull(long_path);
+	memset(long_path, 0, 5000);
+	strcpy(long_path, "{\"program\": \"/");
+	memset(long_path + strlen(long_path), 'x', 4500);
+	strcat(long_path, "\"}");
+	ck_assert_int_eq(parse(long_path, strlen(long_path), &c, &err), -EINVAL);
+	ck_assert_str_eq(err.msg + strlen(err.msg) - strlen(tail), tail);
+	free(long_path);
 }
 END_TEST
 
