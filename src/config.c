@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <grp.h>
-#include <math.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -27,39 +26,42 @@
 
 /* ---- numbers --------------------------------------------------------------- */
 
+/* An integer 0..max, exactly as written (a double would round 2^63 - 1 up). */
 static int get_uint(struct json *p, int t, const char *what, uint64_t max, uint64_t *ret)
 {
+	struct json_decimal d;
 	int r = json_expect(p, t, "a number", what);
-	double v = r < 0 ? 0 : json_number(p, t);
 
 	if (r < 0)
 		return r;
-	if (strspn(p->text + p->tok[t].start, "0123456789") == json_t_end(p, t) - json_t_start(p, t))
-		v = strtoull(p->text + p->tok[t].start, NULL, 10) > max ? INFINITY : v; /* exact */
-	if (!num_is_whole(v))
+	json_decimal(p, t, 0, &d);
+	if (d.fraction)
 		return json_fail(p, json_t_start(p, t), "\"%s\": expected an integer, got %.*s", what,
 			    JSON_ECHO(p, t));
-	if (v < 0 || v > (double)max)
+	if (d.negative || d.whole > max)
 		return json_fail(p, json_t_start(p, t), "\"%s\": %.*s is out of range (0..%" PRIu64 ")", what,
 			    JSON_ECHO(p, t), max);
-	*ret = (uint64_t)v;
+	*ret = d.whole;
 	return 0;
 }
 
+/* Seconds 0..MAX_SECONDS to the millisecond, exactly as written, in ms. */
 static int get_seconds(struct json *p, int t, const char *what, uint32_t *ret_ms)
 {
+	const uint64_t max = MAX_SECONDS * 1000;
+	struct json_decimal d;
 	int r = json_expect(p, t, "a number", what);
-	double v = r < 0 ? 0 : json_number(p, t), ms = v * 1000.0;
 
 	if (r < 0)
 		return r;
-	if (!(v >= 0 && v <= MAX_SECONDS))
+	json_decimal(p, t, 3, &d);
+	if (d.negative || d.whole > max || (d.whole == max && d.fraction))
 		return json_fail(p, json_t_start(p, t), "\"%s\": %.*s is out of range (0..%d seconds)", what,
 			    JSON_ECHO(p, t), MAX_SECONDS);
-	if (num_abs(ms - num_round(ms)) > 1e-6)
+	if (d.fraction)
 		return json_fail(p, json_t_start(p, t), "\"%s\": %.*s is not a whole number of milliseconds",
 			    what, JSON_ECHO(p, t));
-	*ret_ms = (uint32_t)num_round(ms);
+	*ret_ms = (uint32_t)d.whole;
 	return 0;
 }
 
@@ -88,6 +90,24 @@ static int set_kind(struct json *p, int v, const struct field *f)
 	return r;
 }
 
+/* Why stat() of a path in the file failed, said of the path ("... %s"). */
+static const char *stat_failed(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		return "does not exist";
+	case EACCES:
+		return "cannot be reached (permission denied)";
+	case ENAMETOOLONG:
+		return "is too long a path";
+	case ELOOP:
+		return "has too many levels of symbolic links";
+	default:
+		return "cannot be looked up";
+	}
+}
+
 static int set_program(struct json *p, int v, const struct field *f)
 {
 	struct stat st;
@@ -100,7 +120,7 @@ static int set_program(struct json *p, int v, const struct field *f)
 	if (path[0] != '/')
 		why = "is not an absolute path";
 	else if (stat(path, &st) < 0)
-		why = errno == ENOENT || errno == ENOTDIR ? "does not exist" : strerror(errno);
+		why = stat_failed(errno);
 	else if (!S_ISREG(st.st_mode))
 		why = "is not a regular file";
 	else if (access(path, X_OK) < 0)
@@ -154,7 +174,7 @@ static int env_entry(struct json *p, int obj, int k, int n)
 			 JSON_ECHO(p, k));
 	for (int i = 0, j = obj + 1; r == 0 && i < n; i++, j = json_next_sibling(p, j + 1))
 		if (!strncmp(env[i], name, len) && env[i][len] == '=')
-			r = json_duplicate(p, k, j);
+			r = json_duplicate(p, k, j, "\"environment\": ");
 	if (r == 0) {
 		snprintf(what, sizeof what, "environment.%s", name);
 		r = json_get_string(p, k + 1, what, &value);
@@ -217,17 +237,23 @@ static int limit(struct json *p, int obj, int k)
 	char name[JSON_ECHO_MAX + 1], what[JSON_ECHO_MAX + 16], lo[32], hi[32];
 	const struct setting_desc *d = json_key_name(p, k, name) ? settings_find(name) : NULL;
 	const char *why = NULL;
+	struct json_decimal num;
 	int r;
 
 	if (!d)
 		return json_unknown_key(p, k, "\"limits\": ", settings_table, sizeof *settings_table,
 				   settings_count);
-	if ((r = json_check_dup(p, obj, k)) < 0)
+	if ((r = json_check_dup(p, obj, k, "\"limits\": ")) < 0)
 		return r;
 	snprintf(what, sizeof what, "limits.%s", d->key);
 	if ((r = json_expect(p, k + 1, "a number", what)) < 0)
 		return r;
-	r = settings_set_number(&p->c->limits, d, json_number(p, k + 1), &why);
+	json_decimal(p, k + 1, d->type == SETTING_MS ? 3 : 0, &num); /* seconds kept in ms */
+	if (num.negative || num.fraction)
+		why = d->type == SETTING_MS
+			      ? "must be a non-negative number of seconds, to the millisecond"
+			      : "must be a non-negative integer";
+	r = why ? -EINVAL : settings_set_uint(&p->c->limits, d, num.whole, &why);
 	fmt_limit(lo, sizeof lo, d->type, d->min);
 	fmt_limit(hi, sizeof hi, d->type, d->max);
 	if (r == -ERANGE)
@@ -300,7 +326,7 @@ static const char *path_ok(const char *s)
 
 	if (s[0] != '/')
 		return "is not an absolute path";
-	return stat(s, &st) < 0 ? "does not exist" : NULL;
+	return stat(s, &st) < 0 ? stat_failed(errno) : NULL;
 }
 
 static const char *group_ok(const char *s)
@@ -353,7 +379,7 @@ static int sandbox_rlimits(struct json *p, int v)
 		if (i < 0)
 			return json_fail(p, json_t_start(p, k), "\"sandbox.rlimits\": unknown key %.*s (valid: "
 				    "nofile, as, core, nproc, fsize)", JSON_ECHO(p, k));
-		if ((r = json_check_dup(p, v, k)) < 0)
+		if ((r = json_check_dup(p, v, k, "\"sandbox.rlimits\": ")) < 0)
 			return r;
 		snprintf(what, sizeof what, "sandbox.rlimits.%s", name);
 		if ((r = get_uint(p, k + 1, what, INT64_MAX, &n)) == 0)
@@ -383,7 +409,7 @@ static int sandbox_key(struct json *p, int obj, int k)
 	if (i < 0)
 		return json_unknown_key(p, k, "\"sandbox\": ", sandbox_keys, sizeof *sandbox_keys,
 				   sizeof sandbox_keys / sizeof *sandbox_keys);
-	if ((r = json_check_dup(p, obj, k)) < 0)
+	if ((r = json_check_dup(p, obj, k, "\"sandbox\": ")) < 0)
 		return r;
 	switch (i) {
 	case 0: return sandbox_ids(p, k, v, true);
@@ -409,18 +435,26 @@ static int sandbox_key(struct json *p, int obj, int k)
 /* "sandbox": false turns it off; an object tunes it (sfcgi.json(5)). */
 static int set_sandbox(struct json *p, int v, const struct field *f)
 {
-	int r;
+	int r = 0, group = v; /* the key "group" */
 
 	if (!strcmp(json_kind_of(p, v), "a boolean")) {
 		p->c->sandbox.enabled = p->text[p->tok[v].start] == 't';
 		return 0;
 	}
-	if ((r = json_expect(p, v, "an object", f->key)) < 0)
-		return r;
-	for (int k = v + 1; r == 0 && json_inside(p, k, v); k = json_next_sibling(p, k + 1))
+	if (strcmp(json_kind_of(p, v), "an object"))
+		return json_fail(p, json_t_start(p, v),
+				 "\"sandbox\": expected an object or a boolean, got %s",
+				 json_kind_of(p, v));
+	for (int k = v + 1; r == 0 && json_inside(p, k, v); k = json_next_sibling(p, k + 1)) {
+		char name[JSON_ECHO_MAX + 1];
+
 		r = sandbox_key(p, v, k);
+		if (r == 0 && json_key_name(p, k, name) && !strcmp(name, "group"))
+			group = k;
+	}
 	if (r == 0 && p->c->sandbox.group && !p->c->sandbox.user)
-		r = json_fail(p, json_t_start(p, v), "\"sandbox\": \"group\" needs \"user\" too");
+		r = json_fail(p, json_t_start(p, group),
+			      "\"sandbox\": \"group\" needs \"user\" too");
 	return r;
 }
 
@@ -487,7 +521,7 @@ static int root(struct json *p)
 			f = strcmp(fields[i].key, name) ? NULL : &fields[i];
 		if (!f)
 			return json_unknown_key(p, k, "", fields, sizeof *fields, NFIELDS);
-		if ((r = json_check_dup(p, 0, k)) == 0)
+		if ((r = json_check_dup(p, 0, k, "")) == 0)
 			r = f->set(p, k + 1, f);
 	}
 	if (r == 0 && !p->c->program)

@@ -10,7 +10,6 @@
 #include "json.h"
 
 #include <errno.h>
-#include <locale.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,12 +70,34 @@ int json_oom(struct json *p)
 	return -ENOMEM;
 }
 
+/* The byte at off, if it is a habit from elsewhere JSON does not have: what to say. */
+static const char *habit(const struct json *p, size_t off)
+{
+	char ch = off < p->len ? p->text[off] : 0, next = 0;
+
+	for (size_t i = off + 1; i < p->len && !next; i++)
+		next = strchr(" \t\r\n", p->text[i]) && p->text[i] ? 0 : p->text[i];
+	if (ch == ',' && (next == '}' || next == ']'))
+		return next == '}' ? "trailing comma before '}'" : "trailing comma before ']'";
+	if (ch == '#' ||
+	    (ch == '/' && off + 1 < p->len && (p->text[off + 1] == '/' || p->text[off + 1] == '*')))
+		return "comments are not allowed in JSON";
+	if (ch == '\'')
+		return "single quote: JSON strings and keys take double quotes";
+	if (off == 0 && p->len >= 3 && !memcmp(p->text, "\xef\xbb\xbf", 3))
+		return "byte order mark: save the file as UTF-8 without one";
+	return NULL;
+}
+
 static int unexpected(struct json *p, size_t off)
 {
 	unsigned char ch = off < p->len ? (unsigned char)p->text[off] : 0;
+	const char *why = habit(p, off);
 
 	if (off >= p->len)
 		return json_fail(p, off, "unexpected end of file");
+	if (why)
+		return json_fail(p, off, "%s", why);
 	if (ch > 0x20 && ch < 0x7f)
 		return json_fail(p, off, "unexpected '%c'", ch);
 	return json_fail(p, off, "unexpected byte 0x%02x", ch);
@@ -191,8 +212,11 @@ static int unescape(struct json *p, size_t *i, size_t end, char *out, size_t *n)
 	}
 	if (cp < 0 && *i + 1 < end && s[1] == 'u')
 		return json_fail(p, *i, "invalid \\u escape");
-	if (cp < 0)
-		return json_fail(p, *i, "invalid escape '\\%c'", *i + 1 < end ? s[1] : ' ');
+	if (cp < 0 && (unsigned char)s[1] > 0x20 && (unsigned char)s[1] < 0x7f)
+		return json_fail(p, *i, "invalid escape '\\%c'", s[1]);
+	if (cp < 0) /* a backslash before a control or non-ASCII byte */
+		return json_fail(p, *i, "invalid escape: '\\' before byte 0x%02x",
+				 (unsigned char)s[1]);
 	if (cp == 0)
 		return json_fail(p, *i, "\\u0000 is not allowed in strings");
 	if (cp >= 0xd800 && cp <= 0xdbff)
@@ -279,19 +303,49 @@ static int check_literal(struct json *p, int t)
 
 /* ---- syntax ------------------------------------------------------------- */
 
+/* The innermost object or array jsmn had opened and not closed, or -1. */
+static int open_container(const struct json *p, const jsmn_parser *jp)
+{
+	for (int i = (int)jp->toknext - 1; i >= 0; i--)
+		if (p->tok[i].start >= 0 && p->tok[i].end < 0 && p->tok[i].type <= JSMN_ARRAY)
+			return i;
+	return -1;
+}
+
+/* "...: the '{' at 3:11 is not closed", for a closing bracket or the end of the file. */
+static int not_closed(struct json *p, size_t off, const char *what, int t)
+{
+	unsigned line, col;
+
+	where(p, (size_t)p->tok[t].start, &line, &col);
+	return json_fail(p, off, "%s: the '%c' at %u:%u is not closed", what,
+			 p->text[p->tok[t].start], line, col);
+}
+
+/* A bare word where a value belongs: true, false and null are lowercase, a
+ * number has no '+' and no leading '.'. */
+static bool word_byte(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("+-._", ch));
+}
+
 /* What jsmn refused (at jp->pos, its tree as far as it got), in JSON terms. */
 static int jsmn_error(struct json *p, int r, const jsmn_parser *jp)
 {
 	size_t at = jp->pos, n;
-	int sup = jp->toksuper, last = (int)jp->toknext - 1;
+	int sup = jp->toksuper, last = (int)jp->toknext - 1, open;
 	char ch = at < p->len ? p->text[at] : 0;
 
 	if (jp->toknext > 0 && p->tok[0].end >= 0)
 		return json_fail(p, skip_ws(p, (size_t)p->tok[0].end, p->len),
 			    "trailing bytes after the object");
+	if (r == JSMN_ERROR_PART && ch == '"')
+		return json_fail(p, at, "unterminated string");
 	if (r == JSMN_ERROR_PART)
-		return ch == '"' ? json_fail(p, at, "unterminated string")
-				 : json_fail(p, p->len, "unexpected end of file");
+		return (open = open_container(p, jp)) >= 0
+			   ? not_closed(p, p->len, "unexpected end of file", open)
+			   : json_fail(p, p->len, "unexpected end of file");
 	for (size_t i = at + 1; ch == '"' && i < p->len && p->text[i] != '"';)
 		if (p->text[i] != '\\')
 			i++;
@@ -299,7 +353,9 @@ static int jsmn_error(struct json *p, int r, const jsmn_parser *jp)
 			return r; /* the bad escape: jsmn points at the string */
 	if (ch == '{' || ch == '[')
 		last--; /* jsmn took a token for it before refusing it */
-	if (ch && sup >= 0 && strchr("{[-0123456789tfn", ch)) {
+	if ((ch == '}' || ch == ']') && (open = open_container(p, jp)) >= 0)
+		return not_closed(p, at, ch == '}' ? "unexpected '}'" : "unexpected ']'", open);
+	if (sup >= 0 && (ch == '{' || ch == '[' || word_byte(ch))) {
 		if (p->tok[sup].type == JSMN_STRING && p->tok[sup].size)
 			return json_fail(p, at, "expected ',' or '}'");
 		if (p->tok[sup].type == JSMN_OBJECT)
@@ -309,10 +365,23 @@ static int jsmn_error(struct json *p, int r, const jsmn_parser *jp)
 					    ? "expected ':'"
 					    : "expected a string key");
 	}
-	if (ch && strchr("-0123456789tfn", ch)) /* a byte jsmn refuses in a literal */
+	if (sup >= 0 && p->tok[sup].type == JSMN_ARRAY && word_byte(ch)) {
+		size_t prev = at;
+
+		while (prev > 0 && strchr(" \t\r\n", p->text[prev - 1]))
+			prev--;
+		if (prev > 0 && p->text[prev - 1] != '[' && p->text[prev - 1] != ',')
+			return json_fail(p, at, "expected ',' or ']'");
+	}
+	if (ch && strchr("-0123456789tfn", ch)) { /* a byte jsmn refuses in a literal */
 		while (at < p->len && (unsigned char)p->text[at] > 0x20 &&
 		       (unsigned char)p->text[at] < 0x7f && !strchr(",]}", p->text[at]))
 			at++;
+	} else if (word_byte(ch)) { /* True, None, +1, .5: not JSON's literals */
+		for (n = at; n < p->len && n - at < JSON_ECHO_MAX && word_byte(p->text[n]);)
+			n++;
+		return json_fail(p, at, "invalid literal '%.*s'", (int)(n - at), p->text + at);
+	}
 	return unexpected(p, at);
 }
 
@@ -433,6 +502,9 @@ int json_syntax(struct json *p)
 		return json_fail(p, CONFIG_MAX_BYTES, "file is larger than %d bytes", CONFIG_MAX_BYTES);
 	if (p->len == 0)
 		return json_fail(p, 0, "empty file, expected a JSON object");
+	/* a comment or a BOM before the object; '#' is as likely "#!/bin/sh" */
+	if (i < p->len && p->text[i] != '{' && p->text[i] != '#' && habit(p, i))
+		return unexpected(p, i);
 	if (i == p->len || p->text[i] != '{')
 		return json_fail(p, i, "expected a JSON object");
 	if ((r = prescan(p)) < 0 || (r = tokenize(p)) < 0 || (r = walk(p, 0, &next)) < 0)
@@ -484,20 +556,52 @@ bool json_key_name(struct json *p, int k, char *buf)
 	return p->tok[k].end - p->tok[k].start <= JSON_ECHO_MAX && string_at(p, k, buf, &n) == 0;
 }
 
-/* The number token t, read in the C locale whatever the application set. */
-double json_number(const struct json *p, int t)
+/*
+ * The number token t (JSON's grammar, checked by json_syntax()) times
+ * 10^scale, from its digits: nothing is rounded through a double, so that
+ * 9223372036854775807 stays itself, 1e-400 is not 0 and 1.0000000000000001
+ * is not 1.
+ */
+void json_decimal(const struct json *p, int t, unsigned scale, struct json_decimal *ret)
 {
-	static locale_t c_locale;
+	const char *s = p->text + p->tok[t].start;
+	size_t n = (size_t)(p->tok[t].end - p->tok[t].start), i, k = 0;
+	long long m = 0, frac = 0, exp = 0, cut;
+	bool point = false, nonzero = false;
 
-	if (!c_locale)
-		c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-	/* jsmn ends a literal only at a delimiter: strtod stops there too */
-	if (c_locale)
-		return strtod_l(p->text + p->tok[t].start, NULL, c_locale);
-	return strtod(p->text + p->tok[t].start, NULL);
+	memset(ret, 0, sizeof *ret);
+	for (i = s[0] == '-'; i < n && s[i] != 'e' && s[i] != 'E'; i++) {
+		point |= s[i] == '.';
+		m += s[i] != '.';
+		frac += point && s[i] != '.';
+		nonzero |= s[i] >= '1' && s[i] <= '9';
+	}
+	if (i < n) { /* the exponent, saturated far beyond any count of digits */
+		size_t j = i + 1 + (s[i + 1] == '-' || s[i + 1] == '+');
+
+		for (; j < n; j++)
+			exp = exp < 100000000 ? exp * 10 + (s[j] - '0') : exp;
+		exp = s[i + 1] == '-' ? -exp : exp;
+	}
+	if (!nonzero)
+		return; /* 0, -0, 0.0e7 */
+	ret->negative = s[0] == '-';
+	/* value = mantissa digits * 10^(exp - frac + scale): the first cut are whole */
+	cut = m + exp - frac + (long long)scale;
+	for (i = s[0] == '-'; i < n && s[i] != 'e' && s[i] != 'E'; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (s[i] == '.')
+			continue;
+		if ((long long)k++ >= cut)
+			ret->fraction |= d != 0;
+		else
+			ret->whole =
+			    ret->whole > (UINT64_MAX - d) / 10 ? UINT64_MAX : ret->whole * 10 + d;
+	}
+	for (cut -= m; cut > 0 && ret->whole && ret->whole != UINT64_MAX; cut--)
+		ret->whole = ret->whole > UINT64_MAX / 10 ? UINT64_MAX : ret->whole * 10;
 }
-
-
 
 /* "unknown key" with "a, b, c" from the key member at the start of each table entry. */
 int json_unknown_key(struct json *p, int k, const char *in, const void *table,
@@ -516,23 +620,23 @@ int json_unknown_key(struct json *p, int k, const char *in, const void *table,
 	return json_fail(p, json_t_start(p, k), "%sunknown key %.*s (valid: %s)", in, JSON_ECHO(p, k), valid);
 }
 
-int json_duplicate(struct json *p, int k, int first)
+int json_duplicate(struct json *p, int k, int first, const char *in)
 {
 	unsigned line, col;
 
 	where(p, json_t_start(p, first), &line, &col);
-	return json_fail(p, json_t_start(p, k), "duplicate key %.*s (first at %u:%u)", JSON_ECHO(p, k), line,
-		    col);
+	return json_fail(p, json_t_start(p, k), "%sduplicate key %.*s (first at %u:%u)", in,
+			 JSON_ECHO(p, k), line, col);
 }
 
 /* Key k (a known one, so short) against the keys before it in object obj. */
-int json_check_dup(struct json *p, int obj, int k)
+int json_check_dup(struct json *p, int obj, int k, const char *in)
 {
 	char a[JSON_ECHO_MAX + 1], b[JSON_ECHO_MAX + 1];
 
 	json_key_name(p, k, a);
 	for (int i = obj + 1; i < k; i = json_next_sibling(p, i + 1))
 		if (json_key_name(p, i, b) && !strcmp(a, b))
-			return json_duplicate(p, k, i);
+			return json_duplicate(p, k, i, in);
 	return 0;
 }

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define JSMN_STRICT
 #define JSMN_PARENT_LINKS
@@ -66,14 +67,21 @@ int json_expect(struct json *p, int t, const char *want, const char *what);
 int json_get_string(struct json *p, int t, const char *what, char **ret);
 /* A key decoded into buf (JSON_ECHO_MAX + 1 bytes); false if longer than that. */
 bool json_key_name(struct json *p, int k, char *buf);
-/* The number token t, read in the C locale whatever the application set. */
-double json_number(const struct json *p, int t);
+/* A number token times 10^scale, exactly: its whole part (UINT64_MAX if
+ * larger), whether it is below zero (-0 is not) and whether a fraction is
+ * left (1.5 at scale 0, 0.0005 at scale 3). */
+struct json_decimal {
+	uint64_t whole;
+	bool negative, fraction;
+};
+void json_decimal(const struct json *p, int t, unsigned scale, struct json_decimal *ret);
 /* "unknown key" with the known ones listed from table (stride bytes apart,
  * the key's name first in each entry). */
 int json_unknown_key(struct json *p, int k, const char *in, const void *table, size_t stride,
 		     size_t n);
-/* Key k of object obj repeats an earlier one: the error, or 0. */
-int json_check_dup(struct json *p, int obj, int k);
-int json_duplicate(struct json *p, int k, int first);
+/* Key k of object obj repeats an earlier one: the error, or 0. in is the
+ * object's name for the message ("\"limits\": "), as for json_unknown_key(). */
+int json_check_dup(struct json *p, int obj, int k, const char *in);
+int json_duplicate(struct json *p, int k, int first, const char *in);
 
 #endif

@@ -76,11 +76,20 @@ const struct setting_desc *settings_find(const char *key)
 	return NULL;
 }
 
+int settings_set_uint(struct settings *s, const struct setting_desc *d, uint64_t v,
+		      const char **ret_why)
+{
+	if (v > d->max || v < d->min) {
+		*ret_why = "out of range";
+		return -ERANGE;
+	}
+	store(s, d, v);
+	return 0;
+}
+
 int settings_set_number(struct settings *s, const struct setting_desc *d, double v,
 			const char **ret_why)
 {
-	uint64_t u;
-
 	if (d->type == SETTING_MS && v >= 0 && v < 1e12 && num_abs(v * 1000.0 - num_round(v * 1000.0)) < 1e-6)
 		v = num_round(v * 1000.0); /* given in seconds, kept in ms */
 	else if (d->type == SETTING_MS)
@@ -90,13 +99,11 @@ int settings_set_number(struct settings *s, const struct setting_desc *d, double
 						 : "must be a non-negative integer";
 		return -EINVAL;
 	}
-	if (v > (double)d->max || v < (double)d->min) {
+	if (v >= 0x1p64) { /* (uint64_t)v is only defined below 2^64 */
 		*ret_why = "out of range";
 		return -ERANGE;
 	}
-	u = (uint64_t)v;
-	store(s, d, u);
-	return 0;
+	return settings_set_uint(s, d, (uint64_t)v, ret_why);
 }
 
 int settings_set(struct settings *s, const struct setting_desc *d, const char *value,

@@ -44,7 +44,10 @@ const struct setting_desc *settings_find(const char *key);
 /* Parses value for desc into s. 0, or -EINVAL / -ERANGE with *ret_why set. */
 int settings_set(struct settings *s, const struct setting_desc *d, const char *value,
 		 const char **ret_why);
-/* Stores a number already parsed (JSON); checks the range. */
+/* Stores a number already parsed (JSON: in ms for SETTING_MS); checks the range. */
+int settings_set_uint(struct settings *s, const struct setting_desc *d, uint64_t v,
+		      const char **ret_why);
+/* The same from a double (seconds for SETTING_MS), checked to be whole. */
 int settings_set_number(struct settings *s, const struct setting_desc *d, double v,
 			const char **ret_why);
 uint64_t settings_get(const struct settings *s, const struct setting_desc *d);

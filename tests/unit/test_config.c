@@ -155,6 +155,19 @@ static const struct {
 	EDGE("\"limits\": {\"max_reqs_per_conn\": 1024}", limits.max_reqs_per_conn, 1024),
 	EDGE("\"limits\": {}", limits.max_conns, 1024),
 	EDGE("\"kind\": \"native\"", kind, CONFIG_NATIVE),
+	/* read from the digits, not rounded through a double */
+	EDGE("\"max_requests\": 90071992547409.92e2", max_requests, 9007199254740992ull),
+	EDGE("\"workers\": 0.5e1", workers, 5),
+	EDGE("\"workers\": 1000e-3", workers, 1),
+	EDGE("\"workers\": 0e999999999999", workers, 0),
+	EDGE("\"idle_timeout\": 1e-3", idle_timeout_ms, 1),
+	EDGE("\"drain_timeout\": 0.1230", drain_timeout_ms, 123),
+	EDGE("\"limits\": {\"max_stdin_bytes\": 9223372036854775807}", limits.max_stdin_bytes,
+	     9223372036854775807ull),
+	EDGE("\"limits\": {\"read_timeout\": 86399.999}", limits.read_timeout_ms, 86399999),
+	EDGE("\"sandbox\": {\"rlimits\": {\"nofile\": 9223372036854775807}}", sandbox.rlimits[0],
+	     9223372036854775807ull),
+	EDGE("\"sandbox\": {\"rlimits\": {\"core\": 0}}", sandbox.rlimits[2], 0),
 #undef EDGE
 };
 
@@ -200,12 +213,35 @@ static const struct {
 	ROW("{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
 	    "t.json:1:37: nested deeper than 32 levels"),
 	/* jsmn's refusals (JSMN_ERROR_INVAL, JSMN_ERROR_PART) */
-	ROW("{\"program\": \"/bin/true\"", "t.json:1:24: unexpected end of file"),
+	ROW("{\"program\": \"/bin/true\"",
+	    "t.json:1:24: unexpected end of file: the '{' at 1:1 is not closed"),
+	ROW("{\"args\": [\"a\",\n  [\"b\"\n",
+	    "t.json:3:1: unexpected end of file: the '[' at 2:3 is not closed"),
 	ROW("{\"program\": \"/bin/tr", "t.json:1:13: unterminated string"),
-	ROW("{\"a\": [}", "t.json:1:8: unexpected '}'"),
-	ROW("{\"a\": 1]", "t.json:1:8: unexpected ']'"),
-	ROW("{\"a\": x}", "t.json:1:7: unexpected 'x'"),
-	ROW("{\"a\": 'x'}", "t.json:1:7: unexpected '''"),
+	ROW("{\"a\": [}", "t.json:1:8: unexpected '}': the '[' at 1:7 is not closed"),
+	ROW("{\"a\": 1]", "t.json:1:8: unexpected ']': the '{' at 1:1 is not closed"),
+	ROW("{\"args\": [\"a\",\n  \"b\"\n}",
+	    "t.json:3:1: unexpected '}': the '[' at 1:10 is not closed"),
+	ROW("{\"a\": x}", "t.json:1:7: invalid literal 'x'"),
+	ROW("{\"a\": True}", "t.json:1:7: invalid literal 'True'"),
+	ROW("{\"a\": None}", "t.json:1:7: invalid literal 'None'"),
+	ROW("{\"a\": NaN}", "t.json:1:7: invalid literal 'NaN'"),
+	ROW("{\"a\": +1}", "t.json:1:7: invalid literal '+1'"),
+	ROW("{\"a\": [1, Infinity]}", "t.json:1:11: invalid literal 'Infinity'"),
+	ROW("{\"a\": [1 x]}", "t.json:1:10: expected ',' or ']'"),
+	ROW("{\"a\": [1] x}", "t.json:1:11: expected ',' or '}'"),
+	ROW("{\"a\": 1 x}", "t.json:1:9: expected ',' or '}'"),
+	ROW("{program: 1}", "t.json:1:2: expected a string key"),
+	ROW("{\"a\": 1, b: 2}", "t.json:1:10: expected a string key"),
+	ROW("{\"a\": 'x'}", "t.json:1:7: single quote: JSON strings and keys take double quotes"),
+	ROW("{'a': 1}", "t.json:1:2: single quote: JSON strings and keys take double quotes"),
+	ROW("{\"a\": 1, // note\n\"b\": 2}", "t.json:1:10: comments are not allowed in JSON"),
+	ROW("{\"a\": 1 /* note */}", "t.json:1:9: comments are not allowed in JSON"),
+	ROW("{\n  # note\n}", "t.json:2:3: comments are not allowed in JSON"),
+	ROW("// note\n{}", "t.json:1:1: comments are not allowed in JSON"),
+	ROW("#!/bin/sh\n", "t.json:1:1: expected a JSON object"),
+	ROW("\xef\xbb\xbf{}", "t.json:1:1: byte order mark: save the file as UTF-8 without one"),
+	ROW("{\"a\": 1 / 2}", "t.json:1:9: unexpected '/'"),
 	ROW("{1: 2}", "t.json:1:2: expected a string key"),
 	ROW("{\"a\": 1, 2}", "t.json:1:10: expected a string key"),
 	ROW("{\"a\" 1}", "t.json:1:6: expected ':'"),
@@ -215,9 +251,13 @@ static const struct {
 	ROW("{\"a\": \"\\x\"}", "t.json:1:8: invalid escape '\\x'"),
 	ROW("{\"a\": \"\\\"\\q\"}", "t.json:1:10: invalid escape '\\q'"),
 	ROW("{\"a\": \"\\u12g4\"}", "t.json:1:8: invalid \\u escape"),
+	ROW("{\"a\": \"\\\xff\"}", "t.json:1:8: invalid escape: '\\' before byte 0xff"),
+	ROW("{\"a\": \"\\\t\"}", "t.json:1:8: invalid escape: '\\' before byte 0x09"),
 	ROW("{\"a\": \"\\\\x\\q\"}", "t.json:1:11: invalid escape '\\q'"), /* was a hang */
 	/* what jsmn lets through */
-	ROW("{\"program\": \"/bin/true\",}", "t.json:1:24: unexpected ','"),
+	ROW("{\"program\": \"/bin/true\",}", "t.json:1:24: trailing comma before '}'"),
+	ROW("{\"program\": \"/bin/true\",\n}", "t.json:1:24: trailing comma before '}'"),
+	ROW("{\"a\": 1,, \"b\": 2}", "t.json:1:9: unexpected ','"),
 	ROW("{,\"program\": \"/bin/true\"}", "t.json:1:2: unexpected ','"),
 	ROW("{\"program\" \"/bin/true\"}", "t.json:1:12: expected ':'"),
 	ROW("{\"program\"}", "t.json:1:11: expected ':'"),
@@ -225,14 +265,14 @@ static const struct {
 	ROW("{\"program\":: \"/bin/true\"}", "t.json:1:12: unexpected ':'"),
 	ROW("{\"a\": 1 \"b\": 2}", "t.json:1:9: expected ',' or '}'"),
 	ROW("{\"args\": [\"a\" \"b\"]}", "t.json:1:15: expected ',' or ']'"),
-	ROW("{\"args\": [\"a\",]}", "t.json:1:14: unexpected ','"),
+	ROW("{\"args\": [\"a\",]}", "t.json:1:14: trailing comma before ']'"),
 	ROW("{\"args\": [,\"a\"]}", "t.json:1:11: unexpected ','"),
 	ROW("{\"args\": [\"a\": 1]}", "t.json:1:14: expected ',' or ']'"),
 	ROW("{\"workers\": tru}", "t.json:1:13: invalid literal 'tru'"),
 	ROW("{\"workers\": nul}", "t.json:1:13: invalid literal 'nul'"),
 	ROW("{\"workers\": 01}", "t.json:1:13: invalid literal '01'"),
 	ROW("{\"workers\": 1.}", "t.json:1:13: invalid literal '1.'"),
-	ROW("{\"workers\": .5}", "t.json:1:13: unexpected '.'"),
+	ROW("{\"workers\": .5}", "t.json:1:13: invalid literal '.5'"),
 	ROW("{\"workers\": -}", "t.json:1:13: invalid literal '-'"),
 	ROW("{\"workers\": 1e}", "t.json:1:13: invalid literal '1e'"),
 	ROW("{\"workers\": 1:2}", "t.json:1:13: invalid literal '1:2'"),
@@ -256,9 +296,16 @@ static const struct {
 	ROW("{\"program\": \"/bin/true\", \"\\u0070rogram\": \"/bin/true\"}",
 	    "t.json:1:26: duplicate key \"\\u0070rogram\" (first at 1:2)"),
 	ROW("{\"program\": \"/bin/true\", \"limits\": {\"max_conns\": 1,\n \"max_conns\": 2}}",
-	    "t.json:2:2: duplicate key \"max_conns\" (first at 1:37)"),
+	    "t.json:2:2: \"limits\": duplicate key \"max_conns\" (first at 1:37)"),
 	ROW("{\"program\": \"/bin/true\", \"environment\": {\"A\": \"\", \"B\": \"\", \"A\": \"\"}}",
-	    "t.json:1:60: duplicate key \"A\" (first at 1:42)"),
+	    "t.json:1:60: \"environment\": duplicate key \"A\" (first at 1:42)"),
+	ROW("{\"program\": \"/bin/true\", \"sandbox\": {\"allow\": [], \"syscall\": []}}",
+	    "t.json:1:51: \"sandbox\": unknown key \"syscall\" (valid: user, group, read_only, "
+	    "read_write, landlock, seccomp, on_violation, allow, syscalls, rlimits)"),
+	ROW("{\"program\": \"/bin/true\", \"sandbox\": {\"allow\": [],\n \"allow\": []}}",
+	    "t.json:2:2: \"sandbox\": duplicate key \"allow\" (first at 1:38)"),
+	ROW("{\"sandbox\": {\"rlimits\": {\"core\": 0, \"core\": 1}}}",
+	    "t.json:1:37: \"sandbox.rlimits\": duplicate key \"core\" (first at 1:26)"),
 	ROW("{}", "t.json:1:1: missing required key \"program\""),
 	ROW("\n  {\"workers\": 2}", "t.json:2:3: missing required key \"program\""),
 	/* types */
@@ -280,6 +327,20 @@ static const struct {
 	ROW("{\"listen\": false}", "t.json:1:12: \"listen\": expected a string, got a boolean"),
 	ROW("{\"fdname\": 1}", "t.json:1:12: \"fdname\": expected a string, got a number"),
 	ROW("{\"limits\": []}", "t.json:1:12: \"limits\": expected an object, got an array"),
+	ROW("{\"sandbox\": \"off\"}",
+	    "t.json:1:13: \"sandbox\": expected an object or a boolean, got a string"),
+	ROW("{\"sandbox\": null}",
+	    "t.json:1:13: \"sandbox\": expected an object or a boolean, got null"),
+	ROW("{\"sandbox\": {\"syscalls\": [\"flock\", \"nosuch\"]}}",
+	    "t.json:1:36: \"sandbox.syscalls[1]\": \"nosuch\" is not a system call of this "
+	    "architecture"),
+#if defined(__x86_64__)
+	ROW("{\"sandbox\": {\"syscalls\": [\"socketcall\"]}}", /* i386's, not x86_64's */
+	    "t.json:1:27: \"sandbox.syscalls[0]\": \"socketcall\" is not a system call of this "
+	    "architecture"),
+#endif
+	ROW("{\"sandbox\": {\"seccomp\": \"off\",\n  \"group\": \"root\"}}",
+	    "t.json:2:3: \"sandbox\": \"group\" needs \"user\" too"),
 	ROW("{\"limits\": {\"max_conns\": \"8\"}}",
 	    "t.json:1:26: \"limits.max_conns\": expected a number, got a string"),
 	/* values */
@@ -307,12 +368,40 @@ static const struct {
 	    "t.json:1:29: \"limits.read_timeout\": 0 is out of range (0.001..86400 seconds)"),
 	ROW("{\"limits\": {\"max_params\": 2.5}}",
 	    "t.json:1:27: \"limits.max_params\": must be a non-negative integer, got 2.5"),
+	/* numbers a double would round into range or onto a whole number */
+	ROW("{\"workers\": 1e-400}", "t.json:1:13: \"workers\": expected an integer, got 1e-400"),
+	ROW("{\"workers\": 1.0000000000000001}",
+	    "t.json:1:13: \"workers\": expected an integer, got 1.0000000000000001"),
+	ROW("{\"max_requests\": 9007199254740993.0}",
+	    "t.json:1:18: \"max_requests\": 9007199254740993.0 is out of range "
+	    "(0..9007199254740992)"),
+	ROW("{\"request_timeout\": 1e-10}",
+	    "t.json:1:21: \"request_timeout\": 1e-10 is not a whole number of milliseconds"),
+	ROW("{\"drain_timeout\": 0.0010000001}",
+	    "t.json:1:19: \"drain_timeout\": 0.0010000001 is not a whole number of milliseconds"),
+	ROW("{\"idle_timeout\": 86400.0000001}",
+	    "t.json:1:18: \"idle_timeout\": 86400.0000001 is out of range (0..86400 seconds)"),
+	ROW("{\"limits\": {\"read_timeout\": 0.0010000001}}",
+	    "t.json:1:29: \"limits.read_timeout\": must be a non-negative number of seconds, to the "
+	    "millisecond, got 0.0010000001"),
+	ROW("{\"limits\": {\"max_stdin_bytes\": 9223372036854775808}}",
+	    "t.json:1:32: \"limits.max_stdin_bytes\": 9223372036854775808 is out of range "
+	    "(0..9223372036854775807)"),
+	ROW("{\"limits\": {\"max_conns\": -0.5}}",
+	    "t.json:1:26: \"limits.max_conns\": must be a non-negative integer, got -0.5"),
+	ROW("{\"sandbox\": {\"rlimits\": {\"nofile\": 9223372036854775808.0}}}",
+	    "t.json:1:36: \"sandbox.rlimits.nofile\": 9223372036854775808.0 is out of range "
+	    "(0..9223372036854775807)"),
+	ROW("{\"sandbox\": {\"rlimits\": {\"as\": 9.3e18}}}",
+	    "t.json:1:32: \"sandbox.rlimits.as\": 9.3e18 is out of range (0..9223372036854775807)"),
 	ROW("{\"program\": \"bin/true\"}",
 	    "t.json:1:13: \"program\": \"bin/true\" is not an absolute path"),
 	ROW("{\"program\": \"\"}", "t.json:1:13: \"program\": \"\" is not an absolute path"),
 	ROW("{\"program\": \"/nonexistent/sfcgi-test\"}",
 	    "t.json:1:13: \"program\": \"/nonexistent/sfcgi-test\" does not exist"),
 	ROW("{\"program\": \"/\"}", "t.json:1:13: \"program\": \"/\" is not a regular file"),
+	ROW("{\"sandbox\": {\"read_only\": [\"/nonexistent\"]}}",
+	    "t.json:1:28: \"sandbox.read_only[0]\": \"/nonexistent\" does not exist"),
 	ROW("{\"environment\": {\"1A\": \"\"}}",
 	    "t.json:1:18: \"environment\": \"1A\" is not a valid variable name"),
 	ROW("{\"environment\": {\"A-B\": \"\"}}",
@@ -385,7 +474,8 @@ END_TEST
 
 START_TEST(long_values)
 {
-	char text[1024], name[300], want[128];
+	char text[1024], name[300], want[128], *long_path;
+	const char *tail = " is too long a path";
 	struct config c;
 	struct config_error err;
 
@@ -404,6 +494,16 @@ START_TEST(long_values)
 	ck_assert_int_eq(parse(text, strlen(text), &c, &err), -EINVAL);
 	snprintf(want, sizeof want, "t.json:1:2: unknown key \"%.63s (valid: ", name);
 	ck_assert_int_eq(strncmp(err.msg, want, strlen(want)), 0);
+	/* a path longer than PATH_MAX: said so, not strerror() after the quote */
+	long_path = malloc(5000);
+	ck_assert_ptr_nonnull(long_path);
+	memset(long_path, 0, 5000);
+	strcpy(long_path, "{\"program\": \"/");
+	memset(long_path + strlen(long_path), 'x', 4500);
+	strcat(long_path, "\"}");
+	ck_assert_int_eq(parse(long_path, strlen(long_path), &c, &err), -EINVAL);
+	ck_assert_str_eq(err.msg + strlen(err.msg) - strlen(tail), tail);
+	free(long_path);
 }
 END_TEST
 
