@@ -543,7 +543,9 @@ static void read_stream(struct sfcgi_request *req, uint16_t id, bool data, size_
 			continue;
 		}
 		if (k == 0) {
-			CHECK(model_match(id, data ? FCGI_DATA : FCGI_STDIN, &got, true));
+			/* An Authorizer's input ends with PARAMS: its body has no end record. */
+			CHECK(model_match(id, data ? FCGI_DATA : FCGI_STDIN, &got,
+					  data || role != SFCGI_AUTHORIZER));
 			/* the end stays the end */
 			CHECK((data ? sfcgi_read_data(req, rbuf, 1) : sfcgi_read(req, rbuf, 1)) == 0);
 		} else {
@@ -624,7 +626,7 @@ static void handle(struct sfcgi_request *req, uint16_t id)
 			struct buf got = { .data = (uint8_t *)all, .len = len, .cap = len + 1 };
 
 			CHECK(len <= max && all[len] == 0);
-			CHECK(model_match(id, FCGI_STDIN, &got, true));
+			CHECK(model_match(id, FCGI_STDIN, &got, role != SFCGI_AUTHORIZER));
 			free(all);
 		} else {
 			CHECK(st == -EFBIG || st == -ECONNABORTED);

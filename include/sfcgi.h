@@ -181,6 +181,7 @@ SFCGI_API int sfcgi_param_next(const struct sfcgi_request *req, size_t *cursor, 
  * handler reads. Returns bytes read (> 0), 0 at the end of the body,
  * -ECONNABORTED if the peer aborted or vanished, -ETIMEDOUT if the peer
  * stalled past read_timeout, -EFBIG if the body exceeds max_stdin_bytes.
+ * An Authorizer request has no body: 0 at once.
  */
 SFCGI_API ssize_t sfcgi_read(struct sfcgi_request *req, void *buf, size_t len);
 
