@@ -103,9 +103,15 @@ SEEDS = {
     'abort-before-run': header() + begin(1, RESPONDER, KEEP) + params(1, 'REQUEST_METHOD=POST')
     + rec(STDIN, 1, b'part') + rec(ABORT, 1) + rec(STDIN, 1, b'more') + rec(STDIN, 1)
     + request(1, KEEP, GET),
-    'abort-while-running': header(small_sndbuf=True, drain=1, actions=[(A_OUT_70K, B_STOP_ABORTED)],
+    # the handler waits for the slow peer to read (write_buffer), the abort comes
+    'abort-while-running': header(small_sndbuf=True, write_buffer_4k=True, drain=1,
+                                  actions=[(A_OUT_70K, B_STOP_ABORTED)],
                                   chunks=[len(request(1, KEEP, GET)), 0])
-    + request(1, KEEP, GET) + rec(ABORT, 1),
+    + request(1, KEEP, GET) + rec(ABORT, 1) + request(1, KEEP, GET),
+    # the handler has finished, its END_REQUEST is still queued: the abort crosses it
+    'abort-crosses-end-request': header(small_sndbuf=True, drain=1, actions=[(A_OUT_70K, 0)],
+                                        chunks=[len(request(1, KEEP, GET)), 0])
+    + request(1, KEEP, GET) + rec(ABORT, 1) + request(1, KEEP, GET),
     'cant-mpx-conn': header() + begin(1, RESPONDER, KEEP) + params(1, 'REQUEST_METHOD=GET')[:-8]
     + request(2, KEEP, GET) + rec(PARAMS, 1) + rec(STDIN, 1),
     'mpx-two-ids': header(mpx=2, actions=[READ, READ]) + begin(1, RESPONDER, KEEP) + begin(2, RESPONDER, KEEP)

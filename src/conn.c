@@ -218,6 +218,15 @@ static int record(struct conn *c, const struct fcgi_record *rec, const char **wh
 	case FCGI_STDIN:
 	case FCGI_DATA:
 		r = find(c, rec->request_id);
+		if (!r && rec->type == FCGI_ABORT_REQUEST) {
+			/* The request has ended and its END_REQUEST is queued or on
+			 * the wire: until the peer reads it, the request is still
+			 * open for the peer, so this abort crossed the answer
+			 * (FastCGI §5.4). Nothing is left to abort. */
+			log_debug("fd %d: ABORT_REQUEST for request %u, which has ended", c->fd,
+				  rec->request_id);
+			return FEED_OK;
+		}
 		if (!r) {
 			log_warning("fd %d: %s for request %u, which was never begun", c->fd,
 				    type_name(rec->type), rec->request_id);

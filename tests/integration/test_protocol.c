@@ -400,6 +400,34 @@ START_TEST(abort_while_running)
 }
 END_TEST
 
+/* An abort that crosses the END_REQUEST on the wire: nothing is left to
+ * abort, and the connection goes on serving (it used to be closed as a
+ * record for a request never begun). */
+START_TEST(abort_crosses_end_request)
+{
+	struct buf b = { 0 };
+	struct reply r;
+	int fd = peer_connect(&app);
+
+	request(&b, 1, FCGI_KEEP_CONN, GET, NULL);
+	peer_send(fd, b.data, b.len);
+	reply_read(fd, &r, 0, 3000);
+	ck_assert(r.ended && r.end_id == 1 && reply_has(&r, "role=1"));
+	reply_free(&r);
+	b.len = 0;
+	rec(&b, FCGI_ABORT_REQUEST, 1, NULL, 0); /* sent before END_REQUEST was read */
+	request(&b, 1, FCGI_KEEP_CONN, GET, NULL);
+	peer_send(fd, b.data, b.len);
+	reply_read(fd, &r, 0, 3000);
+	ck_assert_msg(r.ended && r.end_id == 1 && reply_has(&r, "role=1"),
+		      "the connection did not serve on after a late abort");
+	ck_assert(!r.closed);
+	reply_free(&r);
+	buf_free(&b);
+	close(fd);
+}
+END_TEST
+
 START_TEST(peer_closes_mid_response)
 {
 	struct buf b = { 0 };
@@ -663,6 +691,7 @@ static Suite *suite(void)
 	tcase_add_test(t, oversized_body_streamed);
 	tcase_add_test(t, abort_before_run);
 	tcase_add_test(t, abort_while_running);
+	tcase_add_test(t, abort_crosses_end_request);
 	tcase_add_test(t, peer_closes_mid_response);
 	tcase_add_test(t, half_close_after_request);
 	tcase_add_test(t, data_for_responder);
