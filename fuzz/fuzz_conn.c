@@ -259,7 +259,7 @@ static void check_body(const struct buf *got, const struct buf *want, const stru
 	size_t tail;
 
 	if (ml && g >= wl + ml && !memcmp(buf_head(got) + g - ml, buf_head(maybe), ml) &&
-	    !memcmp(buf_head(got) + g - ml - wl, buf_head(want), wl))
+	    (!wl || !memcmp(buf_head(got) + g - ml - wl, buf_head(want), wl)))
 		tail = wl + ml;
 	else {
 		CHECK(g >= wl);
@@ -765,7 +765,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int sv[2];
 
 	setup_once();
-	memcpy(h, data, size < HDR_LEN ? size : HDR_LEN);
+	if (size)
+		memcpy(h, data, size < HDR_LEN ? size : HDR_LEN);
 	{
 		struct idstate *ids = P.ids;
 
