@@ -445,7 +445,7 @@ static void check_ready(struct request *r)
 static int params_end(struct request *r)
 {
 	const struct settings *s = &r->c->w->set;
-	uint8_t *base = r->params.data + r->params.off;
+	uint8_t *base = buf_head(&r->params);
 	size_t n = buf_used(&r->params), rd = 0, wr = 0;
 	const char *cl = NULL;
 
