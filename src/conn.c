@@ -244,6 +244,31 @@ static int record(struct conn *c, const struct fcgi_record *rec, const char **wh
 	}
 }
 
+/*
+ * The peer broke the protocol: nothing more is read, and the connection
+ * closes as at the peer's end of input: requests whose input is incomplete
+ * are dropped (a running one is aborted), those whose input is all in are
+ * still answered, and the answers go out before the close. So whatever
+ * came ahead of the bad bytes is answered whole, never cut short
+ * mid-record, however the bytes were split into reads. write_timeout
+ * bounds the wait.
+ */
+static void fail(struct conn *c, const char *why)
+{
+	struct request *r, *next;
+
+	log_warning("fd %d: %s: closing the connection", c->fd, why);
+	c->eof = true; /* read no more */
+	c->paused = false;
+	c->close_after = true;
+	buf_reset(&c->in, 0);
+	for (r = c->reqs; r; r = next) {
+		next = r->conn_next;
+		if (!request_input_done(r))
+			request_conn_lost(r);
+	}
+}
+
 static void parse(struct conn *c)
 {
 	while (!c->dead && !c->paused) {
@@ -257,7 +282,7 @@ static void parse(struct conn *c)
 		if (n < 0) {
 			log_warning("fd %d: record with FastCGI version %u (only 1 exists)", c->fd,
 				    buf_head(&c->in)[0]);
-			conn_close(c, "protocol error: bad version");
+			fail(c, "protocol error: bad version");
 			return;
 		}
 		r = record(c, &rec, &why);
@@ -266,9 +291,7 @@ static void parse(struct conn *c)
 			break;
 		}
 		if (r < 0) {
-			log_warning("fd %d: %s: closing the connection", c->fd,
-				    why ? why : "protocol error");
-			conn_close(c, NULL);
+			fail(c, why ? why : "protocol error");
 			return;
 		}
 		buf_consume(&c->in, (size_t)n);

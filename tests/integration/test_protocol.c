@@ -72,6 +72,32 @@ START_TEST(bad_version)
 }
 END_TEST
 
+/* Bad bytes right behind a complete request: that request is answered
+ * whole, then the connection is closed (it used to be closed at once, the
+ * answer dropped or cut short mid-record). */
+START_TEST(bad_version_after_request)
+{
+	struct buf b = { 0 };
+	struct reply r;
+	const char *const params[] = { "REQUEST_METHOD=GET", "QUERY_STRING=size=300000", NULL };
+	int fd = peer_connect(&app);
+
+	request(&b, 1, FCGI_KEEP_CONN, params, NULL);
+	begin(&b, 2, FCGI_RESPONDER, 0);
+	b.data[b.len - 16] = 0; /* version 0 */
+	peer_send(fd, b.data, b.len);
+	reply_read(fd, &r, 0, 5000);
+	ck_assert_msg(r.ended && r.end_id == 1, "no END_REQUEST for the complete request");
+	ck_assert_uint_ge(r.out.len, 300000);
+	ck_assert(peer_closed(fd, 3000));
+	ck_assert(app_log_has(&app, "version 0"));
+	reply_free(&r);
+	buf_free(&b);
+	close(fd);
+	assert_serving();
+}
+END_TEST
+
 START_TEST(unknown_type_answered)
 {
 	struct buf b = { 0 };
@@ -674,6 +700,7 @@ static Suite *suite(void)
 	tcase_set_timeout(t, 30);
 	tcase_set_timeout(ok, 30);
 	tcase_add_test(t, bad_version);
+	tcase_add_test(t, bad_version_after_request);
 	tcase_add_test(t, unknown_type_answered);
 	tcase_add_test(t, unknown_role);
 	tcase_add_test(t, request_id_zero);
