@@ -223,6 +223,10 @@ static bool model_params(struct sfcgi_request *req, uint16_t id)
 		while (ok && sfcgi_param_next(req, &cursor, &name, &value) == 1) {
 			size_t nl, vl;
 
+			if (off == buf_used(&b)) {
+				ok = false; /* more parameters than the stream holds */
+				break;
+			}
 			k = fcgi_pair_decode(buf_head(&b) + off, buf_used(&b) - off, &pair);
 			if (k <= 0) {
 				ok = false;
