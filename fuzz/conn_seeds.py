@@ -121,6 +121,12 @@ SEEDS = {
     'read-ahead-pause-get-values': header(mpx=2, read_ahead_4k=True, actions=[(A_EARLY | A_READ_ALL, 0)])
     + begin(1) + params(1, 'REQUEST_METHOD=POST') + stream(STDIN, 1, b'z' * 6000, 3000)
     + rec(GET_VALUES, 0, pair('FCGI_MAX_REQS', '')),
+    # the handler has an open STDOUT record when its read resumes the paused
+    # connection and the answers to GET_VALUES and an unknown type are queued
+    'answers-behind-open-stdout-record': header(read_ahead_4k=True,
+                                                actions=[(A_EARLY | A_READ_ALL, B_RSIZE[4096])])
+    + begin(1) + params(1, 'REQUEST_METHOD=POST') + stream(STDIN, 1, b'q' * 6000, 1000)
+    + rec(GET_VALUES, 0, pair('FCGI_MAX_REQS', '')) + rec(77, 1, b'x'),
     'sigterm-drain': header(sigterm_at=2, actions=[READ], chunks=[40])
     + request(1, KEEP, POST, b'a body') + request(2, KEEP, GET),
     'slow-reader-big-response': header(small_sndbuf=True, drain=2, write_buffer_4k=True,

@@ -271,6 +271,15 @@ static void fail(struct conn *c, const char *why)
 
 static void parse(struct conn *c)
 {
+	struct request *cur = c->w->current;
+
+	/* The running request writes its output records in place and seals
+	 * each one only when it moves on. The records parsed here may queue
+	 * answers (GET_VALUES_RESULT, UNKNOWN_TYPE, other requests' ends):
+	 * they must come after its open record, not land inside it. Parsing
+	 * while it runs happens when a read resumes a paused connection. */
+	if (cur && cur->c == c)
+		request_seal(cur);
 	while (!c->dead && !c->paused) {
 		struct fcgi_record rec;
 		const char *why = NULL;

@@ -660,6 +660,48 @@ START_TEST(stderr_stream)
 }
 END_TEST
 
+/*
+ * A record that needs an answer (here an unknown type) behind a body that
+ * fills read_ahead: it is parsed when the handler's read resumes the
+ * connection, while echo's output record is open. The UNKNOWN_TYPE record
+ * must come whole, not inside that STDOUT record.
+ */
+START_TEST(answer_while_handler_writes)
+{
+	struct buf b = { 0 }, p = { 0 }, want = { 0 };
+	static char chunk[40000];
+	struct reply r;
+	int fd = peer_connect(&app);
+
+	memset(chunk, 'k', sizeof chunk);
+	begin(&b, 1, FCGI_RESPONDER, 0);
+	pair(&p, "REQUEST_METHOD", "POST");
+	rec(&b, FCGI_PARAMS, 1, p.data, p.len);
+	rec(&b, FCGI_PARAMS, 1, NULL, 0);
+	rec(&b, FCGI_STDIN, 1, chunk, sizeof chunk);
+	rec(&b, FCGI_STDIN, 1, chunk, sizeof chunk); /* past read_ahead (64 KiB): dispatched */
+	rec(&b, FCGI_STDIN, 1, chunk, 100);          /* waits: the body buffer is full */
+	rec(&b, FCGI_STDIN, 1, NULL, 0);
+	rec(&b, 42, 1, "x", 1);
+	peer_send(fd, b.data, b.len);
+	reply_read(fd, &r, 0, 5000);
+	ck_assert(r.ended);
+	ck_assert_msg(r.unknown_type == 42, "no UNKNOWN_TYPE record");
+	buf_append(&want, "body:\n", 6);
+	buf_append(&want, chunk, sizeof chunk);
+	buf_append(&want, chunk, sizeof chunk);
+	buf_append(&want, chunk, 100);
+	ck_assert_uint_ge(r.out.len, want.len);
+	ck_assert_msg(!memcmp(r.out.data + r.out.len - want.len, want.data, want.len),
+		      "STDOUT is not the echoed body");
+	reply_free(&r);
+	buf_free(&want);
+	buf_free(&p);
+	buf_free(&b);
+	close(fd);
+}
+END_TEST
+
 START_TEST(large_body_streams)
 {
 	struct buf b = { 0 }, p = { 0 };
@@ -730,6 +772,7 @@ static Suite *suite(void)
 	tcase_add_test(ok, filter_role);
 	tcase_add_test(ok, stderr_stream);
 	tcase_add_test(ok, large_body_streams);
+	tcase_add_test(ok, answer_while_handler_writes);
 	suite_add_tcase(s, t);
 	suite_add_tcase(s, ok);
 	return s;
