@@ -20,7 +20,7 @@ KEEP = 1
 A_READ_ALL, A_READ_ALL_FN, A_READ_ONCE = 1, 2, 3
 A_DATA, A_NO_OUT, A_OUT_5K, A_OUT_70K = 4, 8, 16, 24
 A_STDERR, A_HEAD, A_EARLY = 32, 64, 128
-B_FINISH, B_FLUSH, B_STOP_ABORTED, B_SMALL_MAX, B_ECHO = 1, 2, 4, 8, 64
+B_FINISH, B_FLUSH, B_STOP_ABORTED, B_SMALL_MAX, B_ECHO, B_ZERO = 1, 2, 4, 8, 64, 128
 B_RSIZE = {1: 0, 97: 16, 4096: 32, 70000: 48}
 
 
@@ -127,6 +127,9 @@ SEEDS = {
                                                 actions=[(A_EARLY | A_READ_ALL, B_RSIZE[4096])])
     + begin(1) + params(1, 'REQUEST_METHOD=POST') + stream(STDIN, 1, b'q' * 6000, 1000)
     + rec(GET_VALUES, 0, pair('FCGI_MAX_REQS', '')) + rec(77, 1, b'x'),
+    # sfcgi_write(req, p, 0) and friends, around real output on both streams
+    'zero-length-writes': header(actions=[(A_STDERR | A_HEAD, B_ZERO), (A_EARLY | A_READ_ALL, B_ZERO | B_ECHO)])
+    + request(1, KEEP, GET) + request(1, 0, POST, b'hello world'),
     'sigterm-drain': header(sigterm_at=2, actions=[READ], chunks=[40])
     + request(1, KEEP, POST, b'a body') + request(2, KEEP, GET),
     'slow-reader-big-response': header(small_sndbuf=True, drain=2, write_buffer_4k=True,

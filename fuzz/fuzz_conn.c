@@ -517,6 +517,17 @@ static void fill(struct sfcgi_request *req, size_t n)
 	put(req, false, pattern, n < sizeof pattern ? n : sizeof pattern);
 }
 
+/* Writing nothing writes nothing: no record, above all no empty one. */
+static void zero_writes(struct sfcgi_request *req)
+{
+	int n;
+
+	put(req, false, "", 0);
+	put(req, true, "", 0);
+	n = sfcgi_printf(req, "%s", "");
+	CHECK(n == 0 || n == -ECONNABORTED);
+}
+
 /*
  * Reads a stream (body or DATA) in reads of `size` bytes, echoing them to
  * STDOUT if asked, until its end or an error (or just once). What is read
@@ -574,6 +585,7 @@ static void read_stream(struct sfcgi_request *req, uint16_t id, bool data, size_
  *   b bit 3     sfcgi_read_all with max 16 (-EFBIG for longer bodies)
  *   b bits 4-5  read size: 1, 97, 4096, 70000
  *   b bit 6     echo what is read to STDOUT
+ *   b bit 7     zero-length writes (STDOUT, STDERR, printf) before and after
  */
 static void handle(struct sfcgi_request *req, uint16_t id)
 {
@@ -617,6 +629,8 @@ static void handle(struct sfcgi_request *req, uint16_t id)
 			CHECK(st == -EALREADY || (n < 0 && st == 0));
 		}
 	}
+	if (b & 0x80)
+		zero_writes(req);
 	switch (a & 3) {
 	case 1:
 		read_stream(req, id, false, rsize, b & 0x40, false);
@@ -663,6 +677,8 @@ static void handle(struct sfcgi_request *req, uint16_t id)
 	}
 	if (a & 0x20)
 		put(req, true, "stderr line\n", 12);
+	if (b & 0x80)
+		zero_writes(req);
 	if (b & 2) {
 		st = sfcgi_flush(req);
 		CHECK(st == 0 || st == -ECONNABORTED);

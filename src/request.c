@@ -163,6 +163,10 @@ static int out_append(struct request *r, uint8_t type, const void *p, size_t n)
 	struct buf *out = &r->c->out;
 	const uint8_t *src = p;
 
+	/* An empty record is the end of its stream (FastCGI §3.3): writing
+	 * nothing must not open one. */
+	if (n == 0)
+		return 0;
 	if (r->c->w->slot && r == r->c->w->current)
 		SB_STORE(r->c->w->slot->req_clean, 0); /* request_timeout: no clean 504 now */
 	do {
