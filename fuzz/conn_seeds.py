@@ -26,7 +26,7 @@ B_RSIZE = {1: 0, 97: 16, 4096: 32, 70000: 48}
 
 def header(mpx=1, read_ahead_4k=False, write_buffer_4k=False, hangup=False, small_sndbuf=False,
            params_bytes=0, params=0, stdin=0, drain=0, sigterm_at=0, actions=(), chunks=()):
-    flags = (mpx - 1) | read_ahead_4k << 2 | write_buffer_4k << 3 | hangup << 4 | small_sndbuf << 5
+    flags = {1: 0, 2: 1, 4: 2, 16: 3}[mpx] | read_ahead_4k << 2 | write_buffer_4k << 3 | hangup << 4 | small_sndbuf << 5
     act = bytearray(16)
     for i, (a, b) in enumerate(actions):
         act[2 * i], act[2 * i + 1] = a, b
@@ -130,6 +130,13 @@ SEEDS = {
     # sfcgi_write(req, p, 0) and friends, around real output on both streams
     'zero-length-writes': header(actions=[(A_STDERR | A_HEAD, B_ZERO), (A_EARLY | A_READ_ALL, B_ZERO | B_ECHO)])
     + request(1, KEEP, GET) + request(1, 0, POST, b'hello world'),
+    # max_stdin_bytes (5504) > read_ahead: the handler is streaming the body when it grows too long
+    'body-exceeds-max-while-streaming': header(read_ahead_4k=True, stdin=173, actions=[READ])
+    + begin(1) + params(1, 'REQUEST_METHOD=POST') + stream(STDIN, 1, b'w' * 6000, 1000),
+    # sixteen requests at once on one connection (more than the pool of 8 released ones)
+    'mpx-sixteen': header(mpx=16, actions=[READ] * 8)
+    + b''.join(begin(i, RESPONDER, KEEP) for i in range(1, 17))
+    + b''.join(params(i, 'N=%d' % i) + stream(STDIN, i, b'body %d' % i) for i in range(16, 0, -1)),
     'sigterm-drain': header(sigterm_at=2, actions=[READ], chunks=[40])
     + request(1, KEEP, POST, b'a body') + request(2, KEEP, GET),
     'slow-reader-big-response': header(small_sndbuf=True, drain=2, write_buffer_4k=True,

@@ -6,7 +6,7 @@
  * handler that drives the request API (api.c) as the input says.
  *
  * Input: a 32-byte header (missing bytes read as 0), then the stream.
- *   [0]      bits 0-1: max_reqs_per_conn - 1; bit 2: read_ahead = 4 KiB;
+ *   [0]      bits 0-1: max_reqs_per_conn 1, 2, 4 or 16; bit 2: read_ahead = 4 KiB;
  *            bit 3: write_buffer = 4 KiB; bit 4: at the end of the stream
  *            close the peer socket (else shut down its sending side and
  *            read the rest of the answer); bit 5: small SO_SNDBUF (4 KiB)
@@ -575,9 +575,10 @@ static void read_stream(struct sfcgi_request *req, uint16_t id, bool data, size_
  * Action bytes a, b of this run:
  *   a bits 0-1  body: 0 not read, 1 read to the end, 2 sfcgi_read_all(4096), 3 one read
  *   a bit 2     read DATA to the end (-EINVAL unless Filter)
- *   a bits 3-4  output: 0 a printf line, 1 none, 2 5000 bytes, 3 70000 bytes
- *   a bit 5     a line on STDERR
- *   a bit 6     status and headers (and refused ones)
+ *   a bits 3-4  output: 0 a printf line (longer than 1 KiB for a & 7 >= 6),
+ *               1 none, 2 5000 bytes, 3 70000 bytes
+ *   a bit 5     a printf line on STDERR
+ *   a bit 6     status (by a & 7) and headers (and refused ones)
  *   a bit 7     write before reading
  *   b bit 0     the handler calls sfcgi_finish() itself
  *   b bit 1     sfcgi_flush() after writing
@@ -604,7 +605,9 @@ static void handle(struct sfcgi_request *req, uint16_t id)
 	CHECK(st == 0 || st == -ENOENT);
 	CHECK(sfcgi_param(req, "") == NULL || sfcgi_param_get(req, "", &v, &vl) == 0);
 	if (a & 0x40) {
-		st = sfcgi_set_status(req, 200 + (a & 7));
+		static const int statuses[8] = { 200, 204, 302, 304, 404, 413, 503, 999 };
+
+		st = sfcgi_set_status(req, statuses[a & 7]);
 		CHECK(st == 0);
 		CHECK(sfcgi_set_status(req, 99) == -EINVAL);
 		CHECK(sfcgi_add_header(req, "X-Fuzz", "1") == 0);
@@ -656,15 +659,28 @@ static void handle(struct sfcgi_request *req, uint16_t id)
 		read_stream(req, id, false, rsize, b & 0x40, true);
 		break;
 	}
-	if (a & 4)
+	if (a & 4) {
 		read_stream(req, id, true, rsize, b & 0x40, false);
+		if (role == SFCGI_FILTER) /* DATA read: the rest of the body is dropped */
+			CHECK(sfcgi_read(req, rbuf, 1) == 0);
+	}
 	if (!(b & 4) || sfcgi_aborted(req) == 0) {
 		switch ((a >> 3) & 3) {
 		case 0: {
-			char line[64];
+			/* a printf; past 1 KiB it takes vprint()'s other path */
+			int width = (a & 7) * 200;
+			char line[1600];
 
-			n = snprintf(line, sizeof line, "role=%d run=%zu\n", role, P.nruns - 1);
-			put(req, false, line, (size_t)n);
+			n = snprintf(line, sizeof line, "role=%d run=%zu %*s\n", role, P.nruns - 1,
+				     width, "");
+			if ((size_t)n > P.budget) {
+				put(req, false, line, (size_t)n);
+				break;
+			}
+			P.budget -= (size_t)n;
+			st = sfcgi_printf(req, "role=%d run=%zu %*s\n", role, P.nruns - 1, width, "");
+			CHECK(st < 0 || st == n);
+			wrote(false, line, (size_t)n, st);
 			break;
 		}
 		case 2:
@@ -675,8 +691,17 @@ static void handle(struct sfcgi_request *req, uint16_t id)
 			break;
 		}
 	}
-	if (a & 0x20)
-		put(req, true, "stderr line\n", 12);
+	if (a & 0x20) {
+		char line[32];
+
+		n = snprintf(line, sizeof line, "stderr of run %zu\n", P.nruns - 1);
+		if ((size_t)n <= P.budget) {
+			P.budget -= (size_t)n;
+			st = sfcgi_printf_err(req, "stderr of run %zu\n", P.nruns - 1);
+			CHECK(st < 0 || st == n);
+			wrote(true, line, (size_t)n, st);
+		}
+	}
 	if (b & 0x80)
 		zero_writes(req);
 	if (b & 2) {
@@ -740,7 +765,7 @@ static void configure(const uint8_t *h)
 	struct settings *s = &P.set;
 
 	settings_defaults(s);
-	s->max_reqs_per_conn = 1u + (h[0] & 3);
+	s->max_reqs_per_conn = (uint32_t[]){ 1, 2, 4, 16 }[h[0] & 3];
 	if (h[0] & 4)
 		s->read_ahead = 4096;
 	if (h[0] & 8)
