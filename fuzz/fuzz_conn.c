@@ -41,11 +41,16 @@
  * DATA bytes the handler reads are exactly what the peer sent for that
  * request; the STDOUT and STDERR a handler's END_REQUEST closes are what
  * that handler wrote (after the header block); every API call answers one
- * of its documented values; the worker closes its socket in the end.
+ * of its documented values; the worker closes its socket in the end. And
+ * liveness: unless the worker logged a warning (a protocol error, a limit,
+ * a peer gone; the log goes through -Wl,--wrap=log_msg) or dropped an
+ * incomplete request, or the run drained, every BEGIN_REQUEST of a stream
+ * that asks to keep the connection (all but its last) gets its END_REQUEST.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -110,6 +115,8 @@ static struct {
 	struct buf in; /* answer bytes received, [off, len) not yet decoded */
 	/* the loop */
 	unsigned rounds, idle, drain_at;
+	bool drained;    /* the SIGTERM was raised */
+	bool complained; /* the worker logged a warning, or dropped a request */
 	bool trace; /* FUZZ_CONN_TRACE=1: what the peer sends and receives, on stderr */
 	struct worker *w;
 	/* handler runs */
@@ -452,8 +459,10 @@ int __wrap_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
 	int n;
 
 	(void)timeout; /* the peer is us: nothing to wait for but what pump() did */
-	if (P.drain_at && P.rounds == P.drain_at)
+	if (P.drain_at && P.rounds == P.drain_at) {
 		raise(SIGTERM); /* blocked: the worker's signalfd gets it, as in production */
+		P.drained = true;
+	}
 	n = __real_epoll_wait(epfd, evs, max, 0);
 	P.rounds++;
 	if (P.rounds >= MAX_ROUNDS) {
@@ -469,6 +478,58 @@ int __wrap_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
 		CHECK(!"the worker waits for a peer that is done");
 	}
 	return n;
+}
+
+/*
+ * The worker's log, through -Wl,--wrap=log_msg: a warning (a protocol
+ * error, a limit, a peer gone) or a dropped request means that not every
+ * request gets an answer; otherwise every one must.
+ */
+void __real_log_msg(int prio, const char *fmt, ...) SFCGI_FMT(2, 3);
+void __wrap_log_msg(int prio, const char *fmt, ...) SFCGI_FMT(2, 3);
+
+void __wrap_log_msg(int prio, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (prio <= LOG_WARNING || strstr(line, " dropped"))
+		P.complained = true;
+	__real_log_msg(prio, "%s", line);
+}
+
+/* Liveness: a peer that keeps to the protocol gets every request answered. */
+static void check_all_answered(void)
+{
+	size_t last = P.nrecs;
+
+	if (P.hangup || P.drained || P.complained || P.written < P.n)
+		return;
+	for (size_t i = 0; i < P.nrecs; i++)
+		if (P.recs[i].type == FCGI_BEGIN_REQUEST && P.recs[i].id)
+			last = i;
+	for (size_t i = 0; i < P.nrecs; i++) {
+		const struct mrec *m = &P.recs[i];
+
+		/* without FCGI_KEEP_CONN the connection ends with that request */
+		if (m->type == FCGI_BEGIN_REQUEST && m->id && i != last &&
+		    (m->n != 8 || !(m->p[2] & FCGI_KEEP_CONN)))
+			return;
+	}
+	if (P.trace)
+		fprintf(stderr, "fuzz-conn: every request must have been answered\n");
+	for (size_t i = 0; i < P.nrecs; i++) {
+		const struct idstate *st = &P.ids[P.recs[i].id];
+
+		if (P.recs[i].id && st->begins != st->ends) {
+			fprintf(stderr, "fuzz-conn: request %u: %u BEGIN_REQUEST, %u END_REQUEST\n",
+				P.recs[i].id, st->begins, st->ends);
+			CHECK(!"a request of a well-behaved peer went unanswered");
+		}
+	}
 }
 
 /* The handler ------------------------------------------------------------- */
@@ -859,6 +920,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(P.eof);
 		CHECK(buf_used(&P.in) == 0);
 		close(P.peer);
+		check_all_answered();
 	}
 
 	/* A SIGTERM raised but not read stays pending: take it before unblocking. */
