@@ -186,6 +186,7 @@ SFCGI_API int sfcgi_param_next(const struct sfcgi_request *req, size_t *cursor, 
  * for len 0), -ECONNABORTED if the peer aborted or vanished, -ETIMEDOUT if
  * the peer stalled past read_timeout (the connection is then closed),
  * -EFBIG if the body exceeds max_stdin_bytes, -EINVAL on misuse.
+ * An Authorizer request has no body: 0 at once.
  */
 SFCGI_API ssize_t sfcgi_read(struct sfcgi_request *req, void *buf, size_t len);
 

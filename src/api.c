@@ -79,7 +79,10 @@ static ssize_t stream_read(struct request *r, bool is_data, void *p, size_t len)
 	struct conn *c = r->c;
 
 	for (;;) {
-		bool done = is_data ? r->data_done : r->stdin_done;
+		/* An Authorizer gets no body (its input ends with PARAMS, as
+		 * request_input_done() says): waiting for one would hold the
+		 * request until read_timeout closes the connection. */
+		bool done = is_data ? r->data_done : r->stdin_done || r->role == FCGI_AUTHORIZER;
 		uint64_t total = is_data ? r->data_total : r->body_total;
 		int k;
 

@@ -16,9 +16,10 @@ static inline size_t buf_used(const struct buf *b)
 	return b->len - b->off;
 }
 
+/* A buffer never grown has no data: NULL, not NULL + 0 (undefined in C). */
 static inline uint8_t *buf_head(const struct buf *b)
 {
-	return b->data + b->off;
+	return b->off ? b->data + b->off : b->data;
 }
 
 /* Makes room for extra bytes after len (compacting first). 0 or -ENOMEM. */

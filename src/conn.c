@@ -218,6 +218,15 @@ static int record(struct conn *c, const struct fcgi_record *rec, const char **wh
 	case FCGI_STDIN:
 	case FCGI_DATA:
 		r = find(c, rec->request_id);
+		if (!r && rec->type == FCGI_ABORT_REQUEST) {
+			/* The request has ended and its END_REQUEST is queued or on
+			 * the wire: until the peer reads it, the request is still
+			 * open for the peer, so this abort crossed the answer
+			 * (FastCGI §5.4). Nothing is left to abort. */
+			log_debug("fd %d: ABORT_REQUEST for request %u, which has ended", c->fd,
+				  rec->request_id);
+			return FEED_OK;
+		}
 		if (!r) {
 			log_warning("fd %d: %s for request %u, which was never begun", c->fd,
 				    type_name(rec->type), rec->request_id);
@@ -235,8 +244,42 @@ static int record(struct conn *c, const struct fcgi_record *rec, const char **wh
 	}
 }
 
+/*
+ * The peer broke the protocol: nothing more is read, and the connection
+ * closes as at the peer's end of input: requests whose input is incomplete
+ * are dropped (a running one is aborted), those whose input is all in are
+ * still answered, and the answers go out before the close. So whatever
+ * came ahead of the bad bytes is answered whole, never cut short
+ * mid-record, however the bytes were split into reads. write_timeout
+ * bounds the wait.
+ */
+static void fail(struct conn *c, const char *why)
+{
+	struct request *r, *next;
+
+	log_warning("fd %d: %s: closing the connection", c->fd, why);
+	c->eof = true; /* read no more */
+	c->paused = false;
+	c->close_after = true;
+	buf_reset(&c->in, 0);
+	for (r = c->reqs; r; r = next) {
+		next = r->conn_next;
+		if (!request_input_done(r))
+			request_conn_lost(r);
+	}
+}
+
 static void parse(struct conn *c)
 {
+	struct request *cur = c->w->current;
+
+	/* The running request writes its output records in place and seals
+	 * each one only when it moves on. The records parsed here may queue
+	 * answers (GET_VALUES_RESULT, UNKNOWN_TYPE, other requests' ends):
+	 * they must come after its open record, not land inside it. Parsing
+	 * while it runs happens when a read resumes a paused connection. */
+	if (cur && cur->c == c)
+		request_seal(cur);
 	while (!c->dead && !c->paused) {
 		struct fcgi_record rec;
 		const char *why = NULL;
@@ -248,7 +291,7 @@ static void parse(struct conn *c)
 		if (n < 0) {
 			log_warning("fd %d: record with FastCGI version %u (only 1 exists)", c->fd,
 				    buf_head(&c->in)[0]);
-			conn_close(c, "protocol error: bad version");
+			fail(c, "protocol error: bad version");
 			return;
 		}
 		r = record(c, &rec, &why);
@@ -257,9 +300,7 @@ static void parse(struct conn *c)
 			break;
 		}
 		if (r < 0) {
-			log_warning("fd %d: %s: closing the connection", c->fd,
-				    why ? why : "protocol error");
-			conn_close(c, NULL);
+			fail(c, why ? why : "protocol error");
 			return;
 		}
 		buf_consume(&c->in, (size_t)n);

@@ -27,7 +27,7 @@ struct conn {
 	uint32_t served;      /* requests answered on this connection */
 	int64_t opened_ms;
 	int64_t last_io_ms;
-	bool eof;         /* peer shut down its sending side */
+	bool eof;         /* no more input: the peer shut down its sending side, or broke the protocol */
 	bool dead;        /* closed: no more I/O */
 	bool paused;      /* a request's body buffer is full: stop reading */
 	bool close_after; /* close once the output is flushed and no request is left */

@@ -163,6 +163,10 @@ static int out_append(struct request *r, uint8_t type, const void *p, size_t n)
 	struct buf *out = &r->c->out;
 	const uint8_t *src = p;
 
+	/* An empty record is the end of its stream (FastCGI §3.3): writing
+	 * nothing must not open one. */
+	if (n == 0)
+		return 0;
 	if (r->c->w->slot && r == r->c->w->current)
 		SB_STORE(r->c->w->slot->req_clean, 0); /* request_timeout: no clean 504 now */
 	do {
@@ -445,7 +449,7 @@ static void check_ready(struct request *r)
 static int params_end(struct request *r)
 {
 	const struct settings *s = &r->c->w->set;
-	uint8_t *base = r->params.data + r->params.off;
+	uint8_t *base = buf_head(&r->params);
 	size_t n = buf_used(&r->params), rd = 0, wr = 0;
 	const char *cl = NULL;
 

@@ -72,6 +72,32 @@ START_TEST(bad_version)
 }
 END_TEST
 
+/* Bad bytes right behind a complete request: that request is answered
+ * whole, then the connection is closed (it used to be closed at once, the
+ * answer dropped or cut short mid-record). */
+START_TEST(bad_version_after_request)
+{
+	struct buf b = { 0 };
+	struct reply r;
+	const char *const params[] = { "REQUEST_METHOD=GET", "QUERY_STRING=size=300000", NULL };
+	int fd = peer_connect(&app);
+
+	request(&b, 1, FCGI_KEEP_CONN, params, NULL);
+	begin(&b, 2, FCGI_RESPONDER, 0);
+	b.data[b.len - 16] = 0; /* version 0 */
+	peer_send(fd, b.data, b.len);
+	reply_read(fd, &r, 0, 5000);
+	ck_assert_msg(r.ended && r.end_id == 1, "no END_REQUEST for the complete request");
+	ck_assert_uint_ge(r.out.len, 300000);
+	ck_assert(peer_closed(fd, 3000));
+	ck_assert(app_log_has(&app, "version 0"));
+	reply_free(&r);
+	buf_free(&b);
+	close(fd);
+	assert_serving();
+}
+END_TEST
+
 START_TEST(unknown_type_answered)
 {
 	struct buf b = { 0 };
@@ -400,6 +426,34 @@ START_TEST(abort_while_running)
 }
 END_TEST
 
+/* An abort that crosses the END_REQUEST on the wire: nothing is left to
+ * abort, and the connection goes on serving (it used to be closed as a
+ * record for a request never begun). */
+START_TEST(abort_crosses_end_request)
+{
+	struct buf b = { 0 };
+	struct reply r;
+	int fd = peer_connect(&app);
+
+	request(&b, 1, FCGI_KEEP_CONN, GET, NULL);
+	peer_send(fd, b.data, b.len);
+	reply_read(fd, &r, 0, 3000);
+	ck_assert(r.ended && r.end_id == 1 && reply_has(&r, "role=1"));
+	reply_free(&r);
+	b.len = 0;
+	rec(&b, FCGI_ABORT_REQUEST, 1, NULL, 0); /* sent before END_REQUEST was read */
+	request(&b, 1, FCGI_KEEP_CONN, GET, NULL);
+	peer_send(fd, b.data, b.len);
+	reply_read(fd, &r, 0, 3000);
+	ck_assert_msg(r.ended && r.end_id == 1 && reply_has(&r, "role=1"),
+		      "the connection did not serve on after a late abort");
+	ck_assert(!r.closed);
+	reply_free(&r);
+	buf_free(&b);
+	close(fd);
+}
+END_TEST
+
 START_TEST(peer_closes_mid_response)
 {
 	struct buf b = { 0 };
@@ -606,6 +660,48 @@ START_TEST(stderr_stream)
 }
 END_TEST
 
+/*
+ * A record that needs an answer (here an unknown type) behind a body that
+ * fills read_ahead: it is parsed when the handler's read resumes the
+ * connection, while echo's output record is open. The UNKNOWN_TYPE record
+ * must come whole, not inside that STDOUT record.
+ */
+START_TEST(answer_while_handler_writes)
+{
+	struct buf b = { 0 }, p = { 0 }, want = { 0 };
+	static char chunk[40000];
+	struct reply r;
+	int fd = peer_connect(&app);
+
+	memset(chunk, 'k', sizeof chunk);
+	begin(&b, 1, FCGI_RESPONDER, 0);
+	pair(&p, "REQUEST_METHOD", "POST");
+	rec(&b, FCGI_PARAMS, 1, p.data, p.len);
+	rec(&b, FCGI_PARAMS, 1, NULL, 0);
+	rec(&b, FCGI_STDIN, 1, chunk, sizeof chunk);
+	rec(&b, FCGI_STDIN, 1, chunk, sizeof chunk); /* past read_ahead (64 KiB): dispatched */
+	rec(&b, FCGI_STDIN, 1, chunk, 100);          /* waits: the body buffer is full */
+	rec(&b, FCGI_STDIN, 1, NULL, 0);
+	rec(&b, 42, 1, "x", 1);
+	peer_send(fd, b.data, b.len);
+	reply_read(fd, &r, 0, 5000);
+	ck_assert(r.ended);
+	ck_assert_msg(r.unknown_type == 42, "no UNKNOWN_TYPE record");
+	buf_append(&want, "body:\n", 6);
+	buf_append(&want, chunk, sizeof chunk);
+	buf_append(&want, chunk, sizeof chunk);
+	buf_append(&want, chunk, 100);
+	ck_assert_uint_ge(r.out.len, want.len);
+	ck_assert_msg(!memcmp(r.out.data + r.out.len - want.len, want.data, want.len),
+		      "STDOUT is not the echoed body");
+	reply_free(&r);
+	buf_free(&want);
+	buf_free(&p);
+	buf_free(&b);
+	close(fd);
+}
+END_TEST
+
 START_TEST(large_body_streams)
 {
 	struct buf b = { 0 }, p = { 0 };
@@ -646,6 +742,7 @@ static Suite *suite(void)
 	tcase_set_timeout(t, 30);
 	tcase_set_timeout(ok, 30);
 	tcase_add_test(t, bad_version);
+	tcase_add_test(t, bad_version_after_request);
 	tcase_add_test(t, unknown_type_answered);
 	tcase_add_test(t, unknown_role);
 	tcase_add_test(t, request_id_zero);
@@ -663,6 +760,7 @@ static Suite *suite(void)
 	tcase_add_test(t, oversized_body_streamed);
 	tcase_add_test(t, abort_before_run);
 	tcase_add_test(t, abort_while_running);
+	tcase_add_test(t, abort_crosses_end_request);
 	tcase_add_test(t, peer_closes_mid_response);
 	tcase_add_test(t, half_close_after_request);
 	tcase_add_test(t, data_for_responder);
@@ -674,6 +772,7 @@ static Suite *suite(void)
 	tcase_add_test(ok, filter_role);
 	tcase_add_test(ok, stderr_stream);
 	tcase_add_test(ok, large_body_streams);
+	tcase_add_test(ok, answer_while_handler_writes);
 	suite_add_tcase(s, t);
 	suite_add_tcase(s, ok);
 	return s;
