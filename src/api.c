@@ -78,6 +78,8 @@ static ssize_t stream_read(struct request *r, bool is_data, void *p, size_t len)
 	struct buf *b = is_data ? &r->data : &r->body;
 	struct conn *c = r->c;
 
+	if (len == 0) /* nothing asked for: nothing to wait for, nothing to report */
+		return 0;
 	for (;;) {
 		/* An Authorizer gets no body (its input ends with PARAMS, as
 		 * request_input_done() says): waiting for one would hold the
@@ -97,7 +99,7 @@ static ssize_t stream_read(struct request *r, bool is_data, void *p, size_t len)
 		}
 		if (total > c->w->set.max_stdin_bytes)
 			return -EFBIG;
-		if (done || len == 0)
+		if (done)
 			return 0;
 		if (r->aborted || c->dead)
 			return -ECONNABORTED;

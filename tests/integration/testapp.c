@@ -15,6 +15,8 @@
  * and for the API:
  *   ?readall=MAX sfcgi_read_all(MAX bytes, "max" = SIZE_MAX); answers
  *               "readall=LENGTH" or "readall=ERRNO-NAME"
+ *   ?read0       reads the body until an error, then sfcgi_read() of 0 bytes;
+ *               answers "read=ERRNO-NAME read0=RESULT"
  *   ?rawstatus=TEXT writes its own header block, "Status: TEXT" (CGI style)
  * TESTAPP_INIT_FAIL=1 makes init fail (a worker that exits on start).
  */
@@ -82,6 +84,14 @@ static int handler(struct sfcgi_request *req, void *userdata)
 		else
 			sfcgi_printf(req, "readall=%zu\n", len);
 		free(body);
+	} else if (!strcmp(q, "read0")) {
+		char buf[4096];
+		ssize_t n;
+
+		while ((n = sfcgi_read(req, buf, sizeof buf)) > 0)
+			;
+		sfcgi_printf(req, "read=%s read0=%zd\n", n < 0 ? strerrorname_np((int)-n) : "0",
+			     sfcgi_read(req, NULL, 0));
 	} else if (!strcmp(q, "status")) {
 		char buf[8192];
 		int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
