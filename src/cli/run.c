@@ -88,6 +88,7 @@ int cmd_run(int argc, char **argv)
 	struct config c;
 	struct config_error err;
 	char *path = NULL, self[4096], **args;
+	const char *file = NULL;
 	bool user = false;
 	size_t n = 0;
 	ssize_t k;
@@ -96,20 +97,20 @@ int cmd_run(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+uc:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'u': user = true; break;
-		case 'c': path = strdup(optarg); break;
+		case 'c': file = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if ((path != NULL) == (optind < argc) || argc - optind > 1) {
+	if ((file != NULL) == (optind < argc) || argc - optind > 1) {
 		usage(stderr);
 		return 2;
 	}
-	if (user && path) {
+	if (user && file) {
 		log_err("sfcgi run: --user looks an INSTANCE up; with --config FILE it means nothing");
 		return 2;
 	}
-	if (!path && (r = config_instance_path(argv[optind], user, &path)) < 0) {
+	if (!file && (r = config_instance_path(argv[optind], user, &path)) < 0) {
 		if (r == -EINVAL)
 			log_err("%s: not a valid instance name", argv[optind]);
 		else
@@ -117,7 +118,7 @@ int cmd_run(int argc, char **argv)
 				argv[optind], strerror(-r));
 		return r == -EINVAL ? 2 : EXIT_CONFIG;
 	}
-	r = config_load(path, &c, &err);
+	r = config_load(file ? file : path, &c, &err);
 	free(path);
 	if (r < 0) {
 		log_err("%s", err.msg);
