@@ -32,6 +32,7 @@ static int get_uint(struct json *p, int t, const char *what, uint64_t max, uint6
 	struct json_decimal d;
 	int r = json_expect(p, t, "a number", what);
 
+	*ret = 0; /* json_fail() is not known to return non-zero: -O2 would warn */
 	if (r < 0)
 		return r;
 	json_decimal(p, t, 0, &d);
