@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the dependencies, builds two trees and runs every meson test in
-# both:
-#   build/       the normal build
-#   build-asan/  -Db_sanitize=address,undefined (leaks, overflows, UB abort)
+# Installs the dependencies, builds three trees and runs every meson test in
+# the first two:
+#   build/          the normal build
+#   build-asan/     -Db_sanitize=address,undefined (leaks, overflows, UB abort)
+#   build-release/  --buildtype=release, the unit and fuzz-replay suites only:
+#                   -O2 -Werror warnings (maybe-uninitialized) that a debug
+#                   build never shows, and the optimised codec and parser
 # The last line printed is "N passed, N failed" (", N skipped" when some
-# were), totalled over both trees from meson's testlog.json; the exit status
+# were), totalled over all trees from meson's testlog.json; the exit status
 # is non-zero when anything failed or no test ran.
 #
 #   bash scripts/test.sh                 everything
@@ -19,6 +22,7 @@ bash scripts/install-deps.sh || { echo "test: installing dependencies failed"; e
 TREES=(
 	"build||"
 	"build-asan|-Db_sanitize=address,undefined -Db_lundef=false|--timeout-multiplier=4"
+	"build-release|--buildtype=release|--suite unit --suite fuzz"
 )
 
 results=()
