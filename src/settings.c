@@ -116,6 +116,18 @@ int settings_set(struct settings *s, const struct setting_desc *d, const char *v
 		*ret_why = "must be a non-negative number";
 		return -EINVAL;
 	}
+	if (d->type != SETTING_MS && strspn(value, "0123456789") == strlen(value)) {
+		/* Whole counts exactly: a double would round 2^63-1 up to 2^63. */
+		unsigned long long u;
+
+		errno = 0;
+		u = strtoull(value, &end, 10);
+		if (errno == ERANGE) {
+			*ret_why = "out of range";
+			return -ERANGE;
+		}
+		return settings_set_uint(s, d, u, ret_why);
+	}
 	errno = 0;
 	v = strtod(value, &end);
 	if (errno || *end) {

@@ -8,6 +8,7 @@
  * made in a temporary directory by the test itself.
  */
 #include "config.h"
+#include "settings.h"
 
 #include <check.h>
 #include <errno.h>
@@ -833,6 +834,44 @@ START_TEST(instance_path_length)
 }
 END_TEST
 
+/* --set KEY=VALUE (settings_set): counts are read exactly, seconds to the ms. */
+static const struct {
+	const char *key, *value;
+	int ret;
+	uint64_t stored; /* when ret == 0 */
+} sets[] = {
+	{ "max_stdin_bytes", "9223372036854775807", 0, INT64_MAX }, /* the documented max */
+	{ "max_stdin_bytes", "9223372036854775808", -ERANGE, 0 },
+	{ "max_stdin_bytes", "99999999999999999999999", -ERANGE, 0 },
+	{ "max_stdin_bytes", "1e3", 0, 1000 },
+	{ "max_stdin_bytes", "1.5", -EINVAL, 0 },
+	{ "max_stdin_bytes", "-1", -EINVAL, 0 },
+	{ "max_stdin_bytes", "", -EINVAL, 0 },
+	{ "max_stdin_bytes", "12x", -EINVAL, 0 },
+	{ "max_conns", "0", -ERANGE, 0 },
+	{ "max_conns", "65536", 0, 65536 },
+	{ "read_timeout", "2.5", 0, 2500 },
+	{ "read_timeout", "0.001", 0, 1 },
+	{ "read_timeout", "0", -ERANGE, 0 },
+	{ "read_timeout", "0.0001", -EINVAL, 0 },
+};
+
+START_TEST(set_values)
+{
+	const struct setting_desc *d = settings_find(sets[_i].key);
+	struct settings st;
+	const char *why = NULL;
+
+	ck_assert_ptr_nonnull(d);
+	settings_defaults(&st);
+	ck_assert_int_eq(settings_set(&st, d, sets[_i].value, &why), sets[_i].ret);
+	if (sets[_i].ret == 0)
+		ck_assert_uint_eq(settings_get(&st, d), sets[_i].stored);
+	else
+		ck_assert_ptr_nonnull(why);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -849,6 +888,7 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, malformed, 0, (int)ARRAY_SIZE(bad));
 	tcase_add_test(tc, too_large);
 	tcase_add_test(tc, long_values);
+	tcase_add_loop_test(tc, set_values, 0, (int)ARRAY_SIZE(sets));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("print");
