@@ -232,7 +232,20 @@ int request_more_input(struct request *r)
 	int k;
 
 	if (c->paused) {
+		size_t before = buf_used(&c->in);
+
 		conn_resume(c);
+		if (c->paused && buf_used(&c->in) == before) {
+			/* The next record can only be taken after r ends (another
+			 * request's full buffer, or a BEGIN whose id is still being
+			 * answered) and r's input is behind it: looking again would
+			 * spin for ever. A peer interleaved more than we hold. */
+			log_warning("fd %d: request %u: its input is queued behind a record that "
+				    "can only be taken after it ends (interleaved requests): "
+				    "closing the connection", c->fd, r->id);
+			conn_close(c, NULL);
+			return -ECONNABORTED;
+		}
 		return 0;
 	}
 	k = wait_peer(r, c->last_io_ms + c->w->set.read_timeout_ms);
