@@ -19,6 +19,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "profile.h"
 
 #define MAX_ENV      1024 /* "environment" names, checked pairwise for duplicates */
 #define MAX_SECONDS  86400
@@ -389,9 +390,29 @@ static int sandbox_rlimits(struct json *p, int v)
 	return r;
 }
 
+/* "profile": a runtime profile's groups join "allow"; its calls stay its own. */
+static int sandbox_runtime(struct json *p, int v)
+{
+	struct sandbox_config *sb = &p->c->sandbox;
+	char *s = NULL, list[128] = "";
+	int r = json_get_string(p, v, "sandbox.profile", &s);
+
+	if (r == 0 && !(sb->runtime = runtime_profile_find(s))) {
+		for (unsigned i = 0; i < runtime_profile_count; i++)
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s\"%s\"",
+				 i ? ", " : "", runtime_profiles[i].name);
+		r = json_fail(p, json_t_start(p, v), "\"sandbox.profile\": expected one of %s, got %.*s",
+			      list, JSON_ECHO(p, v));
+	}
+	if (r == 0)
+		sb->allow |= sb->runtime->groups;
+	free(s);
+	return r;
+}
+
 static const char *const sandbox_keys[] = {
 	"user", "group", "read_only", "read_write", "landlock", "seccomp", "on_violation",
-	"allow", "syscalls", "rlimits",
+	"allow", "syscalls", "rlimits", "profile",
 };
 
 static int sandbox_key(struct json *p, int obj, int k)
@@ -429,7 +450,8 @@ static int sandbox_key(struct json *p, int obj, int k)
 		free(groups);
 		return r;
 	case 8: return strings(p, v, "sandbox.syscalls", &sb->syscalls, syscall_ok);
-	default: return sandbox_rlimits(p, v);
+	case 9: return sandbox_rlimits(p, v);
+	default: return sandbox_runtime(p, v);
 	}
 }
 
@@ -718,6 +740,8 @@ static void print_sandbox(const struct sandbox_config *sb, FILE *f)
 		return;
 	}
 	fputc('{', f);
+	if (sb->runtime)
+		fprintf(f, "\n    \"profile\": \"%s\",", sb->runtime->name);
 	fprintf(f, "\n    \"seccomp\": \"%s\",\n    \"on_violation\": \"%s\",\n    \"landlock\": \"%s\"",
 		profile[sb->profile], sb->action == ACTION_LOG ? "log" : "kill",
 		landlock[sb->landlock]);

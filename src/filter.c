@@ -36,6 +36,7 @@
 #include "fdpass.h"
 #include "log.h"
 #include "policy.h"
+#include "profile.h"
 #include "scoreboard.h"
 
 /* libseccomp's SCMP_A0..A5 macros leave datum_b to zero-initialisation;
@@ -116,6 +117,13 @@ static size_t explain(int nr, const char *name, uint32_t allowed, char *buf, siz
 	off = cat(buf, off, len, "); to allow it: \"sandbox\": {");
 	off = key_for(name, allowed, buf, off, len, &args_only);
 	off = cat(buf, off, len, "}");
+	for (unsigned p = 0; p < runtime_profile_count; p++)
+		if (runtime_profile_lists(&runtime_profiles[p], name)) {
+			off = cat(buf, off, len, " (the \"");
+			off = cat(buf, off, len, runtime_profiles[p].name);
+			off = cat(buf, off, len, "\" profile allows it)");
+			break;
+		}
 	if (args_only)
 		off = cat(buf, off, len, " (allowed already with certain arguments only; this "
 					 "one was not among them)");
@@ -279,7 +287,8 @@ static int kill_denied(scmp_filter_ctx ctx, const struct sandbox_config *c)
 	for (const char *const *d = policy_supervisor_deny; *d && r == 0; d++) {
 		int nr = seccomp_syscall_resolve_name(*d);
 
-		if (nr == __NR_SCMP_ERROR || listed(c->syscalls, *d))
+		if (nr == __NR_SCMP_ERROR || listed(c->syscalls, *d) ||
+		    runtime_profile_lists(c->runtime, *d))
 			continue;
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(DENY_MARK), nr, 0);
 		if (r == -EEXIST)
@@ -298,6 +307,16 @@ static int build(scmp_filter_ctx ctx, const struct sandbox_config *c, bool marks
 	for (unsigned i = 0; i < policy_count && r == 0; i++)
 		if (wanted(c, &policy_table[i]))
 			r = add(ctx, &policy_table[i], any_open);
+	for (const struct runtime_syscall *s = c->runtime ? c->runtime->syscalls : NULL;
+	     s && s->name && r == 0; s++) {
+		int nr = seccomp_syscall_resolve_name(s->name);
+
+		if (nr == __NR_SCMP_ERROR)
+			continue; /* not on this architecture (profile.c is for all) */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		if (r == -EEXIST)
+			r = 0;
+	}
 	for (char **s = c->syscalls; s && *s && r == 0; s++) {
 		int nr = seccomp_syscall_resolve_name(*s);
 

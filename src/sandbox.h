@@ -56,6 +56,8 @@ struct sandbox_config {
 	enum sandbox_action action;
 	uint32_t allow;              /* enum sandbox_group bits */
 	char **syscalls;             /* single syscalls by name */
+	const struct runtime_profile *runtime; /* "profile" (profile.h), or NULL; its
+						* groups are in allow already */
 	int64_t rlimits[SANDBOX_RLIMITS]; /* -1 = leave as is */
 	bool notify;                 /* not from the config: a foreign worker, whose
 				      * violations reach the supervisor as seccomp user
