@@ -335,7 +335,7 @@ static const char *group_ok(const char *s)
 {
 	return sandbox_group_by_name(s) ? NULL
 		: "is not a group (valid: file-read, file-write, network, process, threads, "
-		  "interpreter)";
+		  "interpreter, file-copy)";
 }
 
 static const char *syscall_ok(const char *s)
@@ -746,7 +746,7 @@ static void print_sandbox(const struct sandbox_config *sb, FILE *f)
 		profile[sb->profile], sb->action == ACTION_LOG ? "log" : "kill",
 		landlock[sb->landlock]);
 	fputs(",\n    \"allow\": [", f);
-	for (uint32_t bit = 1; bit <= GROUP_INTERPRETER; bit <<= 1)
+	for (uint32_t bit = 1; bit <= GROUP_FILE_COPY; bit <<= 1)
 		if (sb->allow & bit) {
 			fprintf(f, "%s\"%s\"", first ? "" : ", ", sandbox_group_name(bit));
 			first = false;

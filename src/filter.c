@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/fs.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -219,6 +220,9 @@ static int add(scmp_filter_ctx ctx, const struct policy_entry *e, bool any_open)
 		break;
 	case ARG_IOCTL_TCGETS:
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
+		break;
+	case ARG_IOCTL_FICLONE:
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, FICLONE));
 		break;
 	case ARG_IOCTL_CLOEXEC:
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, FIOCLEX));

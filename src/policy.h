@@ -22,6 +22,7 @@ enum policy_arg {
 	ARG_SOCKET_INET,  /* socket: AF_UNIX, AF_INET, AF_INET6 only */
 	ARG_IOCTL_TCGETS, /* ioctl: isatty() only */
 	ARG_IOCTL_CLOEXEC, /* ioctl: FIOCLEX and FIONCLEX only */
+	ARG_IOCTL_FICLONE, /* ioctl: FICLONE only (a reflink copy of a whole file) */
 };
 
 struct policy_entry {

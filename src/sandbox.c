@@ -44,6 +44,7 @@ static const struct {
 	{ "file-read", GROUP_FILE_READ }, { "file-write", GROUP_FILE_WRITE },
 	{ "network", GROUP_NETWORK },     { "process", GROUP_PROCESS },
 	{ "threads", GROUP_THREADS },     { "interpreter", GROUP_INTERPRETER },
+	{ "file-copy", GROUP_FILE_COPY },
 };
 
 void sandbox_defaults(struct sandbox_config *c)

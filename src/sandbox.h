@@ -40,6 +40,7 @@ enum sandbox_group {
 	GROUP_THREADS = 1u << 4,    /* "threads": create threads */
 	GROUP_INTERPRETER = 1u << 5, /* "interpreter": what an exec'd program's loader and
 				      * runtime need (foreign programs, CGI scripts) */
+	GROUP_FILE_COPY = 1u << 6,   /* "file-copy": in-kernel file copies (PHP's copy(), cp) */
 };
 
 #define SANDBOX_RLIMITS 5 /* nofile, as, core, nproc, fsize */
