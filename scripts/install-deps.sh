@@ -22,6 +22,10 @@ PACKAGES=(
 	# foreign programs and web servers (tests/foreign): php-cgi, Perl FCGI,
 	# Go net/http/fcgi, Apache with mod_proxy_fcgi, lighttpd with mod_fastcgi
 	php-cgi libfcgi-perl golang-go apache2 lighttpd
+	# real applications (tests/apps): DokuWiki on php-cgi (apps-dokuwiki),
+	# Mercurial's hgweb.cgi through sfcgi-cgi (apps-hgweb), APCu for the two
+	# php-cgi layouts (apps-php-layouts)
+	dokuwiki mercurial php-apcu
 )
 
 missing=()
