@@ -252,6 +252,12 @@ def flows(port, tag):
     check('log out', 'Logged in as' not in text(body))
 
 
+def dropin_user():
+    """The User= of the documented unit drop-in, which the instance runs as."""
+    with open(h.contrib('dokuwiki', 'app@dokuwiki.service.d/www-data.conf')) as f:
+        return re.search(r'^User=(\S+)$', f.read(), re.M).group(1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--sfcgi', required=True)
@@ -279,9 +285,8 @@ def main():
     prefix = ['strace', '-f', '-qq', '-o', a.strace] if a.strace else []
     inst = ng = None
     try:
-        # the drop-in's User=www-data (contrib/apps/dokuwiki/app@dokuwiki.service.d)
         inst = h.Instance(a.sfcgi, h.contrib('dokuwiki', 'dokuwiki.json'), sock,
-                          os.path.join(wd, 'sfcgi.log'), user='www-data', prefix=prefix)
+                          os.path.join(wd, 'sfcgi.log'), user=dropin_user(), prefix=prefix)
         ng = h.Nginx(wd, [h.contrib('dokuwiki', 'nginx.conf')],
                      [('/run/sfcgi/dokuwiki.sock', sock)])
         flows(ng.port, tag)
