@@ -302,7 +302,7 @@ static const struct {
 	    "t.json:1:60: \"environment\": duplicate key \"A\" (first at 1:42)"),
 	ROW("{\"program\": \"/bin/true\", \"sandbox\": {\"allow\": [], \"syscall\": []}}",
 	    "t.json:1:51: \"sandbox\": unknown key \"syscall\" (valid: user, group, read_only, "
-	    "read_write, landlock, seccomp, on_violation, allow, syscalls, rlimits)"),
+	    "read_write, landlock, seccomp, on_violation, allow, syscalls, rlimits, profile)"),
 	ROW("{\"program\": \"/bin/true\", \"sandbox\": {\"allow\": [],\n \"allow\": []}}",
 	    "t.json:2:2: \"sandbox\": duplicate key \"allow\" (first at 1:38)"),
 	ROW("{\"sandbox\": {\"rlimits\": {\"core\": 0, \"core\": 1}}}",
