@@ -201,7 +201,9 @@ static int add(scmp_filter_ctx ctx, const struct policy_entry *e, bool any_open)
 
 	if (nr == __NR_SCMP_ERROR)
 		return 0; /* not on this architecture */
-	switch (any_open ? ARG_ANY : e->arg) {
+	/* "file-write" lifts the read-only limit of open/openat, and only that:
+	 * ioctl stays limited to its commands, socket to its families. */
+	switch (any_open && e->arg == ARG_OPEN_RDONLY ? ARG_ANY : e->arg) {
 	case ARG_ANY:
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 		break;
