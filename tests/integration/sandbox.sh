@@ -108,6 +108,25 @@ start allow '{ "user": "nobody", "allow": ["network"] }' || exit 1
 check "allow network: socket(AF_INET) works" grep -q 'socket=[0-9]' <<<"$(req socket)"
 stop
 
+# 4b. "file-copy": copy_file_range and a reflink ioctl, refused without it
+mkdir -p "$dir/copy"
+head -c 70000 /dev/urandom >"$dir/copy/src"
+chown -R nobody "$dir/copy"
+start nocopy '{ "user": "nobody", "allow": ["file-read", "file-write"] }' || exit 1
+req "copy=$dir/copy" >/dev/null
+check "copy_file_range without file-copy: killed, key \"file-copy\"" wait_for \
+	"grep -q 'forbidden system call copy_file_range (326); to allow it: \"sandbox\": {\"allow\": \[\"file-copy\"\]}' $dir/nocopy.log"
+stop
+start copy '{ "user": "nobody", "allow": ["file-read", "file-write", "file-copy"] }' || exit 1
+out=$(req "copy=$dir/copy")
+check "allow file-copy: copy_file_range copies, the FICLONE ioctl returns ($out)" \
+	grep -q '^copy=70000 ficlone=' <<<"$out"
+check "allow file-copy: the copy is byte-exact" cmp -s "$dir/copy/src" "$dir/copy/dst"
+req ioctl >/dev/null
+check "file-write lifts open's limit only: ioctl(FIONBIO) still killed" wait_for \
+	"grep -q 'forbidden system call ioctl (16)' $dir/copy.log"
+stop
+
 # 5. strict profile: the runtime alone still serves
 start strict '{ "user": "nobody", "seccomp": "strict" }' || exit 1
 check "strict profile: serves" grep -q pid= <<<"$(req pid)"

@@ -11,6 +11,8 @@
  *   ?ptrace     ptrace(PTRACE_TRACEME)
  *   ?ioctl      ioctl(FIONBIO) (the policy allows ioctl for TCGETS only)
  *   ?write=PATH open PATH for writing; answers "write=OK" or "write=ERRNO-NAME"
+ *   ?copy=DIR   DIR/src to DIR/dst with copy_file_range, then ioctl(FICLONE) of
+ *               the two ("file-copy"); answers "copy=BYTES ficlone=OK|ERRNO-NAME"
  *   ?status     answers /proc/self/status (uid, capabilities, NoNewPrivs, Seccomp)
  * and for the API:
  *   ?readall=MAX sfcgi_read_all(MAX bytes, "max" = SIZE_MAX); answers
@@ -22,6 +24,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -74,6 +77,22 @@ static int handler(struct sfcgi_request *req, void *userdata)
 		sfcgi_printf(req, "write=%s\n", fd >= 0 ? "OK" : strerrorname_np(errno));
 		if (fd >= 0)
 			close(fd);
+	} else if (!strncmp(q, "copy=", 5)) {
+		char src[512], dst[512];
+		int in, out;
+		ssize_t n = -1;
+
+		snprintf(src, sizeof src, "%s/src", q + 5);
+		snprintf(dst, sizeof dst, "%s/dst", q + 5);
+		in = open(src, O_RDONLY | O_CLOEXEC);
+		out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (in >= 0 && out >= 0)
+			n = copy_file_range(in, NULL, out, NULL, 1 << 20, 0);
+		sfcgi_printf(req, "copy=%zd ", n);
+		sfcgi_printf(req, "ficlone=%s\n", ioctl(out, FICLONE, in) == 0 ? "OK"
+									: strerrorname_np(errno));
+		close(in);
+		close(out);
 	} else if (!strncmp(q, "readall=", 8)) {
 		size_t max = strcmp(q + 8, "max") ? strtoull(q + 8, NULL, 10) : SIZE_MAX, len = 0;
 		char *body = NULL;
