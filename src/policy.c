@@ -146,6 +146,8 @@ const struct policy_entry policy_table[] = {
 	G("dup3", GROUP_PROCESS, "wiring helper programs' stdio"),
 	G("setpgid", GROUP_PROCESS, "process groups of helpers"),
 	G("setsid", GROUP_PROCESS, "detaching helpers"),
+	G("close_range", GROUP_PROCESS,
+	  "Python 3.11's subprocess closes inherited descriptors in the child before exec"),
 	/* "threads": handlers that start threads. */
 	G("clone", GROUP_THREADS, "pthread_create"),
 	G("clone3", GROUP_THREADS, "pthread_create in newer libc"),
@@ -194,7 +196,9 @@ const struct policy_entry policy_table[] = {
 	 * seen, so left out: splice, tee and vmsplice (none of PHP, Perl 5.36,
 	 * Python 3.11, Go 1.19, git 2.39, Mercurial 6.3 or coreutils used them
 	 * to copy), preadv/pwritev and their -2 forms, sync_file_range, openat2;
-	 * sendfile (Python's shutil.copyfile) is in the default list already.
+	 * sendfile (Python's shutil.copyfile) is in the default list already;
+	 * close_range (Python's subprocess, between fork and exec) is in
+	 * "process", with what it belongs to.
 	 */
 	G("copy_file_range", GROUP_FILE_COPY,
 	  "PHP's copy() and stream_copy_to_stream(), coreutils cp/cat/install/mv, Go's io.Copy"),

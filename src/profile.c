@@ -58,7 +58,9 @@ const struct runtime_profile runtime_profiles[] = {
 	 * hgweb creates its caches in the repository (.hg/cache: mkdir, then
 	 * an O_CREAT open of tags2-served), failing quietly with EACCES where
 	 * the instance's user may not write, which the filter would turn into
-	 * a kill. No threads, no subprocess, no copy. A script without HOME
+	 * a kill. No threads, no copy. A Python script that runs programs
+	 * (subprocess) needs close_range in the child, which "process" has.
+	 * A script without HOME
 	 * (the bridge passes none) looks the user up for expanduser("~"), and
 	 * glibc asks nscd's socket first ("network"); the documented config
 	 * sets HOME with --env instead.

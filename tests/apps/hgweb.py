@@ -16,6 +16,8 @@ Runbook, in a mount namespace of its own where /usr/local/lib, /etc/mercurial,
   4. the flows: the repository index, a repository's summary and log, a
      changeset with its diff, a raw file byte-exact, a .tar.gz archive,
      `hg clone http://...` and `hg pull` of a new changeset, `hg verify`;
+     and, beside hgweb under the same --root, a Python CGI script that runs
+     a program with subprocess (close_range in the child: "process");
   5. fails if sfcgi's log reports a worker or script killed by the sandbox
      or crashed.
 Root only (77 otherwise). --strace FILE: by hand, strace -f the instance.
@@ -114,6 +116,27 @@ def flows(port, wd):
     check('hg verify of the clone', ok, out[-400:])
 
 
+SPAWN = """#!/usr/bin/python3
+import subprocess
+r = subprocess.run(["/bin/echo", "child ran"], capture_output=True)
+print("Content-Type: text/plain\\n")
+print("out=%s rc=%d" % (r.stdout.decode().strip(), r.returncode))
+"""
+
+
+def spawn_check(a, sock):
+    """A Python CGI that runs a child with subprocess, over FastCGI itself
+    (nginx routes /hg/ to hgweb.cgi only)."""
+    path = '/usr/local/lib/hgweb/spawn.cgi'
+    with open(path, 'w') as f:
+        f.write(SPAWN)
+    os.chmod(path, 0o755)
+    r = subprocess.run([os.path.abspath(a.sfcgi), 'request', '-b', '-t', '20', sock, '/spawn.cgi',
+                        '-p', 'SCRIPT_FILENAME=' + path], capture_output=True, text=True)
+    check('a Python CGI\'s subprocess: the child runs (close_range before exec, "process")',
+          'out=child ran rc=0' in r.stdout, r.stdout + r.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--sfcgi', required=True)
@@ -148,6 +171,7 @@ def main():
                           os.path.join(wd, 'sfcgi.log'), user=user, prefix=prefix)
         ng = h.Nginx(wd, [h.contrib('hgweb', 'nginx.conf')], [('/run/sfcgi/hgweb.sock', sock)])
         flows(ng.port, wd)
+        spawn_check(a, sock)
         check('nginx: no upstream error', not ng.errors(), '\n'.join(ng.errors())[:800])
     except (RuntimeError, OSError, http.client.HTTPException) as e:
         check('the flows ran to their end', False, f'{type(e).__name__}: {e}')
