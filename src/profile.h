@@ -12,9 +12,12 @@
 
 #include <stdint.h>
 
+#include "policy.h"
+
 struct runtime_syscall {
 	const char *name;
 	const char *why; /* what the real program did with it */
+	enum policy_arg arg; /* ARG_ANY (left out) or the arguments it is allowed with */
 };
 
 struct runtime_profile {

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Shell CGI scripts behind nginx through sfcgi-cgi, under the sandbox's
+"shell" profile, as docs/migration.md gives them ("Shell CGI scripts"):
+contrib/apps/shell-cgi/shell-cgi.json and nginx.conf, the instance run
+under systemd-socket-activate as a system user this test creates (the
+shipped unit runs it as a dynamic user: never root).
+
+The scripts: tests/foreign/cgi-bin/env.sh (#!/bin/sh, dash), a bash form
+handler (tests/apps/cgi-bin/form.bash: bash starts without HOME, looks the
+user up, opens /dev/tty) and haserl's own example form from haserl(1)
+(tests/apps/cgi-bin/form.haserl; haserl is Debian's shell CGI runtime: it
+runs the <% %> blocks in /bin/sh). Fails if sfcgi's log shows a worker or a
+script killed by the sandbox. The only changes to the documented files:
+the socket path, nginx's port and /usr/lib/cgi-bin made the work
+directory's. --learn FILE: by hand, "on_violation": "log" and strace -f.
+"""
+import argparse
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import harness  # noqa: E402
+from harness import check, log, skip  # noqa: E402
+from foreign_e2e import FAILED, PASSED, parse  # noqa: E402
+
+APP = 'shell-cgi'
+USER = 'sfcgi-apptest'  # a system user of this test's own
+
+
+def system_user(name):
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(['adduser', '--system', '--group', '--home', '/nonexistent',
+                        '--no-create-home', '--quiet', name], check=True)
+    return name
+
+
+def run(a, work):
+    lib = os.path.join(work, 'lib')  # stands for /usr/lib
+    cgi_bin = os.path.join(lib, 'cgi-bin')
+    os.makedirs(cgi_bin)
+    shutil.copy(os.path.join(HERE, '..', 'foreign', 'cgi-bin', 'env.sh'), cgi_bin)
+    for n in ('form.bash', 'form.haserl'):
+        shutil.copy(os.path.join(HERE, 'cgi-bin', n), cgi_bin)
+    for d in (work, lib, cgi_bin):
+        os.chmod(d, 0o755)
+    sockdir = harness.short_sock_dir(work)
+    sock = os.path.join(sockdir, APP + '.sock')
+    logpath = os.path.join(work, 'sfcgi.log')
+    subs = [('/usr/lib/cgi-bin', cgi_bin), ('/usr/lib$', lib + '$')]
+
+    with open(harness.contrib(APP, APP + '.json')) as f:
+        text = f.read()
+    for x, y in subs:
+        text = text.replace(x, y)
+    conf = json.loads(text)
+    conf['program'] = a.cgi
+    if a.learn:
+        conf['sandbox']['on_violation'] = 'log'
+    cpath = os.path.join(work, APP + '.json')
+    with open(cpath, 'w') as f:
+        json.dump(conf, f, indent=2)
+    prefix = ['strace', '-f', '-qq', '-o', a.learn] if a.learn else []
+    user = system_user(USER)
+    inst = harness.Instance(a.sfcgi, cpath, sock, logpath, user=user, prefix=prefix)
+    ngx = None
+    try:
+        ngx = harness.Nginx(work, [harness.contrib(APP, 'nginx.conf')],
+                            [('/run/sfcgi/shell-cgi.sock', sock)] + subs)
+        flows(harness.Browser(ngx.port), user)
+        errs = ngx.errors()
+        check('nginx logged no error', not errs, '\n'.join(errs[-10:]))
+    finally:
+        if ngx:
+            ngx.stop()
+        inst.stop()
+    bad = harness.sandbox_trouble(inst.text())
+    check('no worker or script killed by the sandbox (sfcgi log)', not bad, '\n'.join(bad[-20:]))
+
+
+def flows(b, user):
+    # dash: GET with PATH_INFO, POST with a body piped through head and sha256sum
+    st, h, body = b.get('/cgi-bin/env.sh/some/path?x=42')
+    p = parse(body)
+    check('sh: GET, SCRIPT_NAME and PATH_INFO from the documented location',
+          st == 200 and p.get('app') == 'cgi-sh' and p.get('x') == '42'
+          and p.get('script_name') == '/cgi-bin/env.sh' and p.get('path_info') == '/some/path',
+          f'{st} {body[:400]!r}')
+    data = os.urandom(100000)
+    st, h, body = b.request('/cgi-bin/env.sh', body=data,
+                            headers={'Content-Type': 'application/octet-stream'})
+    p = parse(body)
+    check('sh: POST body arrives whole', st == 200 and p.get('method') == 'POST'
+          and p.get('body_sha256') == hashlib.sha256(data).hexdigest(), f'{st} {body[:400]!r}')
+
+    # bash: a form post, commands, a lookup of the user, a redirection
+    st, h, body = b.post_form('/cgi-bin/form.bash', {'name': 'sfcgi shell'})
+    p = parse(body)
+    check('bash: the form post is decoded and answered',
+          st == 200 and p.get('hello') == 'SFCGI SHELL' and p.get('words') == '2'
+          and p.get('redirect') == 'ok' and p.get('readable') == 'yes'
+          and p.get('shell', '').startswith('bash 5'), f'{st} {body[:400]!r}')
+    check(f'bash: the script runs as the instance\'s user ({user}), not root',
+          p.get('user') == user, repr(p.get('user')))
+
+    # haserl, haserl(1)'s own "Self Referencing CGI with a form"
+    st, h, body = b.get('/cgi-bin/form.haserl?' + urllib.parse.urlencode(
+        {'textfield': 'hello <b>world</b>'}))
+    check('haserl: the form comes back sanitised and upper-cased',
+          st == 200 and b'Value="HELLO BWORLDB"' in body
+          and b'action="/cgi-bin/form.haserl"' in body, f'{st} {body[:600]!r}')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--sfcgi', required=True)
+    ap.add_argument('--cgi', required=True)
+    ap.add_argument('--workdir', required=True)
+    ap.add_argument('--learn', help='strace -f output file; the sandbox only logs')
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        skip('needs root: creates a system user, runs nginx and the instance')
+    for prog in ('haserl', 'bash', 'nginx', 'systemd-socket-activate', 'setpriv', 'adduser'):
+        if not shutil.which(prog):
+            skip(f'{prog} is not installed (scripts/install-deps.sh)')
+    work = os.path.abspath(a.workdir)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    t0 = time.monotonic()
+    try:
+        run(a, work)
+    except RuntimeError as e:
+        check('harness', False, str(e))
+    log(f'# {time.monotonic() - t0:.1f} s')
+    log(f'{len(PASSED)} passed, {len(FAILED)} failed')
+    return 1 if FAILED else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
