@@ -22,6 +22,10 @@ PACKAGES=(
 	# foreign programs and web servers (tests/foreign): php-cgi, Perl FCGI,
 	# Go net/http/fcgi, Apache with mod_proxy_fcgi, lighttpd with mod_fastcgi
 	php-cgi libfcgi-perl golang-go apache2 lighttpd
+	# real applications (tests/apps): ikiwiki and what its CGI loads (sessions,
+	# forms: Recommends, left out by --no-install-recommends); haserl, the
+	# shell CGI runtime of the shell-cgi test
+	ikiwiki libcgi-session-perl libcgi-formbuilder-perl libcgi-pm-perl haserl
 )
 
 missing=()

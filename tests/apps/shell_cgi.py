@@ -11,7 +11,8 @@ handler (tests/apps/cgi-bin/form.bash: bash starts without HOME, looks the
 user up, opens /dev/tty) and haserl's own example form from haserl(1)
 (tests/apps/cgi-bin/form.haserl; haserl is Debian's shell CGI runtime: it
 runs the <% %> blocks in /bin/sh). Fails if sfcgi's log shows a worker or a
-script killed by the sandbox. The only changes to the documented files:
+script killed by the sandbox, but for tcp.bash, whose TCP connection the
+profile must refuse. The only changes to the documented files:
 the socket path, nginx's port and /usr/lib/cgi-bin made the work
 directory's. --learn FILE: by hand, "on_violation": "log" and strace -f.
 """
@@ -50,7 +51,7 @@ def run(a, work):
     cgi_bin = os.path.join(lib, 'cgi-bin')
     os.makedirs(cgi_bin)
     shutil.copy(os.path.join(HERE, '..', 'foreign', 'cgi-bin', 'env.sh'), cgi_bin)
-    for n in ('form.bash', 'form.haserl'):
+    for n in ('form.bash', 'form.haserl', 'tcp.bash'):
         shutil.copy(os.path.join(HERE, 'cgi-bin', n), cgi_bin)
     for d in (work, lib, cgi_bin):
         os.chmod(d, 0o755)
@@ -84,7 +85,11 @@ def run(a, work):
         if ngx:
             ngx.stop()
         inst.stop()
-    bad = harness.sandbox_trouble(inst.text())
+    # tcp.bash is meant to be killed (the flow checks it); nothing else may be
+    lines = harness.sandbox_trouble(inst.text())
+    check('the TCP script was killed by the sandbox (socket: unix only)',
+          any('tcp.bash' in l and 'sandbox' in l for l in lines), '\n'.join(lines[-5:]))
+    bad = [l for l in lines if 'tcp.bash' not in l]
     check('no worker or script killed by the sandbox (sfcgi log)', not bad, '\n'.join(bad[-20:]))
 
 
@@ -119,6 +124,11 @@ def flows(b, user):
     check('haserl: the form comes back sanitised and upper-cased',
           st == 200 and b'Value="HELLO BWORLDB"' in body
           and b'action="/cgi-bin/form.haserl"' in body, f'{st} {body[:600]!r}')
+
+    # the profile's socket() is for unix sockets (nscd) only: TCP ends the script
+    st, h, body = b.get('/cgi-bin/tcp.bash')
+    check('bash: a TCP connection is refused (502, nothing sent)',
+          st == 502 and b'connected' not in body, f'{st} {body[:300]!r}')
 
 
 def main():
