@@ -117,8 +117,9 @@ static size_t explain(int nr, const char *name, uint32_t allowed, char *buf, siz
 	off = cat(buf, off, len, "); to allow it: \"sandbox\": {");
 	off = key_for(name, allowed, buf, off, len, &args_only);
 	off = cat(buf, off, len, "}");
+	/* not a profile that allows it with certain arguments only (socket: unix) */
 	for (unsigned p = 0; p < runtime_profile_count; p++)
-		if (runtime_profile_lists(&runtime_profiles[p], name)) {
+		if (runtime_profile_lists_any(&runtime_profiles[p], name)) {
 			off = cat(buf, off, len, " (the \"");
 			off = cat(buf, off, len, runtime_profiles[p].name);
 			off = cat(buf, off, len, "\" profile allows it)");

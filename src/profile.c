@@ -97,3 +97,11 @@ int runtime_profile_lists(const struct runtime_profile *p, const char *name)
 			return 1;
 	return 0;
 }
+
+int runtime_profile_lists_any(const struct runtime_profile *p, const char *name)
+{
+	for (const struct runtime_syscall *s = p ? p->syscalls : NULL; s && s->name; s++)
+		if (!strcmp(s->name, name) && s->arg == ARG_ANY)
+			return 1;
+	return 0;
+}

@@ -34,5 +34,7 @@ extern const unsigned runtime_profile_count;
 const struct runtime_profile *runtime_profile_find(const char *name);
 /* Does profile p (may be NULL) allow the single call name? */
 int runtime_profile_lists(const struct runtime_profile *p, const char *name);
+/* ... with any arguments (not only those of an argument limit)? */
+int runtime_profile_lists_any(const struct runtime_profile *p, const char *name);
 
 #endif
