@@ -21,8 +21,10 @@ static const struct runtime_syscall php_calls[] = {
 };
 /*
  * Perl 5.36: ikiwiki's CGI (view, edit, save, create, rebuild) through
- * sfcgi-cgi as the user ikiwiki (tests/apps/ikiwiki.py), and gitweb's
- * project list run by hand as nobody under strace -f.
+ * sfcgi-cgi as the user ikiwiki (tests/apps/ikiwiki.py); gitweb's project
+ * list as a CGI and as a CGI::Fast program (gitweb.cgi --fastcgi, foreign),
+ * run by hand as nobody under strace -f (its git commands need "process"
+ * and "file-write" on top).
  */
 static const struct runtime_syscall perl_calls[] = {
 	{ "getgroups", "Perl's -r, -w and -x file tests as a user other than root ask whether "

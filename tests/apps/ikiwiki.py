@@ -7,8 +7,8 @@ set up and run exactly as docs/migration.md says ("Perl CGI: ikiwiki"):
    `ikiwiki --dumpsetup` and `ikiwiki --setup`, the CGI wrapper built without
    the setuid bit), with IKIWIKI_DIR in this test's work directory;
 2. `sfcgi run --config contrib/apps/ikiwiki/ikiwiki.json` under
-   systemd-socket-activate, as the user ikiwiki (the drop-in's User=), the
-   sandbox's "perl" profile;
+   systemd-socket-activate, as the user ikiwiki (the drop-in's User=) with
+   the unit's UMask=0077, the sandbox's "perl" profile;
 3. nginx including contrib/apps/ikiwiki/nginx.conf serves the built pages
    and passes /ikiwiki.cgi to the instance;
 4. a browser: view the front page, open the SandBox's edit form (session
@@ -107,7 +107,9 @@ def run(a, work):
     cpath = os.path.join(work, APP + '.json')
     with open(cpath, 'w') as f:
         json.dump(conf, f, indent=2)
-    prefix = ['strace', '-f', '-qq', '-o', a.learn] if a.learn else []
+    # the unit's UMask=0077: what ikiwiki writes must still be readable by nginx
+    prefix = ['sh', '-c', 'umask 077 && exec "$@"', 'sh']
+    prefix += ['strace', '-f', '-qq', '-o', a.learn] if a.learn else []
     inst = harness.Instance(a.sfcgi, cpath, sock, logpath, user='ikiwiki', prefix=prefix)
     ngx = None
     try:
