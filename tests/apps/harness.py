@@ -256,3 +256,38 @@ def form_fields(html, form_id):
 def unescape(s):
     import html
     return html.unescape(s)
+
+
+def reachable_workdir(path, name):
+    """path, if every directory above it lets other users through (the
+    application's user and nginx's www-data must reach files in it); else a
+    fresh /tmp/sfcgi-apps-<name> (a clone under /root, mode 0700)."""
+    d = os.path.dirname(os.path.abspath(path))
+    while True:
+        if not os.stat(d).st_mode & 0o001:
+            alt = '/tmp/sfcgi-apps-' + name
+            subprocess.run(['rm', '-rf', alt], check=True)
+            os.makedirs(alt)
+            os.chmod(alt, 0o755)
+            return alt
+        if d == '/':
+            return os.path.abspath(path)
+        d = os.path.dirname(d)
+
+
+def reachable_program(path, workdir):
+    """path, if other users can reach it; else a copy in workdir/bin, with
+    the libsfcgi.so.0 beside it that its $ORIGIN run path finds."""
+    d = os.path.dirname(os.path.abspath(path))
+    while d != '/' and os.stat(d).st_mode & 0o001:
+        d = os.path.dirname(d)
+    if d == '/':
+        return path
+    import shutil
+    bindir = os.path.join(workdir, 'bin')
+    os.makedirs(bindir, exist_ok=True)
+    os.chmod(bindir, 0o755)
+    lib = os.path.join(os.path.dirname(os.path.abspath(path)), 'libsfcgi.so.0')
+    if os.path.exists(lib):
+        shutil.copy(lib, bindir)  # follows the symlink: the real library
+    return shutil.copy(path, bindir)

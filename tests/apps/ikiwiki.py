@@ -179,8 +179,10 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     os.chmod(work, 0o755)
-    for d in (os.path.dirname(work),):  # the user ikiwiki and nginx must get through
-        os.chmod(d, os.stat(d).st_mode | 0o005)
+    work = harness.reachable_workdir(work, 'ikiwiki')
+    log(f'# work directory {work}')
+    a.sfcgi = harness.reachable_program(a.sfcgi, work)
+    a.cgi = harness.reachable_program(a.cgi, work)
     t0 = time.monotonic()
     try:
         run(a, work)

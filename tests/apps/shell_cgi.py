@@ -146,6 +146,11 @@ def main():
     work = os.path.abspath(a.workdir)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
+    os.chmod(work, 0o755)
+    work = harness.reachable_workdir(work, 'shell-cgi')
+    log(f'# work directory {work}')
+    a.sfcgi = harness.reachable_program(a.sfcgi, work)
+    a.cgi = harness.reachable_program(a.cgi, work)
     t0 = time.monotonic()
     try:
         run(a, work)
