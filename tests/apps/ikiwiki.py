@@ -124,9 +124,33 @@ def run(a, work):
         if ngx:
             ngx.stop()
         inst.stop()
+    setuid_wrapper(wiki)
     # 5. nothing killed by the sandbox on the way
     bad = harness.sandbox_trouble(inst.text())
     check('no worker or script killed by the sandbox (sfcgi log)', not bad, '\n'.join(bad[-20:]))
+
+
+def setuid_wrapper(wiki):
+    """What docs/migration.md says of ikiwiki's default, setuid wrapper: run
+    by another user (nobody) it works, under no_new_privs (which sfcgi's
+    sandbox sets) the bit is ignored and ikiwiki cannot write its wiki."""
+    cgi = wiki + '/cgi-bin/ikiwiki.cgi'
+    env = {'REQUEST_METHOD': 'GET', 'QUERY_STRING': 'do=edit&page=sandbox',
+           'GATEWAY_INTERFACE': 'CGI/1.1', 'HTTP_HOST': 'localhost', 'PATH': '/usr/bin:/bin'}
+    os.chmod(cgi, 0o6755)
+    try:
+        out = {}
+        for nnp in ([], ['--no-new-privs']):
+            r = subprocess.run(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups']
+                               + nnp + [cgi], env=env, capture_output=True, cwd='/')
+            out[bool(nnp)] = r.stdout.decode(errors='replace')
+    finally:
+        os.chmod(cgi, 0o755)
+    check('a setuid wrapper (06755) run by another user opens the edit form',
+          'name="editcontent"' in out[False], out[False][-400:])
+    check('... but under no_new_privs runs as that user: "Permission denied", no form',
+          'name="editcontent"' not in out[True] and 'Permission denied' in out[True],
+          out[True][-400:])
 
 
 def flows(b):
