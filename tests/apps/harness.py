@@ -19,7 +19,14 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'foreign'))
-from foreign_e2e import check, free_port, log, skip, tail, wait_for  # noqa: E402,F401
+from foreign_e2e import (FAILED, PASSED, check, free_port, log, skip, tail,  # noqa: E402,F401
+                         wait_for)
+
+
+def finish():
+    """The summary line; the exit status (1 if any check failed)."""
+    log(f'{len(PASSED)} passed, {len(FAILED)} failed')
+    return 1 if FAILED else 0
 
 
 def contrib(app, name):
@@ -167,8 +174,9 @@ http {{
         return True
 
     def errors(self):
+        """Upstream errors and worse (not a deny rule's "forbidden")."""
         return [l for l in tail(self.dir + '/error.log', 100000).splitlines()
-                if '[error]' in l or '[crit]' in l or '[alert]' in l]
+                if ('[error]' in l and 'upstream' in l) or re.search(r'\[(crit|alert|emerg)\]', l)]
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -256,6 +264,56 @@ def form_fields(html, form_id):
 def unescape(s):
     import html
     return html.unescape(s)
+
+
+NS_MARK = 'SFCGI_APPS_PRIVATE_MOUNTS'
+
+
+def in_private_mounts():
+    """Re-executes this script in a mount namespace of its own, once, so
+    that bind mounts over system paths are seen by it and its children only
+    and vanish with it. Returns in the namespace."""
+    if os.environ.get(NS_MARK) == str(os.getpid()):
+        return
+    if os.environ.get(NS_MARK) == 'exec':
+        os.environ[NS_MARK] = str(os.getpid())
+        return
+    os.environ[NS_MARK] = 'exec'
+    os.execvp('unshare', ['unshare', '--mount', '--propagation', 'private', sys.executable]
+              + sys.argv)
+
+
+def overlay_dir(workdir, d):
+    """What is written to directory d lands in workdir (in this namespace,
+    see in_private_mounts): an overlay over d. Returns the upper layer."""
+    name = d.strip('/').replace('/', '_')
+    up, wk = os.path.join(workdir, 'up-' + name), os.path.join(workdir, 'work-' + name)
+    os.makedirs(up, exist_ok=True)
+    os.makedirs(wk, exist_ok=True)
+    os.makedirs(d, exist_ok=True)
+    subprocess.run(['mount', '-t', 'overlay', 'overlay', '-o',
+                    f'lowerdir={d},upperdir={up},workdir={wk}', d], check=True)
+    return up
+
+
+def overlay_program(workdir, path, target):
+    """path (e.g. /usr/bin/sfcgi-cgi, as the documented config names it)
+    runs target (the build tree's), in this namespace."""
+    overlay_dir(workdir, os.path.dirname(path))
+    if os.path.lexists(path):
+        os.unlink(path)
+    os.symlink(os.path.abspath(target), path)
+
+
+def system_user(name):
+    """A system user (what DynamicUser= gives an instance): (uid, gid)."""
+    try:
+        pw = pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(['useradd', '--system', '--user-group', '--no-create-home', '--home-dir',
+                        '/nonexistent', '--shell', '/usr/sbin/nologin', name], check=True)
+        pw = pwd.getpwnam(name)
+    return pw.pw_uid, pw.pw_gid
 
 
 def reachable_workdir(path, name):

@@ -3,9 +3,9 @@
 """ikiwiki (Debian 12's package) behind nginx, its CGI through sfcgi-cgi,
 set up and run exactly as docs/migration.md says ("Perl CGI: ikiwiki"):
 
-1. contrib/apps/ikiwiki/setup.sh makes the wiki (the system user "ikiwiki",
-   `ikiwiki --dumpsetup` and `ikiwiki --setup`, the CGI wrapper built without
-   the setuid bit), with IKIWIKI_DIR in this test's work directory;
+1. contrib/apps/ikiwiki/setup.sh makes the wiki in /var/lib/ikiwiki (the
+   system user "ikiwiki", `ikiwiki --dumpsetup` and `ikiwiki --setup`, the
+   CGI wrapper built without the setuid bit);
 2. `sfcgi run --config contrib/apps/ikiwiki/ikiwiki.json` under
    systemd-socket-activate, as the user ikiwiki (the drop-in's User=) with
    the unit's UMask=0077, the sandbox's "perl" profile;
@@ -16,10 +16,11 @@ set up and run exactly as docs/migration.md says ("Perl CGI: ikiwiki"):
    create a new page the same way;
 5. fails if sfcgi's log shows a worker or a script killed by the sandbox.
 
-The only changes to the documented files: the socket path, nginx's port,
-/var/lib/ikiwiki made the work directory's wiki, and /usr/bin/sfcgi-cgi
-made the build's. --learn FILE: by hand, runs the instance with
-"on_violation": "log" under strace -f into FILE (what a profile needs).
+The documented files are used as they are but for the socket path and
+nginx's port: the test runs in a mount namespace of its own where /var/lib
+is an overlay whose writes land in the work directory, and
+/usr/bin/sfcgi-cgi is the build's. --learn FILE: by hand, runs the instance
+with "on_violation": "log" under strace -f into FILE (what a profile needs).
 """
 import argparse
 import html
@@ -80,15 +81,17 @@ def save_page(b, query, text, what):
 
 
 def run(a, work):
-    wiki = os.path.join(work, 'wiki')
+    wiki = DOC_DIR
     sockdir = harness.short_sock_dir(work)
     sock = os.path.join(sockdir, APP + '.sock')
     logpath = os.path.join(work, 'sfcgi.log')
-    url = 'http://localhost'
+    # the documented paths, this test's files: /var/lib and /usr/bin are
+    # overlays (in this process's mount namespace) whose writes land in work
+    harness.overlay_dir(work, '/var/lib')
+    harness.overlay_program(work, '/usr/bin/sfcgi-cgi', a.cgi)
 
     # 1. the one-time setup, as the docs give it
-    env = dict(os.environ, IKIWIKI_DIR=wiki, IKIWIKI_URL=url)
-    r = subprocess.run(['sh', harness.contrib(APP, 'setup.sh')], env=env, cwd=work,
+    r = subprocess.run(['sh', harness.contrib(APP, 'setup.sh')], cwd='/',
                        capture_output=True, text=True)
     if not check('setup.sh builds the wiki and its CGI wrapper',
                  r.returncode == 0 and os.path.exists(wiki + '/cgi-bin/ikiwiki.cgi'),
@@ -97,16 +100,15 @@ def run(a, work):
     mode = os.stat(wiki + '/cgi-bin/ikiwiki.cgi').st_mode
     check('the CGI wrapper has no setuid bit (cgi_wrappermode)', not mode & 0o6000, oct(mode))
 
-    # 2. the instance: the documented config, paths made this test's
-    with open(harness.contrib(APP, APP + '.json')) as f:
-        text = f.read().replace(DOC_DIR, wiki)
-    conf = json.loads(text)
-    conf['program'] = a.cgi
+    # 2. the instance, with the documented config
+    cpath = harness.contrib(APP, APP + '.json')
     if a.learn:
+        with open(cpath) as f:
+            conf = json.load(f)
         conf['sandbox']['on_violation'] = 'log'
-    cpath = os.path.join(work, APP + '.json')
-    with open(cpath, 'w') as f:
-        json.dump(conf, f, indent=2)
+        cpath = os.path.join(work, APP + '-learn.json')
+        with open(cpath, 'w') as f:
+            json.dump(conf, f, indent=2)
     # the unit's UMask=0077: what ikiwiki writes must still be readable by nginx
     prefix = ['sh', '-c', 'umask 077 && exec "$@"', 'sh']
     prefix += ['strace', '-f', '-qq', '-o', a.learn] if a.learn else []
@@ -115,11 +117,11 @@ def run(a, work):
     try:
         # 3. nginx with the documented location blocks
         ngx = harness.Nginx(work, [harness.contrib(APP, 'nginx.conf')],
-                            [('/run/sfcgi/ikiwiki.sock', sock), (DOC_DIR, wiki)])
+                            [('/run/sfcgi/ikiwiki.sock', sock)])
         b = harness.Browser(ngx.port)
         flows(b)
         errs = ngx.errors()
-        check('nginx logged no error', not errs, '\n'.join(errs[-10:]))
+        check('nginx logged no upstream error', not errs, '\n'.join(errs[-10:]))
     finally:
         if ngx:
             ngx.stop()
@@ -195,10 +197,11 @@ def main():
     ap.add_argument('--learn', help='strace -f output file; the sandbox only logs')
     a = ap.parse_args()
     if os.geteuid() != 0:
-        skip('needs root: creates the system user ikiwiki, runs nginx and the instance')
-    for prog in ('ikiwiki', 'nginx', 'systemd-socket-activate', 'setpriv', 'cc'):
+        skip('needs root: creates the system user ikiwiki, mounts, runs nginx and the instance')
+    for prog in ('ikiwiki', 'nginx', 'systemd-socket-activate', 'setpriv', 'cc', 'unshare'):
         if not shutil.which(prog):
             skip(f'{prog} is not installed (scripts/install-deps.sh)')
+    harness.in_private_mounts()
     work = os.path.abspath(a.workdir)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)

@@ -12,17 +12,17 @@ user up, opens /dev/tty) and haserl's own example form from haserl(1)
 (tests/apps/cgi-bin/form.haserl; haserl is Debian's shell CGI runtime: it
 runs the <% %> blocks in /bin/sh). Fails if sfcgi's log shows a worker or a
 script killed by the sandbox, but for tcp.bash, whose TCP connection the
-profile must refuse. The only changes to the documented files:
-the socket path, nginx's port and /usr/lib/cgi-bin made the work
-directory's. --learn FILE: by hand, "on_violation": "log" and strace -f.
+profile must refuse. The documented files are used as they are but for the
+socket path and nginx's port: the test runs in a mount namespace of its
+own where /usr/lib/cgi-bin is an overlay holding the scripts and
+/usr/bin/sfcgi-cgi is the build's. --learn FILE: by hand, "on_violation":
+"log" and strace -f.
 """
 import argparse
 import hashlib
 import json
 import os
-import pwd
 import shutil
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -37,50 +37,38 @@ APP = 'shell-cgi'
 USER = 'sfcgi-apptest'  # a system user of this test's own
 
 
-def system_user(name):
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(['adduser', '--system', '--group', '--home', '/nonexistent',
-                        '--no-create-home', '--quiet', name], check=True)
-    return name
-
-
 def run(a, work):
-    lib = os.path.join(work, 'lib')  # stands for /usr/lib
-    cgi_bin = os.path.join(lib, 'cgi-bin')
-    os.makedirs(cgi_bin)
+    # the documented paths, this test's files: /usr/lib/cgi-bin and /usr/bin
+    # are overlays (in this process's mount namespace) whose writes land in work
+    cgi_bin = '/usr/lib/cgi-bin'
+    harness.overlay_dir(work, cgi_bin)
+    harness.overlay_program(work, '/usr/bin/sfcgi-cgi', a.cgi)
     shutil.copy(os.path.join(HERE, '..', 'foreign', 'cgi-bin', 'env.sh'), cgi_bin)
     for n in ('form.bash', 'form.haserl', 'tcp.bash'):
         shutil.copy(os.path.join(HERE, 'cgi-bin', n), cgi_bin)
-    for d in (work, lib, cgi_bin):
-        os.chmod(d, 0o755)
     sockdir = harness.short_sock_dir(work)
     sock = os.path.join(sockdir, APP + '.sock')
     logpath = os.path.join(work, 'sfcgi.log')
-    subs = [('/usr/lib/cgi-bin', cgi_bin), ('/usr/lib$', lib + '$')]
 
-    with open(harness.contrib(APP, APP + '.json')) as f:
-        text = f.read()
-    for x, y in subs:
-        text = text.replace(x, y)
-    conf = json.loads(text)
-    conf['program'] = a.cgi
+    cpath = harness.contrib(APP, APP + '.json')
+    prefix = []
     if a.learn:
+        with open(cpath) as f:
+            conf = json.load(f)
         conf['sandbox']['on_violation'] = 'log'
-    cpath = os.path.join(work, APP + '.json')
-    with open(cpath, 'w') as f:
-        json.dump(conf, f, indent=2)
-    prefix = ['strace', '-f', '-qq', '-o', a.learn] if a.learn else []
-    user = system_user(USER)
-    inst = harness.Instance(a.sfcgi, cpath, sock, logpath, user=user, prefix=prefix)
+        cpath = os.path.join(work, APP + '-learn.json')
+        with open(cpath, 'w') as f:
+            json.dump(conf, f, indent=2)
+        prefix = ['strace', '-f', '-qq', '-o', a.learn]
+    harness.system_user(USER)
+    inst = harness.Instance(a.sfcgi, cpath, sock, logpath, user=USER, prefix=prefix)
     ngx = None
     try:
         ngx = harness.Nginx(work, [harness.contrib(APP, 'nginx.conf')],
-                            [('/run/sfcgi/shell-cgi.sock', sock)] + subs)
-        flows(harness.Browser(ngx.port), user)
+                            [('/run/sfcgi/shell-cgi.sock', sock)])
+        flows(harness.Browser(ngx.port), USER)
         errs = ngx.errors()
-        check('nginx logged no error', not errs, '\n'.join(errs[-10:]))
+        check('nginx logged no upstream error', not errs, '\n'.join(errs[-10:]))
     finally:
         if ngx:
             ngx.stop()
@@ -139,10 +127,12 @@ def main():
     ap.add_argument('--learn', help='strace -f output file; the sandbox only logs')
     a = ap.parse_args()
     if os.geteuid() != 0:
-        skip('needs root: creates a system user, runs nginx and the instance')
-    for prog in ('haserl', 'bash', 'nginx', 'systemd-socket-activate', 'setpriv', 'adduser'):
+        skip('needs root: creates a system user, mounts, runs nginx and the instance')
+    for prog in ('haserl', 'bash', 'nginx', 'systemd-socket-activate', 'setpriv', 'useradd',
+                 'unshare'):
         if not shutil.which(prog):
             skip(f'{prog} is not installed (scripts/install-deps.sh)')
+    harness.in_private_mounts()
     work = os.path.abspath(a.workdir)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
