@@ -19,7 +19,9 @@ as_ikiwiki() { runuser -u ikiwiki -- env HOME="$dir" "$@"; }
 # The CGI wrapper without the setuid bit (ikiwiki's default is 06755): under
 # no_new_privs a setuid bit does nothing, the instance runs as ikiwiki instead.
 # umask public: pages rebuilt under the unit's UMask=0077 stay readable by nginx.
-as_ikiwiki ikiwiki "$dir/src" "$dir/public_html" --url="$url" --cgiurl="$url/ikiwiki.cgi" \
-	--set cgi_wrapper="$dir/cgi-bin/ikiwiki.cgi" --set cgi_wrappermode=0755 --set umask=public \
-	--plugin anonok --set anonok_pagespec='*' --dumpsetup "$dir/ikiwiki.setup"
+[ -e "$dir/ikiwiki.setup" ] ||
+	as_ikiwiki ikiwiki "$dir/src" "$dir/public_html" --url="$url" --cgiurl="$url/ikiwiki.cgi" \
+		--set cgi_wrapper="$dir/cgi-bin/ikiwiki.cgi" --set cgi_wrappermode=0755 \
+		--set umask=public --plugin anonok --set anonok_pagespec='*' \
+		--dumpsetup "$dir/ikiwiki.setup"
 as_ikiwiki ikiwiki --setup "$dir/ikiwiki.setup"
