@@ -104,6 +104,11 @@ static void record_created(const char *path, dev_t dev, ino_t ino)
 		registered = atexit(remove_created) == 0;
 }
 
+void activation_forget_created(void)
+{
+	created.path[0] = 0;
+}
+
 void activation_keep_created(bool keep)
 {
 	char v[sizeof created.path + 64];

@@ -44,6 +44,10 @@ int activation_adopt(struct activation_opts *o, int **ret_fds, size_t *ret_n);
  */
 int activation_listen(const struct activation_opts *o);
 
+/* A process about to lock itself down (one process, no supervisor) could
+ * not unlink at exit: the file stays, and the next start replaces it. */
+void activation_forget_created(void);
+
 /* Before a reload's exec (keep) or after it failed (!keep): tells the next
  * image of this PID that the socket file is its to remove at exit. */
 void activation_keep_created(bool keep);

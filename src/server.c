@@ -348,8 +348,10 @@ int sfcgi_accept(struct sfcgi_server *s, struct sfcgi_request **ret_request)
 		sfcgi_finish(request_handle(s->w.current), 0);
 	if (!s->ready_sent) {
 		/* Two-phase: the app opened what it needs; now lock the worker down. */
-		if (!s->w.slot && s->sandbox.enabled)
+		if (!s->w.slot && s->sandbox.enabled) {
 			activation_notify_prepare();
+			activation_forget_created(); /* unlink() is refused from now on */
+		}
 		if ((k = sandbox_apply(&s->sandbox, s->w.slot)) < 0)
 			return k;
 		s->ready_sent = true;
