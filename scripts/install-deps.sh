@@ -26,6 +26,8 @@ PACKAGES=(
 	# forms: Recommends, left out by --no-install-recommends); haserl, the
 	# shell CGI runtime of the shell-cgi test
 	ikiwiki libcgi-session-perl libcgi-formbuilder-perl libcgi-pm-perl haserl
+	# tests/e2e/caddy_e2e.py: Caddy 2.6 and contrib/caddy/Caddyfile (chunked uploads)
+	caddy
 )
 
 missing=()
