@@ -158,7 +158,14 @@ void sup_reload(struct sup *s)
 			activation_notify("READY=1");
 			return;
 		}
+		r = sandbox_root_check(&c.sandbox); /* the new image would refuse to start */
 		config_free(&c);
+		if (r < 0) {
+			log_err("reload refused (see above); still serving with the previous "
+				"configuration");
+			activation_notify("READY=1");
+			return;
+		}
 	}
 	reexec(s); /* returns only if it failed, logged */
 	activation_notify("READY=1");
