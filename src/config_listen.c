@@ -24,9 +24,9 @@
 
 #include "json.h"
 
-/* A socket file's name must leave room for the temporary ".PID.tmp" that
- * activation.c binds first (pid_max is at most 2^22: 7 digits). */
-#define LISTEN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - sizeof(".4194304.tmp"))
+/* Room for the temporary ".PID.tmp" name activation.c binds first, as it
+ * counts it (listen_unix). */
+#define LISTEN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 17)
 
 /* What is wrong with spec, or NULL. A file is absolute (a unit's working
  * directory is /), an address has a port 1..65535. */

@@ -341,7 +341,7 @@ static const struct {
 	    "t.json:1:12: \"listen\": \"/dev/null\" exists and is not a socket (sfcgi would "
 	    "refuse to replace it)"),
 	ROW("{\"listen\": \"/run/" LONG_NAME ".sock\"}",
-	    "t.json:1:12: \"listen\": \"/run/" LONG_NAME ".sock\" is longer than 95 bytes (a unix "
+	    "t.json:1:12: \"listen\": \"/run/" LONG_NAME ".sock\" is longer than 91 bytes (a unix "
 	    "socket's limit)"),
 	ROW("{\"listen\": {\"mode\": \"0660\"}}",
 	    "t.json:1:12: \"listen\": missing required key \"path\""),
