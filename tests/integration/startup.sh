@@ -65,6 +65,7 @@ pids+=($!)
 own=$!
 wait_for "$dir/own.sock"
 check "own config without \"program\": the program serves" serves "$dir/own.sock"
+wait_log "$dir/own.log" "worker(s) serving" # SIGHUP before that would end it
 kill -HUP "$own"
 check "own config without \"program\": a reload completes" \
 	wait_log "$dir/own.log" "reload complete"
@@ -111,6 +112,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	"$ECHO" --config "$dir/reload.json" 2>"$dir/reload.log" &
 	pids+=($!)
 	wait_for "$dir/root.sock"
+	wait_log "$dir/reload.log" "worker(s) serving"
 	cfg "$dir/reload.json" "$dir/data"
 	kill -HUP "${pids[-1]}"
 	check "reload into a directory the workers could not enter: refused" \
