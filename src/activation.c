@@ -138,8 +138,9 @@ static void adopt_created(void)
 /* Mode, owner and group of the temporary name, before it becomes the real one. */
 static int own_file(const char *path, const struct activation_opts *o)
 {
-	if (chown(path, o->listen_uid, o->listen_gid) < 0 ||
-	    chmod(path, (mode_t)(o->listen_mode >= 0 ? o->listen_mode : ACTIVATION_LISTEN_MODE)) < 0)
+	int mode = o->listen_mode >= 0 ? o->listen_mode : ACTIVATION_LISTEN_MODE;
+
+	if (chown(path, o->listen_uid, o->listen_gid) < 0 || chmod(path, (mode_t)mode) < 0)
 		return -errno;
 	return 0;
 }
@@ -178,7 +179,8 @@ static int listen_unix(const char *path, const struct activation_opts *o)
 		return -errno;
 	unlink(tmp.sun_path);
 	mask = umask(0177);
-	r = bind(fd, (struct sockaddr *)&tmp, abstract ? len : (socklen_t)sizeof tmp) < 0 ? -errno : 0;
+	r = bind(fd, (struct sockaddr *)&tmp, abstract ? len : (socklen_t)sizeof tmp);
+	r = r < 0 ? -errno : 0;
 	umask(mask);
 	if (r == 0 && !abstract)
 		r = own_file(tmp.sun_path, o);

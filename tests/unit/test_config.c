@@ -838,7 +838,8 @@ START_TEST(load_own)
 	ck_assert_int_eq(c.listen_mode, 0660); /* php-fpm's default */
 	config_free(&c);
 	ck_assert_int_eq(config_load(path, &c, &err), -EINVAL);
-	ck_assert_str_eq(err.msg + strlen(path), ":1:1: missing required key \"program\" " PROGRAM_WHY);
+	ck_assert_str_eq(err.msg + strlen(path),
+			 ":1:1: missing required key \"program\" " PROGRAM_WHY);
 
 	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
