@@ -171,6 +171,15 @@ SEEDS = {
     + rec(PARAMS, 1) + rec(STDIN, 1),
     'oversized-body-by-content-length': header(stdin=33)
     + request(1, 0, ('REQUEST_METHOD=POST', 'CONTENT_LENGTH=3000000'), b'x'),
+    # CONTENT_LENGTH: -1 (Caddy) streams, a non-decimal value is a 400, and a
+    # value past 2^64 - 1 a 413
+    'content-length-unknown': header() + request(1, 0, ('REQUEST_METHOD=POST',
+                                                         'CONTENT_LENGTH=-1'), b'hello world'),
+    'content-length-malformed': header() + request(1, 0, ('REQUEST_METHOD=POST',
+                                                           'CONTENT_LENGTH=+5'), b'hello'),
+    'content-length-overflow': header() + request(1, 0, ('REQUEST_METHOD=POST',
+                                                          'CONTENT_LENGTH=18446744073709551616'),
+                                                  b'x'),
     'oversized-body-streamed': header(stdin=33, read_ahead_4k=True, actions=[READ])
     + request(1, 0, ('REQUEST_METHOD=POST',), b'y' * 6000),
     'data-for-responder': header() + begin(1) + rec(PARAMS, 1) + rec(DATA, 1, b'x'),

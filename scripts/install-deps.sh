@@ -22,6 +22,12 @@ PACKAGES=(
 	# foreign programs and web servers (tests/foreign): php-cgi, Perl FCGI,
 	# Go net/http/fcgi, Apache with mod_proxy_fcgi, lighttpd with mod_fastcgi
 	php-cgi libfcgi-perl golang-go apache2 lighttpd
+	# real applications (tests/apps): ikiwiki and what its CGI loads (sessions,
+	# forms: Recommends, left out by --no-install-recommends); haserl, the
+	# shell CGI runtime of the shell-cgi test
+	ikiwiki libcgi-session-perl libcgi-formbuilder-perl libcgi-pm-perl haserl
+	# tests/e2e/caddy_e2e.py: Caddy 2.6 and contrib/caddy/Caddyfile (chunked uploads)
+	caddy
 	# real applications (tests/apps): DokuWiki on php-cgi (apps-dokuwiki),
 	# Mercurial's hgweb.cgi through sfcgi-cgi (apps-hgweb), APCu for the two
 	# php-cgi layouts (apps-php-layouts)

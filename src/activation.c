@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,11 @@ static int cloexec(int fd)
 	return 0;
 }
 
-/* A socket file left behind by a dead process is removed; a live one is not. */
+/*
+ * A socket file left behind by a dead process (a crash, SIGKILL) is
+ * removed; anything else at the path is refused with what to do. Only a
+ * refused connection proves nobody listens: EACCES and the like are not.
+ */
 static int clear_stale(const struct sockaddr_un *sa, socklen_t len)
 {
 	struct stat st;
@@ -34,37 +39,130 @@ static int clear_stale(const struct sockaddr_un *sa, socklen_t len)
 	if (sa->sun_path[0] == 0 || lstat(sa->sun_path, &st) < 0)
 		return 0;
 	if (!S_ISSOCK(st.st_mode)) {
-		log_err("--listen %s: exists and is not a socket", sa->sun_path);
+		log_err("listen %s: exists and is not a socket; remove it or choose another path",
+			sa->sun_path);
 		return -EEXIST;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	r = connect(fd, (const struct sockaddr *)sa, len);
+	r = connect(fd, (const struct sockaddr *)sa, len) == 0 ? 0 : -errno;
 	close(fd);
 	if (r == 0) {
-		log_err("--listen %s: another process is listening there", sa->sun_path);
+		log_err("listen %s: another process is listening there (a second instance?); "
+			"stop it or choose another path",
+			sa->sun_path);
 		return -EADDRINUSE;
 	}
+	if (r != -ECONNREFUSED) {
+		log_err("listen %s: a socket is there and cannot be probed (%s); remove it if no "
+			"process uses it",
+			sa->sun_path, strerror(-r));
+		return r;
+	}
 	if (unlink(sa->sun_path) < 0 && errno != ENOENT)
+		return -errno;
+	log_info("listen %s: removed a stale socket no process listened on", sa->sun_path);
+	return 0;
+}
+
+/*
+ * The socket file this process made, removed when it exits (stop, idle
+ * exit, a failed start) and not on a reload's re-exec, which keeps the
+ * socket: SFCGI_LISTEN_CREATED carries it to the next image of the same
+ * PID. Forked workers exit with another PID and leave it alone; a file
+ * replaced meanwhile (another dev/ino) is not ours any more.
+ */
+static struct {
+	pid_t pid;
+	dev_t dev;
+	ino_t ino;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+} created;
+
+static void remove_created(void)
+{
+	struct stat st;
+
+	if (created.pid != getpid() || !created.path[0])
+		return;
+	if (lstat(created.path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == created.dev &&
+	    st.st_ino == created.ino)
+		unlink(created.path);
+	created.path[0] = 0;
+}
+
+static void record_created(const char *path, dev_t dev, ino_t ino)
+{
+	static bool registered;
+
+	created.pid = getpid();
+	created.dev = dev;
+	created.ino = ino;
+	snprintf(created.path, sizeof created.path, "%s", path);
+	if (!registered)
+		registered = atexit(remove_created) == 0;
+}
+
+void activation_forget_created(void)
+{
+	created.path[0] = 0;
+}
+
+void activation_keep_created(bool keep)
+{
+	char v[sizeof created.path + 64];
+
+	if (!keep || created.pid != getpid() || !created.path[0]) {
+		unsetenv("SFCGI_LISTEN_CREATED");
+		return;
+	}
+	snprintf(v, sizeof v, "%d:%ju:%ju:%s", (int)created.pid, (uintmax_t)created.dev,
+		 (uintmax_t)created.ino, created.path);
+	setenv("SFCGI_LISTEN_CREATED", v, 1);
+}
+
+/* After a reload's re-exec: the socket file is still ours to remove. */
+static void adopt_created(void)
+{
+	const char *e = getenv("SFCGI_LISTEN_CREATED");
+	uintmax_t dev, ino;
+	int pid, n = 0;
+
+	if (e && sscanf(e, "%d:%ju:%ju:%n", &pid, &dev, &ino, &n) == 3 && n > 0 &&
+	    pid == (int)getpid() && e[n] == '/')
+		record_created(e + n, (dev_t)dev, (ino_t)ino);
+	unsetenv("SFCGI_LISTEN_CREATED");
+}
+
+/* Mode, owner and group of the temporary name, before it becomes the real one. */
+static int own_file(const char *path, const struct activation_opts *o)
+{
+	int mode = o->listen_mode >= 0 ? o->listen_mode : ACTIVATION_LISTEN_MODE;
+
+	if (chown(path, o->listen_uid, o->listen_gid) < 0 || chmod(path, (mode_t)mode) < 0)
 		return -errno;
 	return 0;
 }
 
 /*
- * Binds under a temporary name and renames once listening, so the path
- * never names a socket that refuses connections (no start-up race).
+ * Binds under a temporary name, born 0600 (umask 0177: no other user can
+ * connect to it even for an instant), sets mode, owner and group, listens,
+ * then renames: the path never names a socket with the wrong permissions
+ * or one that refuses connections.
  */
-static int listen_unix(const char *path, int mode)
+static int listen_unix(const char *path, const struct activation_opts *o)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX }, tmp;
 	size_t n = strlen(path);
 	bool abstract = path[0] == '@';
+	struct stat st;
 	socklen_t len;
+	mode_t mask;
 	int fd, r;
 
 	if (n + 16 >= sizeof sa.sun_path) {
-		log_err("--listen %s: path longer than %zu bytes", path, sizeof sa.sun_path - 17);
+		log_err("listen %s: path longer than %zu bytes", path, sizeof sa.sun_path - 17);
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, path, n);
@@ -80,11 +178,20 @@ static int listen_unix(const char *path, int mode)
 	if (fd < 0)
 		return -errno;
 	unlink(tmp.sun_path);
-	if (bind(fd, (struct sockaddr *)&tmp, abstract ? len : (socklen_t)sizeof tmp) < 0 ||
-	    (mode >= 0 && !abstract && chmod(tmp.sun_path, (mode_t)mode) < 0) ||
-	    listen(fd, SOMAXCONN) < 0 || (!abstract && rename(tmp.sun_path, path) < 0)) {
+	mask = umask(0177);
+	r = bind(fd, (struct sockaddr *)&tmp, abstract ? len : (socklen_t)sizeof tmp);
+	r = r < 0 ? -errno : 0;
+	umask(mask);
+	if (r == 0 && !abstract)
+		r = own_file(tmp.sun_path, o);
+	if (r == 0 && (listen(fd, SOMAXCONN) < 0 || (!abstract && rename(tmp.sun_path, path) < 0)))
 		r = -errno;
-		log_err("--listen %s: %m", path);
+	if (r == 0 && !abstract && lstat(path, &st) == 0)
+		record_created(path, st.st_dev, st.st_ino);
+	if (r < 0) {
+		log_err("listen %s: %s%s", path, strerror(-r),
+			r == -ENOENT ? " (create its directory first, e.g. RuntimeDirectory= in "
+				       "the unit)" : "");
 		if (!abstract)
 			unlink(tmp.sun_path);
 		close(fd);
@@ -148,13 +255,15 @@ bad:
 	return -EINVAL;
 }
 
-int activation_listen(const char *spec, int mode)
+int activation_listen(const struct activation_opts *o)
 {
+	const char *spec = o->listen;
+
 	if (!spec || !*spec)
 		return -EINVAL;
 	if (spec[0] == '/' || spec[0] == '@' || spec[0] == '.')
-		return listen_unix(spec, mode);
-	return listen_inet(spec);
+		return listen_unix(spec, o);
+	return listen_inet(spec); /* a mode or group is a file's: config.c refuses them here */
 }
 
 static int check_listening(int fd, const char *name)
@@ -225,11 +334,30 @@ static int adopt_systemd(struct activation_opts *o, int n, char **names, int **r
 	return 0;
 }
 
+/* Where a socket comes from, for each way of starting: `sfcgi run` takes
+ * no --listen, so a config's user is pointed at its "listen" key. */
+static void no_socket(const struct activation_opts *o)
+{
+	const char *inst = getenv("SFCGI_INSTANCE");
+
+	if (o->config)
+		log_err("no listening socket: start the instance through its socket unit "
+			"(systemctl start app@%s.socket), or set \"listen\": "
+			"{\"path\": \"/run/sfcgi/%s.sock\", \"group\": \"www-data\"} in %s, or "
+			"pass a listening socket on fd 0 (spawn-fcgi)",
+			inst ? inst : "NAME", inst ? inst : "NAME", o->config);
+	else
+		log_err("no listening socket: start me from a systemd .socket unit, with "
+			"--listen PATH|HOST:PORT (or \"listen\" in a --config file), or with a "
+			"listening socket on fd 0 (spawn-fcgi)");
+}
+
 int activation_adopt(struct activation_opts *o, int **ret_fds, size_t *ret_n)
 {
 	char **names = NULL;
 	int n, r, fd;
 
+	adopt_created();
 	/* unset_environment=1: children we fork must not think they got them. */
 	n = sd_listen_fds_with_names(1, &names);
 	if (n < 0) {
@@ -242,7 +370,7 @@ int activation_adopt(struct activation_opts *o, int **ret_fds, size_t *ret_n)
 		for (int i = 0; i < n; i++)
 			close(SD_LISTEN_FDS_START + i);
 		r = 0;
-		fd = activation_listen(o->listen, o->listen_mode);
+		fd = activation_listen(o);
 		if (fd < 0)
 			r = fd;
 		else if (!(*ret_fds = malloc(sizeof(int)))) {
@@ -271,8 +399,7 @@ int activation_adopt(struct activation_opts *o, int **ret_fds, size_t *ret_n)
 			*ret_n = 1;
 		}
 	} else {
-		log_err("no listening socket: start me from a systemd .socket unit, with "
-			"--listen PATH|HOST:PORT, or with a listening socket on fd 0");
+		no_socket(o);
 		r = -ENOENT;
 	}
 	if (names)

@@ -12,11 +12,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+/* A socket file's mode when none is given: php-fpm's listen.mode default. */
+#define ACTIVATION_LISTEN_MODE 0660
 
 struct activation_opts {
 	const char *listen;  /* PATH, HOST:PORT, [V6]:PORT, :PORT; NULL if not given */
 	const char *fdname;  /* keep only LISTEN_FDNAMES entries of this name */
-	int listen_mode;     /* chmod for a --listen unix socket, -1 = umask */
+	const char *config;  /* the config file, for messages; NULL if none */
+	int listen_mode;     /* a --listen socket file's mode, -1 = ACTIVATION_LISTEN_MODE */
+	uid_t listen_uid;    /* and its owner and group; (uid_t)-1 and (gid_t)-1: ours */
+	gid_t listen_gid;
 	bool from_systemd;   /* out: the sockets came from LISTEN_FDS */
 	int *conns;          /* out: connections kept in systemd's fd store (malloc'd) */
 	size_t nconns;
@@ -29,8 +36,21 @@ struct activation_opts {
  */
 int activation_adopt(struct activation_opts *o, int **ret_fds, size_t *ret_n);
 
-/* Binds and listens on a --listen spec. Returns the fd or negative errno. */
-int activation_listen(const char *spec, int mode);
+/*
+ * Binds and listens on o->listen. A socket file gets o's mode, owner and
+ * group before its name appears, replaces a stale socket nobody listens
+ * on, and is removed when this process exits (not on a reload's re-exec:
+ * see activation_keep_created). Returns the fd or negative errno, logged.
+ */
+int activation_listen(const struct activation_opts *o);
+
+/* A process about to lock itself down (one process, no supervisor) could
+ * not unlink at exit: the file stays, and the next start replaces it. */
+void activation_forget_created(void);
+
+/* Before a reload's exec (keep) or after it failed (!keep): tells the next
+ * image of this PID that the socket file is its to remove at exit. */
+void activation_keep_created(bool keep);
 
 /* sd_notify(3) wrapper; a no-op without NOTIFY_SOCKET. */
 void activation_notify(const char *state);

@@ -130,7 +130,7 @@ static int set_program(struct json *p, int v, const struct field *f)
 	return why ? json_fail(p, json_t_start(p, v), "\"program\": %.*s %s", JSON_ECHO(p, v), why) : 0;
 }
 
-/* "listen" (any non-empty string) and "fdname" (systemd's fdname_is_valid(), not empty). */
+/* "fdname" (systemd's fdname_is_valid(), not empty). */
 static int set_name(struct json *p, int v, const struct field *f)
 {
 	char **s = MEMBER(f, char *);
@@ -139,8 +139,6 @@ static int set_name(struct json *p, int v, const struct field *f)
 
 	if (r < 0)
 		return r;
-	if (!strcmp(f->key, "listen"))
-		return **s ? 0 : json_fail(p, json_t_start(p, v), "\"listen\": must not be empty");
 	while ((*s)[n] >= 0x20 && (*s)[n] < 0x7f && (*s)[n] != ':')
 		n++;
 	if (n == 0 || n > 255 || (*s)[n])
@@ -513,6 +511,12 @@ static int set_drain_signal(struct json *p, int v, const struct field *f)
 	return r;
 }
 
+static int set_listen(struct json *p, int v, const struct field *f)
+{
+	(void)f;
+	return config_set_listen(p, v); /* config_listen.c */
+}
+
 #define AT(member) offsetof(struct config, member)
 static const struct field fields[] = {
 	{ "kind", set_kind, 0, 0 },
@@ -524,7 +528,7 @@ static const struct field fields[] = {
 	{ "idle_timeout", set_seconds, AT(idle_timeout_ms), 0 },
 	{ "request_timeout", set_seconds, AT(request_timeout_ms), 0 },
 	{ "drain_timeout", set_seconds, AT(drain_timeout_ms), 0 },
-	{ "listen", set_name, AT(listen), 0 },
+	{ "listen", set_listen, 0, 0 },
 	{ "fdname", set_name, AT(fdname), 0 },
 	{ "limits", set_limits, 0, 0 },
 	{ "sandbox", set_sandbox, 0, 0 },
@@ -547,9 +551,45 @@ static int root(struct json *p)
 		if ((r = json_check_dup(p, 0, k, "")) == 0)
 			r = f->set(p, k + 1, f);
 	}
-	if (r == 0 && !p->c->program)
-		r = json_fail(p, (size_t)p->tok[0].start, "missing required key \"program\"");
 	return r;
+}
+
+/* The value token of a top-level key, or -1. */
+static int top_key(struct json *p, const char *key)
+{
+	char name[JSON_ECHO_MAX + 1];
+
+	for (int k = 1; json_inside(p, k, 0); k = json_next_sibling(p, k + 1))
+		if (json_key_name(p, k, name) && !strcmp(name, key))
+			return k;
+	return -1;
+}
+
+/*
+ * What depends on "kind", which may come after the keys it governs.
+ * "limits" are enforced by a native worker's own FastCGI code; a foreign
+ * program speaks FastCGI itself, so sfcgi never sees its requests: rather
+ * than accept limits that do nothing, say where they belong. "program" is
+ * what sfcgi run executes; a native program reading its own --config FILE
+ * (own) is that program already.
+ */
+static int kind_checks(struct json *p, bool own)
+{
+	bool foreign = p->c->kind == CONFIG_FOREIGN;
+	int k = foreign ? top_key(p, "limits") : -1;
+
+	if (k > 0)
+		return json_fail(p, json_t_start(p, k), "\"limits\": sfcgi does not see a foreign "
+				 "program's requests, so it cannot enforce them: remove \"limits\" "
+				 "and set them in the web server (nginx: client_max_body_size, "
+				 "fastcgi_read_timeout) and in the program (PHP: post_max_size, "
+				 "max_execution_time)");
+	if (!p->c->program && (foreign || !own))
+		return json_fail(p, (size_t)p->tok[0].start, "missing required key \"program\" (%s)",
+				 foreign ? "the FastCGI program sfcgi starts"
+					 : "what sfcgi run executes; only a native program started "
+					   "as PROGRAM --config FILE may leave it out");
+	return 0;
 }
 
 /* ---- the interface --------------------------------------------------------- */
@@ -564,11 +604,14 @@ void config_defaults(struct config *c)
 	c->request_timeout_ms = 300 * 1000;
 	c->drain_timeout_ms = 30 * 1000;
 	c->drain_signal = SIGTERM;
+	c->listen_mode = CONFIG_LISTEN_MODE;
+	c->listen_uid = (uid_t)-1;
+	c->listen_gid = (gid_t)-1;
 	settings_defaults(&c->limits);
 	sandbox_defaults(&c->sandbox);
 }
 
-int config_parse(const char *name, const char *text, size_t len, struct config *c,
+static int parse(const char *name, const char *text, size_t len, bool own, struct config *c,
 		 struct config_error *err)
 {
 	struct config tmp;
@@ -580,6 +623,8 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
 	r = json_syntax(&p);
 	if (r == 0)
 		r = root(&p);
+	if (r == 0)
+		r = kind_checks(&p, own);
 	if (r == 0 && !(tmp.path = strdup(p.name)))
 		r = json_oom(&p);
 	free(p.tok);
@@ -592,7 +637,13 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
 	return 0;
 }
 
-int config_load(const char *path, struct config *c, struct config_error *err)
+int config_parse(const char *name, const char *text, size_t len, struct config *c,
+		 struct config_error *err)
+{
+	return parse(name, text, len, false, c, err);
+}
+
+static int load(const char *path, bool own, struct config *c, struct config_error *err)
 {
 	/* one byte more than allowed, so that config_parse() sees a file too large */
 	char *text = malloc(CONFIG_MAX_BYTES + 1);
@@ -610,7 +661,7 @@ int config_load(const char *path, struct config *c, struct config_error *err)
 	if (fd >= 0)
 		close(fd);
 	if (r == 0)
-		r = config_parse(path, text, len, c, err);
+		r = parse(path, text, len, own, c, err);
 	else if (err)
 		snprintf(err->msg, sizeof err->msg, "%s: %s", path, strerror(-r));
 	if (r < 0 && err)
@@ -619,6 +670,16 @@ int config_load(const char *path, struct config *c, struct config_error *err)
 		config_defaults(c);
 	free(text);
 	return r;
+}
+
+int config_load(const char *path, struct config *c, struct config_error *err)
+{
+	return load(path, false, c, err);
+}
+
+int config_load_own(const char *path, struct config *c, struct config_error *err)
+{
+	return load(path, true, c, err);
 }
 
 static void free_strv(char **v)
@@ -637,6 +698,8 @@ void config_free(struct config *c)
 	free_strv(c->args);
 	free_strv(c->env);
 	free(c->listen);
+	free(c->listen_owner);
+	free(c->listen_group);
 	free(c->fdname);
 	sandbox_free(&c->sandbox);
 	config_defaults(c);
@@ -774,6 +837,28 @@ static void print_sandbox(const struct sandbox_config *sb, FILE *f)
 	fputs("}\n  }", f);
 }
 
+/* "listen": a socket file as an object with its effective mode, else the string. */
+static void print_listen(const struct config *c, FILE *f)
+{
+	if (!c->listen)
+		return;
+	print_key(f, "listen", c->listen[0] == '/' ? NULL : c->listen);
+	if (c->listen[0] != '/')
+		return;
+	fputs("{\"path\": ", f);
+	print_string(f, c->listen, SIZE_MAX);
+	fprintf(f, ", \"mode\": \"%04o\"", (unsigned)c->listen_mode);
+	if (c->listen_owner) {
+		fputs(", \"owner\": ", f);
+		print_string(f, c->listen_owner, SIZE_MAX);
+	}
+	if (c->listen_group) {
+		fputs(", \"group\": ", f);
+		print_string(f, c->listen_group, SIZE_MAX);
+	}
+	fputc('}', f);
+}
+
 void config_print(const struct config *c, FILE *f)
 {
 	static const char *const timeouts[] = { "idle_timeout", "request_timeout",
@@ -791,19 +876,20 @@ void config_print(const struct config *c, FILE *f)
 		fmt_limit(buf, sizeof buf, SETTING_MS, ms[i]);
 		fprintf(f, ",\n  \"%s\": %s", timeouts[i], buf);
 	}
-	if (c->listen)
-		print_key(f, "listen", c->listen);
+	print_listen(c, f);
 	if (c->fdname)
 		print_key(f, "fdname", c->fdname);
-	print_key(f, "limits", NULL);
-	fputc('{', f);
-	for (size_t i = 0; i < settings_count; i++) {
-		const struct setting_desc *d = &settings_table[i];
+	if (c->kind != CONFIG_FOREIGN) { /* refused there: see kind_checks() */
+		print_key(f, "limits", NULL);
+		fputc('{', f);
+		for (size_t i = 0; i < settings_count; i++) {
+			const struct setting_desc *d = &settings_table[i];
 
-		fmt_limit(buf, sizeof buf, d->type, settings_get(&c->limits, d));
-		fprintf(f, "%s\"%s\": %s", i ? ",\n    " : "\n    ", d->key, buf);
+			fmt_limit(buf, sizeof buf, d->type, settings_get(&c->limits, d));
+			fprintf(f, "%s\"%s\": %s", i ? ",\n    " : "\n    ", d->key, buf);
+		}
+		fputs("\n  }", f);
 	}
-	fputs("\n  }", f);
 	print_sandbox(&c->sandbox, f);
 	for (size_t i = 0; c->kind == CONFIG_FOREIGN && i < NDRAIN; i++)
 		if (drain_signals[i].sig == c->drain_signal)

@@ -12,12 +12,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "sandbox.h"
 #include "settings.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_MAX_WORKERS 1024
+#define CONFIG_LISTEN_MODE 0660 /* a socket file's mode unless "listen" says: php-fpm's */
 
 enum config_kind {
 	CONFIG_NATIVE,  /* program links libsfcgi; its sfcgi_main() supervises */
@@ -36,7 +38,13 @@ struct config {
 	uint32_t request_timeout_ms; /* "request_timeout": s, 0 = none; default 300 */
 	uint32_t drain_timeout_ms;   /* "drain_timeout": s, default 30 */
 	int drain_signal;        /* "drain_signal": foreign programs, "SIGTERM" (default) */
-	char *listen;            /* "listen": as --listen; wins over systemd's sockets */
+	char *listen;            /* "listen": as --listen (or its "path"); wins over systemd's
+				  * sockets */
+	int listen_mode;         /* "listen": {"mode": "0660"}: a socket file's (default 0660) */
+	char *listen_owner;      /* "listen": {"owner", "group"}: names, NULL if not given, */
+	char *listen_group;
+	uid_t listen_uid;        /* and their ids; (uid_t)-1 and (gid_t)-1 leave them ours */
+	gid_t listen_gid;
 	char *fdname;            /* "fdname": as --fdname */
 	struct settings limits;  /* "limits": {settings_table keys} */
 	struct sandbox_config sandbox; /* "sandbox": {...} or false */
@@ -55,6 +63,13 @@ void config_defaults(struct config *c);
  */
 int config_load(const char *path, struct config *c, struct config_error *err);
 
+/*
+ * As config_load(), for a native program reading its own --config FILE:
+ * "program" may be left out there, since the program is the one reading
+ * it. `sfcgi run` and sfcgi-foreign need it to know what to execute.
+ */
+int config_load_own(const char *path, struct config *c, struct config_error *err);
+
 /* Parses a JSON text already in memory; name is used in messages. */
 int config_parse(const char *name, const char *text, size_t len, struct config *c,
 		 struct config_error *err);
@@ -68,6 +83,10 @@ void config_free(struct config *c);
  * *ret_path, -EINVAL for a bad name.
  */
 int config_instance_path(const char *name, bool user, char **ret_path);
+
+/* config_listen.c: the "listen" key (token v), a string or an object. */
+struct json;
+int config_set_listen(struct json *p, int v);
 
 /* The effective configuration, defaults filled in, as JSON. */
 void config_print(const struct config *c, FILE *f);

@@ -118,8 +118,9 @@ static size_t explain(int nr, const char *name, uint32_t allowed, char *buf, siz
 	off = cat(buf, off, len, "); to allow it: \"sandbox\": {");
 	off = key_for(name, allowed, buf, off, len, &args_only);
 	off = cat(buf, off, len, "}");
+	/* not a profile that allows it with certain arguments only (socket: unix) */
 	for (unsigned p = 0; p < runtime_profile_count; p++)
-		if (runtime_profile_lists(&runtime_profiles[p], name)) {
+		if (runtime_profile_lists_any(&runtime_profiles[p], name)) {
 			off = cat(buf, off, len, " (the \"");
 			off = cat(buf, off, len, runtime_profiles[p].name);
 			off = cat(buf, off, len, "\" profile allows it)");
@@ -198,6 +199,7 @@ static int add(scmp_filter_ctx ctx, const struct policy_entry *e, bool any_open)
 	int nr = seccomp_syscall_resolve_name(e->name), r = 0;
 	const int families[] = { AF_UNIX, AF_INET, AF_INET6 };
 	const scmp_datum_t open_mask = O_ACCMODE | O_CREAT | O_TRUNC;
+	const scmp_datum_t tty_queries[] = { TCGETS, TIOCGPGRP, TIOCGWINSZ };
 
 	if (nr == __NR_SCMP_ERROR)
 		return 0; /* not on this architecture */
@@ -220,11 +222,19 @@ static int add(scmp_filter_ctx ctx, const struct policy_entry *e, bool any_open)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
 		break;
+	case ARG_SOCKET_UNIX:
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+		break;
 	case ARG_IOCTL_TCGETS:
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
 		break;
 	case ARG_IOCTL_FICLONE:
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, FICLONE));
+		break;
+	case ARG_IOCTL_TTY_QUERY:
+		for (size_t i = 0; i < 3 && (r >= 0 || r == -EEXIST); i++)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					     SCMP_A1(SCMP_CMP_EQ, tty_queries[i]));
 		break;
 	case ARG_IOCTL_CLOEXEC:
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, FIOCLEX));
@@ -313,16 +323,11 @@ static int build(scmp_filter_ctx ctx, const struct sandbox_config *c, bool marks
 	for (unsigned i = 0; i < policy_count && r == 0; i++)
 		if (wanted(c, &policy_table[i]))
 			r = add(ctx, &policy_table[i], any_open);
+	/* add() skips calls this architecture lacks (profile.c is for all) */
 	for (const struct runtime_syscall *s = c->runtime ? c->runtime->syscalls : NULL;
-	     s && s->name && r == 0; s++) {
-		int nr = seccomp_syscall_resolve_name(s->name);
-
-		if (nr == __NR_SCMP_ERROR)
-			continue; /* not on this architecture (profile.c is for all) */
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-		if (r == -EEXIST)
-			r = 0;
-	}
+	     s && s->name && r == 0; s++)
+		r = add(ctx, &(struct policy_entry){ s->name, LEVEL_GROUP, 0, s->arg, s->why },
+			false);
 	for (char **s = c->syscalls; s && *s && r == 0; s++) {
 		int nr = seccomp_syscall_resolve_name(*s);
 

@@ -163,8 +163,9 @@ const struct policy_entry policy_table[] = {
 	 * no_new_privs survive the exec) and the CGI bridge's scripts. Measured
 	 * with strace -f and "on_violation": "log" on php-cgi 8.2, perl 5.36 +
 	 * FCGI, Go 1.19 net/http/fcgi, a libfcgi C program, dash and Perl CGI
-	 * scripts. bash also opens /dev/tty read-write and probes nscd over a
-	 * unix socket at start: it needs "file-write" and "network" besides.
+	 * scripts. What scripts need beyond it as a user other than root (bash's
+	 * /dev/tty and nscd lookups, Perl's getgroups) is in the "shell" and
+	 * "perl" profiles (profile.c).
 	 */
 	G("execve", GROUP_INTERPRETER, "executing the program or script itself"),
 	G("arch_prctl", GROUP_INTERPRETER, "the dynamic loader and Go set the thread pointer"),

@@ -20,9 +20,11 @@ enum policy_arg {
 	ARG_ANY,
 	ARG_OPEN_RDONLY,  /* open/openat: no write access, no O_CREAT/O_TRUNC */
 	ARG_SOCKET_INET,  /* socket: AF_UNIX, AF_INET, AF_INET6 only */
+	ARG_SOCKET_UNIX,  /* socket: AF_UNIX only (a profile's nscd and userdb lookups) */
 	ARG_IOCTL_TCGETS, /* ioctl: isatty() only */
 	ARG_IOCTL_CLOEXEC, /* ioctl: FIOCLEX and FIONCLEX only */
 	ARG_IOCTL_FICLONE, /* ioctl: FICLONE only (a reflink copy of a whole file) */
+	ARG_IOCTL_TTY_QUERY, /* ioctl: TCGETS, TIOCGPGRP, TIOCGWINSZ (what a shell asks) */
 };
 
 struct policy_entry {

@@ -7,6 +7,9 @@
 
 #include "sandbox.h"
 
+/* An entry leaves .arg out when the call is allowed with any arguments (ARG_ANY). */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 /*
  * Each entry was derived by running the real Debian 12 program through its
  * real flows under "on_violation": "log" (tests/apps is the proof: every
@@ -16,16 +19,64 @@
 static const struct runtime_syscall php_calls[] = {
 	{ NULL, NULL },
 };
+/*
+ * Perl 5.36: ikiwiki's CGI (view, edit, save, create, rebuild) through
+ * sfcgi-cgi as the user ikiwiki (tests/apps/ikiwiki.py); gitweb's project
+ * list as a CGI and as a CGI::Fast program (gitweb.cgi --fastcgi, foreign),
+ * run by hand as nobody under strace -f (its git commands need "process"
+ * and "file-write" on top).
+ */
 static const struct runtime_syscall perl_calls[] = {
+	{ "getgroups", "Perl's -r, -w and -x file tests as a user other than root ask whether "
+		       "the file's group is one of ours (ikiwiki on every template)" },
+	{ "setreuid", "ikiwiki's CGI wrapper sets its real uid to the effective one; without a "
+		      "setuid bit and capabilities that changes nothing" },
+	{ "setregid", "ikiwiki's CGI wrapper sets its real gid to the effective one (likewise)" },
+	{ "sched_getaffinity", "glibc counts CPUs this way when Landlock hides /sys and /proc: "
+			       "Berkeley DB (DB_File), which holds ikiwiki's sessions" },
+	{ "socket", "glibc asks nscd over a unix socket before /etc/passwd: gitweb's project "
+		    "list looks up each owner (getpwuid); unix sockets only",
+	  ARG_SOCKET_UNIX },
+	{ "connect", "the nscd (and, under DynamicUser=, systemd userdb) lookup above; with "
+		     "socket() limited to unix sockets, nothing else can be reached" },
 	{ NULL, NULL },
 };
+/*
+ * Python 3.11: Mercurial 6.3's hgweb.cgi through sfcgi-cgi as a system user
+ * (tests/apps/hgweb.py).
+ */
 static const struct runtime_syscall python_calls[] = {
+	{ "socket", "a script started without HOME, as CGI scripts are, looks its user up for "
+		    "expanduser(\"~\") (Mercurial reads ~/.hgrc): glibc asks nscd over a unix "
+		    "socket first; unix sockets only",
+	  ARG_SOCKET_UNIX },
+	{ "connect", "the nscd (and, under DynamicUser=, systemd userdb) lookup above; with "
+		     "socket() limited to unix sockets, nothing else can be reached" },
 	{ NULL, NULL },
 };
 static const struct runtime_syscall git_calls[] = {
 	{ NULL, NULL },
 };
+/*
+ * dash and bash 5.2 scripts and haserl 0.9 (Debian's shell CGI runtime)
+ * through sfcgi-cgi as a system user (tests/apps/shell_cgi.py).
+ */
 static const struct runtime_syscall shell_calls[] = {
+	{ "openat", "bash opens /dev/tty read-write at start; every shell opens a redirection's "
+		    "target for writing (>/dev/null); Landlock paths say where" },
+	{ "ioctl", "bash asks stderr for its process group (TIOCGPGRP) and, after each "
+		   "command, for the window size (TIOCGWINSZ); terminal queries only",
+	  ARG_IOCTL_TTY_QUERY },
+	{ "socket", "bash looks up its user (getpwuid) when started without HOME, as CGI "
+		    "scripts are, and so does id -un: glibc asks nscd over a unix socket first; "
+		    "unix sockets only",
+	  ARG_SOCKET_UNIX },
+	{ "connect", "the nscd (and, under DynamicUser=, systemd userdb) lookup above; with "
+		     "socket() limited to unix sockets, nothing else can be reached" },
+	{ "setgid", "haserl switches to the script owner's ids, and back to its own when that "
+		    "fails; without capabilities it cannot gain any" },
+	{ "setuid", "haserl, as setgid" },
+	{ "setgroups", "haserl, as setgid (always refused without CAP_SETGID)" },
 	{ NULL, NULL },
 };
 
@@ -60,10 +111,7 @@ const struct runtime_profile runtime_profiles[] = {
 	 * the instance's user may not write, which the filter would turn into
 	 * a kill. No threads, no copy. A Python script that runs programs
 	 * (subprocess) needs close_range in the child, which "process" has.
-	 * A script without HOME
-	 * (the bridge passes none) looks the user up for expanduser("~"), and
-	 * glibc asks nscd's socket first ("network"); the documented config
-	 * sets HOME with --env instead.
+	 * The single calls: python_calls.
 	 */
 	{ "python", "Python 3 CGI scripts through sfcgi-cgi (hgweb), Python FastCGI programs",
 	  GROUP_INTERPRETER | GROUP_FILE_READ | GROUP_PROCESS | GROUP_FILE_WRITE, python_calls },
@@ -86,6 +134,14 @@ int runtime_profile_lists(const struct runtime_profile *p, const char *name)
 {
 	for (const struct runtime_syscall *s = p ? p->syscalls : NULL; s && s->name; s++)
 		if (!strcmp(s->name, name))
+			return 1;
+	return 0;
+}
+
+int runtime_profile_lists_any(const struct runtime_profile *p, const char *name)
+{
+	for (const struct runtime_syscall *s = p ? p->syscalls : NULL; s && s->name; s++)
+		if (!strcmp(s->name, name) && s->arg == ARG_ANY)
 			return 1;
 	return 0;
 }

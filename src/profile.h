@@ -12,9 +12,12 @@
 
 #include <stdint.h>
 
+#include "policy.h"
+
 struct runtime_syscall {
 	const char *name;
 	const char *why; /* what the real program did with it */
+	enum policy_arg arg; /* ARG_ANY (left out) or the arguments it is allowed with */
 };
 
 struct runtime_profile {
@@ -31,5 +34,7 @@ extern const unsigned runtime_profile_count;
 const struct runtime_profile *runtime_profile_find(const char *name);
 /* Does profile p (may be NULL) allow the single call name? */
 int runtime_profile_lists(const struct runtime_profile *p, const char *name);
+/* ... with any arguments (not only those of an argument limit)? */
+int runtime_profile_lists_any(const struct runtime_profile *p, const char *name);
 
 #endif

@@ -120,6 +120,7 @@ static void reexec(struct sup *s)
 	keep_across_exec(s, true);
 	setenv("SFCGI_RELOADING", "1", 1);
 	setenv("SFCGI_SOCKET_ACTIVATED", s->o->socket_activated ? "1" : "0", 1);
+	activation_keep_created(true); /* the next image removes our "listen" file at exit */
 	log_info("reload: executing %s", exe);
 	execv(exe, argv);
 	log_err("reload: exec %s: %m; still serving", exe);
@@ -130,6 +131,7 @@ static void reexec(struct sup *s)
 	unsetenv("SFCGI_SCOREBOARD_FD");
 	unsetenv("SFCGI_RELOADING");
 	unsetenv("SFCGI_SOCKET_ACTIVATED");
+	activation_keep_created(false);
 	sup_place_fds(s, false);
 }
 
@@ -145,13 +147,25 @@ void sup_reload(struct sup *s)
 		struct config c;
 		struct config_error err;
 
-		if (config_load(s->o->config_path, &c, &err) < 0) {
+		/* Through sfcgi run (SFCGI_RUN) the config names the program to
+		 * execute; a native program re-executing itself is that program. */
+		int r = getenv("SFCGI_RUN") ? config_load(s->o->config_path, &c, &err)
+					    : config_load_own(s->o->config_path, &c, &err);
+
+		if (r < 0) {
 			log_err("reload refused: %s; still serving with the previous configuration",
 				err.msg);
 			activation_notify("READY=1");
 			return;
 		}
+		r = sandbox_root_check(&c.sandbox); /* the new image would refuse to start */
 		config_free(&c);
+		if (r < 0) {
+			log_err("reload refused (see above); still serving with the previous "
+				"configuration");
+			activation_notify("READY=1");
+			return;
+		}
 	}
 	reexec(s); /* returns only if it failed, logged */
 	activation_notify("READY=1");

@@ -456,6 +456,37 @@ static void check_ready(struct request *r)
 	}
 }
 
+/*
+ * CONTENT_LENGTH (RFC 3875 4.1.2: 1*digit, or absent or empty for no body).
+ * Absent, empty and "-1" mean the length is unknown and the body streams
+ * until the empty STDIN record: Caddy sends -1 for a chunked or HTTP/2
+ * upload of unknown length, nginx an empty value for a request without a
+ * body. 0 with *ret set, 1 when the length is unknown; -ERANGE for digits past
+ * 2^64 - 1; -EINVAL for anything else ("+5", " 5", "5x", an embedded NUL).
+ */
+static int content_length(const char *s, size_t n, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (!s || n == 0 || (n == 2 && !memcmp(s, "-1", 2)))
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
+
+		if (d > 9)
+			return -EINVAL;
+		if (v > (UINT64_MAX - d) / 10) {
+			while (++i < n) /* still a number: too large, not malformed */
+				if ((unsigned)(unsigned char)s[i] - '0' > 9)
+					return -EINVAL;
+			return -ERANGE;
+		}
+		v = v * 10 + d;
+	}
+	*ret = v;
+	return 0;
+}
+
 /* Decodes the PARAMS stream in place into "name\0value\0" strings: each
  * pair's output (name + value + 2) is never longer than its input (two
  * length bytes at least), so the write position never passes the read. */
@@ -465,6 +496,9 @@ static int params_end(struct request *r)
 	uint8_t *base = buf_head(&r->params);
 	size_t n = buf_used(&r->params), rd = 0, wr = 0;
 	const char *cl = NULL;
+	size_t cl_len = 0;
+	uint64_t length;
+	int cl_r;
 
 	r->nparams = 0;
 	r->params_done = true;
@@ -511,10 +545,22 @@ static int params_end(struct request *r)
 		wr += p.value_len;
 		base[wr++] = 0;
 	}
-	if (request_lookup(r, "CONTENT_LENGTH", &cl, NULL) == 0 && strtoull(cl, NULL, 10) > s->max_stdin_bytes) {
-		log_warning("fd %d: request %u: CONTENT_LENGTH %s exceeds max_stdin_bytes=%llu, "
+	if (request_lookup(r, "CONTENT_LENGTH", &cl, &cl_len) < 0)
+		cl = NULL;
+	cl_r = content_length(cl, cl_len, &length);
+	if (cl_r == -EINVAL) {
+		log_warning("fd %d: request %u: CONTENT_LENGTH \"%.*s\" is not a decimal number of "
+			    "bytes (nor -1 or empty: unknown), answered 400; check the web server's "
+			    "fastcgi_param CONTENT_LENGTH",
+			    r->c->fd, r->id, (int)(cl_len > 40 ? 40 : cl_len), cl);
+		fail(r, 400, "malformed CONTENT_LENGTH");
+		return FEED_OK;
+	}
+	if (cl_r == -ERANGE || (cl_r == 0 && length > s->max_stdin_bytes)) {
+		log_warning("fd %d: request %u: CONTENT_LENGTH %.*s exceeds max_stdin_bytes=%llu, "
 			    "answered 413",
-			    r->c->fd, r->id, cl, (unsigned long long)s->max_stdin_bytes);
+			    r->c->fd, r->id, (int)(cl_len > 40 ? 40 : cl_len), cl,
+			    (unsigned long long)s->max_stdin_bytes);
 		fail(r, 413, "request body too large");
 		return FEED_OK;
 	}

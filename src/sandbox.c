@@ -104,8 +104,10 @@ static bool root_warned; /* once per instance: set before the supervisor forks *
 static void warn_root(void)
 {
 	if (!root_warned)
-		log_warning("running as root: set \"sandbox\": {\"user\": ...} (or User= in "
-			    "the unit) so workers run unprivileged");
+		log_warning("running as root without \"sandbox\": {\"user\": ...}: workers keep "
+			    "uid 0 but no capabilities, so they cannot open other users' files or "
+			    "enter their 0700 directories; set \"user\" to the owner of the app's "
+			    "files (or User= in the unit) so workers run unprivileged");
 	root_warned = true;
 }
 
@@ -326,8 +328,12 @@ __attribute__((visibility("default"))) int __lsan_is_turned_off(void)
 
 int sandbox_prepare(const struct sandbox_config *c)
 {
+	int r;
+
 	if (c->enabled && geteuid() == 0 && !c->have_ids)
 		warn_root(); /* here, once, not in every worker forked later */
+	if ((r = sandbox_root_check(c)) < 0) /* rootcheck.c */
+		return r;
 	return filter_prepare(c);
 }
 

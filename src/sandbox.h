@@ -67,6 +67,14 @@ struct sandbox_config {
 
 struct slot;
 
+/*
+ * Root without "user": tries the configured read_only/read_write paths as
+ * a worker will hold them (uid 0, no capabilities) and logs, for each one
+ * it could not use, its owner as the "user" to set. 0, or -EACCES if any
+ * failed (logged). rootcheck.c.
+ */
+int sandbox_root_check(const struct sandbox_config *c);
+
 void sandbox_defaults(struct sandbox_config *c);
 void sandbox_free(struct sandbox_config *c);
 

@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
@@ -36,7 +38,9 @@ static void usage(FILE *f, const char *prog)
 		"Serve FastCGI on the sockets systemd passes (LISTEN_FDS), on --listen, or on a\n"
 		"listening socket on fd 0.\n\n"
 		"  -l, --listen SPEC       /path.sock, @abstract, HOST:PORT, [IPv6]:PORT or :PORT\n"
-		"  -m, --listen-mode MODE  octal mode of a --listen unix socket (default: umask)\n"
+		"  -m, --listen-mode MODE  octal mode of a --listen socket file (default 0660)\n"
+		"      --listen-owner USER  its owner (default: the user that starts me)\n"
+		"      --listen-group GROUP its group, e.g. the web server's (default: mine)\n"
 		"  -n, --fdname NAME       use only the systemd sockets named NAME\n"
 		"  -s, --set KEY=VALUE     set a limit (see below); may repeat\n"
 		"  -c, --config FILE       instance config (sfcgi.json(5)); default $SFCGI_CONFIG\n"
@@ -62,12 +66,36 @@ struct options {
 	size_t nsets;
 };
 
+/* --listen-owner USER, --listen-group GROUP: names or numbers, as chown(1). */
+static int listen_id(bool owner, const char *name, struct activation_opts *act)
+{
+	struct passwd *pw = owner ? getpwnam(name) : NULL;
+	struct group *gr = owner ? NULL : getgrnam(name);
+	char *end;
+	unsigned long id = strtoul(name, &end, 10);
+
+	if (pw || gr)
+		id = pw ? pw->pw_uid : gr->gr_gid;
+	else if (!*name || *end || id >= UINT32_MAX) {
+		log_err("--listen-%s %s: no such %s", owner ? "owner" : "group", name,
+			owner ? "user" : "group");
+		return -EINVAL;
+	}
+	if (owner)
+		act->listen_uid = (uid_t)id;
+	else
+		act->listen_gid = (gid_t)id;
+	return 0;
+}
+
 /* 0 to go on, 1 after --help/--version, -EINVAL after a logged error. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "listen-mode", required_argument, NULL, 'm' },
+		{ "listen-owner", required_argument, NULL, 'U' },
+		{ "listen-group", required_argument, NULL, 'G' },
 		{ "fdname", required_argument, NULL, 'n' },
 		{ "set", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
@@ -81,6 +109,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof *o);
 	o->act.listen_mode = -1;
+	o->act.listen_uid = (uid_t)-1;
+	o->act.listen_gid = (gid_t)-1;
 	o->workers = -1;
 	optind = 0; /* full reset: we may be called more than once */
 	opterr = 0;
@@ -99,6 +129,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			}
 			o->act.listen_mode = (int)v;
+			break;
+		case 'U':
+		case 'G':
+			if (listen_id(c == 'U', optarg, &o->act) < 0)
+				return -EINVAL;
 			break;
 		case 'n':
 			o->act.fdname = optarg;
@@ -179,14 +214,21 @@ static int configure(struct options *o, struct config *cfg)
 
 	config_defaults(cfg);
 	if (path) {
-		r = config_load(path, cfg, &err);
+		r = config_load_own(path, cfg, &err); /* "program": we are it */
 		if (r < 0) {
 			log_err("%s", err.msg);
 			return r;
 		}
 		o->config = cfg->path;
+		o->act.config = cfg->path;
 		if (!o->act.listen)
 			o->act.listen = cfg->listen;
+		if (o->act.listen_mode < 0)
+			o->act.listen_mode = cfg->listen_mode;
+		if (o->act.listen_uid == (uid_t)-1)
+			o->act.listen_uid = cfg->listen_uid;
+		if (o->act.listen_gid == (gid_t)-1)
+			o->act.listen_gid = cfg->listen_gid;
 		if (!o->act.fdname)
 			o->act.fdname = cfg->fdname;
 	} else {
@@ -306,8 +348,10 @@ int sfcgi_accept(struct sfcgi_server *s, struct sfcgi_request **ret_request)
 		sfcgi_finish(request_handle(s->w.current), 0);
 	if (!s->ready_sent) {
 		/* Two-phase: the app opened what it needs; now lock the worker down. */
-		if (!s->w.slot && s->sandbox.enabled)
+		if (!s->w.slot && s->sandbox.enabled) {
 			activation_notify_prepare();
+			activation_forget_created(); /* unlink() is refused from now on */
+		}
 		if ((k = sandbox_apply(&s->sandbox, s->w.slot)) < 0)
 			return k;
 		s->ready_sent = true;

@@ -26,6 +26,8 @@ static void usage(FILE *f)
 		"$XDG_CONFIG_HOME/sfcgi/INSTANCE.json (default ~/.config/sfcgi).\n\n"
 		"  -u, --user   look up INSTANCE in the per-user configuration directory\n"
 		"  -h, --help   print this help\n\n"
+		"A FILE may leave \"program\" out (a native program's own --config FILE);\n"
+		"an INSTANCE may not: `sfcgi run` executes it.\n\n"
 		"Exit status: 0 valid, 1 invalid or unreadable (one line on standard error,\n"
 		"FILE:LINE:COLUMN: message), 2 usage error. See sfcgi.json(5).\n");
 }
@@ -96,11 +98,19 @@ int cmd_check(int argc, char **argv)
 	}
 	if (!(path = resolve(argv[optind], user, &code)))
 		return code;
-	if (config_load(path, &c, &err) < 0) {
+	/* An instance is what `sfcgi run` starts: it needs "program". A file may
+	 * also be a native program's own --config FILE, which need not. */
+	if ((is_file(argv[optind]) ? config_load_own(path, &c, &err)
+				   : config_load(path, &c, &err)) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		free(path);
 		return EXIT_INVALID;
 	}
+	if (!c.program)
+		fprintf(stderr, "%s: no \"program\": valid for a native program started as "
+				"PROGRAM --config %s; `sfcgi run` needs \"program\" to know what "
+				"to execute\n",
+			path, path);
 	config_print(&c, stdout);
 	config_free(&c);
 	free(path);

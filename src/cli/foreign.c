@@ -140,7 +140,9 @@ static void explain_limits(struct config *c)
 
 int run_foreign(struct config *c)
 {
-	struct activation_opts act = { .listen = c->listen, .fdname = c->fdname, .listen_mode = -1 };
+	struct activation_opts act = { .listen = c->listen, .fdname = c->fdname,
+				       .config = c->path, .listen_mode = c->listen_mode,
+				       .listen_uid = c->listen_uid, .listen_gid = c->listen_gid };
 	const char *sa = getenv("SFCGI_SOCKET_ACTIVATED"); /* kept across a reload */
 	struct slot *slot = NULL;
 	int *fds = NULL;

@@ -275,6 +275,8 @@ def main():
     shutil.rmtree(wd, ignore_errors=True)
     os.makedirs(wd)
     os.chmod(wd, 0o755)
+    wd = h.reachable_workdir(wd, 'dokuwiki')  # www-data runs sfcgi and nginx's workers
+    a.sfcgi = h.reachable_sfcgi(a.sfcgi, wd)
     tag = 'sfcgiword' + os.urandom(4).hex()
     clean()
     for user, mail, name in USERS:

@@ -314,3 +314,47 @@ def system_user(name):
                         '/nonexistent', '--shell', '/usr/sbin/nologin', name], check=True)
         pw = pwd.getpwnam(name)
     return pw.pw_uid, pw.pw_gid
+
+
+def reachable_workdir(path, name):
+    """path, if every directory above it lets other users through (the
+    application's user and nginx's www-data must reach files in it); else a
+    fresh /tmp/sfcgi-apps-<name> (a clone under /root, mode 0700)."""
+    d = os.path.dirname(os.path.abspath(path))
+    while True:
+        if not os.stat(d).st_mode & 0o001:
+            alt = '/tmp/sfcgi-apps-' + name
+            subprocess.run(['rm', '-rf', alt], check=True)
+            os.makedirs(alt)
+            os.chmod(alt, 0o755)
+            return alt
+        if d == '/':
+            return os.path.abspath(path)
+        d = os.path.dirname(d)
+
+
+def reachable_program(path, workdir):
+    """path, if other users can reach it; else a copy in workdir/bin, with
+    the libsfcgi.so.0 beside it that its $ORIGIN run path finds."""
+    d = os.path.dirname(os.path.abspath(path))
+    while d != '/' and os.stat(d).st_mode & 0o001:
+        d = os.path.dirname(d)
+    if d == '/':
+        return path
+    import shutil
+    bindir = os.path.join(workdir, 'bin')
+    os.makedirs(bindir, exist_ok=True)
+    os.chmod(bindir, 0o755)
+    lib = os.path.join(os.path.dirname(os.path.abspath(path)), 'libsfcgi.so.0')
+    if os.path.exists(lib):
+        shutil.copy(lib, bindir)  # follows the symlink: the real library
+    return shutil.copy(path, bindir)
+
+
+def reachable_sfcgi(path, workdir):
+    """reachable_program for the sfcgi tool, with the sfcgi-foreign beside
+    it that `sfcgi run` executes for a foreign program."""
+    foreign = os.path.join(os.path.dirname(os.path.abspath(path)), 'sfcgi-foreign')
+    if os.path.exists(foreign):
+        reachable_program(foreign, workdir)
+    return reachable_program(path, workdir)

@@ -151,10 +151,12 @@ def main():
             h.skip(f'{prog} is not installed (scripts/install-deps.sh)')
     h.in_private_mounts()
     wd = os.path.abspath(a.workdir)
-    if not os.environ.get('SFCGI_APPS_KEEP'):
-        shutil.rmtree(wd, ignore_errors=True)
-    os.makedirs(wd, exist_ok=True)
+    shutil.rmtree(wd, ignore_errors=True)
+    os.makedirs(wd)
     os.chmod(wd, 0o755)
+    wd = h.reachable_workdir(wd, 'hgweb')  # the instance's user and www-data reach it
+    a.sfcgi = h.reachable_sfcgi(a.sfcgi, wd)
+    a.cgi = h.reachable_program(a.cgi, wd)
     for d in ('/usr/local/lib', '/etc/mercurial', '/srv'):
         h.overlay_dir(wd, d)
     h.overlay_program(wd, '/usr/bin/sfcgi-cgi', a.cgi)

@@ -113,6 +113,8 @@ def main():
     shutil.rmtree(wd, ignore_errors=True)
     os.makedirs(wd)
     os.chmod(wd, 0o755)
+    wd = h.reachable_workdir(wd, 'php-layouts')  # www-data runs sfcgi, php-cgi, nginx
+    a.sfcgi = h.reachable_sfcgi(a.sfcgi, wd)
     total = 2 * PAIRS
 
     # N workers, PHP_FCGI_CHILDREN=0: an APCu per process

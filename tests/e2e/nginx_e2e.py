@@ -109,6 +109,7 @@ class Env:
         self.sockdir = None
         self.listener_inodes = set()
         self.command = None      # set by a scenario's setup: run this instead of --app
+        self.nginx_user = None   # set by a scenario's setup: nginx's "user" directive
 
     # -- setup ----------------------------------------------------------
     def prepare(self):
@@ -149,6 +150,8 @@ class Env:
         # The build tree may sit under a 0700 home directory that nginx's
         # usual unprivileged worker user could not enter.
         user = 'user root root;\n' if os.geteuid() == 0 else ''
+        if self.nginx_user:
+            user = f'user {self.nginx_user};\n'
         if self.args.scenario == 'contrib':
             site = self.contrib_site()
         else:
@@ -270,9 +273,11 @@ http {{
                 status = 'hung'
         elif self.app:
             status = f'already dead ({self.app.returncode})'
+        return status
+
+    def cleanup(self):
         if self.sockdir:
             shutil.rmtree(self.sockdir, ignore_errors=True)
-        return status
 
 
 # -- scenarios ------------------------------------------------------------
@@ -589,6 +594,102 @@ def scenario_wiki_escape(env):
 SETUP = {'wiki': setup_wiki, 'wiki-escape': setup_wiki}
 SCENARIOS.update({'wiki': scenario_wiki, 'wiki-escape': scenario_wiki_escape})
 
+
+# -- "listen": the socket an instance makes itself ---------------------------
+# The config of sfcgi.json(5)'s "listen" example: the web server's group may
+# connect. nginx runs as the Debian package runs it: master root, workers
+# www-data, which a root:root 0755 socket would turn away (502).
+LISTEN_CONFIG = {'workers': 2,
+                 'listen': {'path': '/run/sfcgi/echo.sock', 'mode': '0660', 'group': 'www-data'}}
+
+
+def setup_listen(env):
+    a = env.args
+    need(a.sfcgi, 'the listen scenario needs --sfcgi')
+    if os.geteuid() != 0:
+        log('SKIP: the listen scenario runs nginx as www-data and chgrps a socket: needs root')
+        raise SystemExit(77)
+    # A directory www-data can enter wherever the build tree is (a home may be 0700).
+    env.cleanup()
+    env.sockdir = tempfile.mkdtemp(prefix='sfcgi-listen-')
+    os.chmod(env.sockdir, 0o755)
+    env.sock = os.path.join(env.sockdir, 'echo.sock')
+    cfg = json.loads(json.dumps(LISTEN_CONFIG))
+    cfg['program'] = os.path.abspath(a.app)
+    cfg['listen']['path'] = env.sock
+    conf = os.path.join(env.dir, 'echo.json')
+    with open(conf, 'w') as f:
+        json.dump(cfg, f, indent=2)
+    r = subprocess.run([a.sfcgi, 'check', conf], capture_output=True, text=True)
+    need(r.returncode == 0 and '"mode": "0660", "group": "www-data"' in r.stdout,
+         f'sfcgi check {conf}: {r.returncode}\n{r.stdout}{r.stderr}')
+    env.command = [a.sfcgi, 'run', '--config', conf]
+    env.nginx_user = 'www-data'
+
+
+def socket_file(env):
+    import grp
+    st = os.lstat(env.sock)
+    return oct(st.st_mode & 0o7777), grp.getgrgid(st.st_gid).gr_name, st.st_ino
+
+
+def get_ok(env, what):
+    status, _, body = env.curl('/listen?x=1')
+    need(status == 200 and body.startswith(b'role=1\n'),
+         f'{what}: status {status} through nginx running as www-data: {body[:200]!r}')
+
+
+def wait_log(env, text, seconds=20):
+    deadline = time.monotonic() + seconds
+    while text not in tail(env.app_log, 200):
+        need(time.monotonic() < deadline, f'no "{text}" in the app log:\n' + tail(env.app_log))
+        time.sleep(0.05)
+
+
+def scenario_listen(env):
+    mode, group, ino = socket_file(env)
+    need((mode, group) == ('0o660', 'www-data'), f'socket is {mode} group {group}')
+    workers = [p for p in descendants(env.nginx.pid) if p != env.nginx.pid]
+    with open(f'/proc/{workers[0]}/status') as f:
+        uid = re.search(r'(?m)^Uid:\s+(\d+)', f.read()).group(1)
+    need(uid == str(__import__('pwd').getpwnam('www-data').pw_uid),
+         f'the nginx worker runs as uid {uid}, not www-data')
+    get_ok(env, 'first start')
+    log('ok: the socket is 0660 root:www-data; nginx\'s www-data worker gets 200')
+
+    os.kill(env.app.pid, signal.SIGHUP)
+    wait_log(env, 'reload complete')
+    need(socket_file(env) == (mode, group, ino), f'after a reload the socket is {socket_file(env)}')
+    get_ok(env, 'after a reload')
+    log('ok: a reload keeps the socket file (same inode, mode, group)')
+
+    # A crash (SIGKILL to the whole tree) leaves the file behind: the next
+    # start must replace it, as nobody listens on it any more.
+    for pid in reversed(descendants(env.app.pid)):
+        os.kill(pid, signal.SIGKILL)
+    env.app.wait()
+    need(os.path.exists(env.sock), 'SIGKILL removed the socket file?')
+    env.start_app()
+    need('removed a stale socket' in tail(env.app_log), 'no stale-socket line:\n' + tail(env.app_log))
+    need(socket_file(env)[:2] == (mode, group), f'after the restart: {socket_file(env)}')
+    get_ok(env, 'after a crash and a restart')
+    log('ok: after SIGKILL the stale socket file is replaced at the next start')
+    # Reloaded once more, so that the stop below is that of a re-executed
+    # supervisor, which must still know the file is its own to remove.
+    os.kill(env.app.pid, signal.SIGHUP)
+    wait_log(env, 'reload complete')
+    get_ok(env, 'after the second reload')
+
+
+def after_listen(env):
+    need(not os.path.exists(env.sock), f'{env.sock} is still there after the instance stopped')
+    log('ok: the socket file is removed when the instance stops')
+
+
+SETUP['listen'] = setup_listen
+SCENARIOS['listen'] = scenario_listen
+AFTER = {'listen': after_listen}
+
 # Lines nginx writes at [warn] that are no upstream trouble.
 BENIGN = ('buffered to a temporary file',)
 
@@ -650,6 +751,12 @@ def main():
         status = env.stop()
     if not failed and status != 0:
         failed = f'the app did not exit 0 on SIGTERM: {status}\n' + tail(env.app_log)
+    if not failed and args.scenario in AFTER:
+        try:
+            AFTER[args.scenario](env)
+        except Failure as e:
+            failed = str(e)
+    env.cleanup()
     if failed:
         log(f'FAIL: {args.scenario}: {failed}')
         log(f'--- app log ({env.dir}/app.log, last lines):\n' + tail(os.path.join(env.dir, 'app.log')))

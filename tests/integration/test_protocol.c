@@ -339,6 +339,69 @@ START_TEST(oversized_body_by_content_length)
 }
 END_TEST
 
+/* CONTENT_LENGTH: absent, empty or -1 is a body of unknown length, streamed
+ * to the handler (Caddy sends -1 for a chunked upload); any other value
+ * that is not plain decimal digits is a 400, naming the value in the log. */
+START_TEST(content_length_unknown_streams)
+{
+	static const char *const values[] = { NULL, "CONTENT_LENGTH=", "CONTENT_LENGTH=-1",
+					      "CONTENT_LENGTH=11" };
+
+	for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+		const char *const params[] = { "REQUEST_METHOD=POST", values[i], NULL };
+		struct buf b = { 0 };
+		struct reply r;
+		int fd = peer_connect(&app);
+
+		request(&b, 1, 0, params, "hello world");
+		peer_send(fd, b.data, b.len);
+		reply_read(fd, &r, 0, 3000);
+		ck_assert_msg(r.ended && reply_has(&r, "body:\nhello world"),
+			      "%s: body not streamed: %.*s", values[i] ? values[i] : "(absent)",
+			      (int)r.out.len, r.out.data ? (char *)r.out.data : "");
+		ck_assert_msg(!reply_has(&r, "Status: 4"), "%s: refused",
+			      values[i] ? values[i] : "(absent)");
+		reply_free(&r);
+		buf_free(&b);
+		close(fd);
+	}
+}
+END_TEST
+
+START_TEST(content_length_malformed)
+{
+	static const char *const bad[][2] = {
+		{ "CONTENT_LENGTH=+5", "\"+5\" is not a decimal" },
+		{ "CONTENT_LENGTH= 5", "\" 5\" is not a decimal" },
+		{ "CONTENT_LENGTH=5x", "\"5x\" is not a decimal" },
+		{ "CONTENT_LENGTH=-2", "\"-2\" is not a decimal" },
+		{ "CONTENT_LENGTH=0x10", "\"0x10\" is not a decimal" },
+	};
+
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		const char *const params[] = { "REQUEST_METHOD=POST", bad[i][0], NULL };
+		struct buf b = { 0 };
+
+		request(&b, 1, 0, params, "hello");
+		expect_status(&b, "Status: 400", bad[i][1]);
+		buf_free(&b);
+	}
+}
+END_TEST
+
+/* Digits past 2^64 - 1: a length, just too large for any limit. */
+START_TEST(content_length_overflow)
+{
+	const char *const params[] = { "REQUEST_METHOD=POST",
+				       "CONTENT_LENGTH=18446744073709551616", NULL };
+	struct buf b = { 0 };
+
+	request(&b, 1, 0, params, "x");
+	expect_status(&b, "Status: 413", "18446744073709551616 exceeds max_stdin_bytes");
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(oversized_body_streamed)
 {
 	struct buf b = { 0 }, p = { 0 };
@@ -758,6 +821,8 @@ static Suite *suite(void)
 	tcase_add_test(t, many_tiny_params);
 	tcase_add_test(t, oversized_body_by_content_length);
 	tcase_add_test(t, oversized_body_streamed);
+	tcase_add_test(t, content_length_malformed);
+	tcase_add_test(t, content_length_overflow);
 	tcase_add_test(t, abort_before_run);
 	tcase_add_test(t, abort_while_running);
 	tcase_add_test(t, abort_crosses_end_request);
@@ -772,6 +837,7 @@ static Suite *suite(void)
 	tcase_add_test(ok, filter_role);
 	tcase_add_test(ok, stderr_stream);
 	tcase_add_test(ok, large_body_streams);
+	tcase_add_test(ok, content_length_unknown_streams);
 	tcase_add_test(ok, answer_while_handler_writes);
 	suite_add_tcase(s, t);
 	suite_add_tcase(s, ok);

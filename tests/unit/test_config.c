@@ -30,6 +30,11 @@ static const char valid_limits[] =
 	"(valid: max_conns, max_reqs_per_conn, max_params_bytes, max_params, max_stdin_bytes, "
 	"read_ahead, write_buffer, read_timeout, write_timeout, conn_idle_timeout)";
 
+#define PROGRAM_WHY "(what sfcgi run executes; only a native program started as PROGRAM " \
+		    "--config FILE may leave it out)"
+#define LONG_NAME "0123456789012345678901234567890123456789012345678901234567890123456789" \
+		  "01234567890123456789"
+
 static void assert_default_state(const struct config *c)
 {
 	ck_assert_ptr_null(c->path);
@@ -51,7 +56,7 @@ static int parse(const char *text, size_t len, struct config *c, struct config_e
 /* ---- valid files ------------------------------------------------------------ */
 
 static const char full[] = "{\n"
-			   "  \"kind\": \"foreign\",\n"
+			   "  \"kind\": \"native\",\n"
 			   "  \"program\": \"/bin/true\",\n"
 			   "  \"args\": [\"-c\", \"/etc/app.ini\", \"\"],\n"
 			   "  \"environment\": {\"PHP_FCGI_CHILDREN\": \"0\", \"_x1\": \"a=b\"},\n"
@@ -60,7 +65,8 @@ static const char full[] = "{\n"
 			   "  \"idle_timeout\": 0.5,\n"
 			   "  \"request_timeout\": 86400,\n"
 			   "  \"drain_timeout\": 1e1,\n"
-			   "  \"listen\": \"/run/app.sock\",\n"
+			   "  \"listen\": {\"path\": \"/run/app.sock\", \"mode\": \"0600\", "
+			   "\"owner\": \"root\", \"group\": \"root\"},\n"
 			   "  \"fdname\": \"fastcgi\",\n"
 			   "  \"limits\": {\n"
 			   "    \"max_conns\": 16,\n"
@@ -77,7 +83,7 @@ START_TEST(valid_full)
 
 	ck_assert_int_eq(parse(full, strlen(full), &c, &err), 0);
 	ck_assert_str_eq(c.path, "t.json");
-	ck_assert_int_eq(c.kind, CONFIG_FOREIGN);
+	ck_assert_int_eq(c.kind, CONFIG_NATIVE);
 	ck_assert_str_eq(c.program, "/bin/true");
 	ck_assert_str_eq(c.args[0], "-c");
 	ck_assert_str_eq(c.args[1], "/etc/app.ini");
@@ -92,6 +98,11 @@ START_TEST(valid_full)
 	ck_assert_uint_eq(c.request_timeout_ms, 86400000);
 	ck_assert_uint_eq(c.drain_timeout_ms, 10000);
 	ck_assert_str_eq(c.listen, "/run/app.sock");
+	ck_assert_int_eq(c.listen_mode, 0600);
+	ck_assert_str_eq(c.listen_owner, "root");
+	ck_assert_str_eq(c.listen_group, "root");
+	ck_assert_uint_eq(c.listen_uid, 0);
+	ck_assert_uint_eq(c.listen_gid, 0);
 	ck_assert_str_eq(c.fdname, "fastcgi");
 	ck_assert_uint_eq(c.limits.max_conns, 16);
 	ck_assert_uint_eq(c.limits.read_timeout_ms, 250);
@@ -307,8 +318,56 @@ static const struct {
 	    "t.json:2:2: \"sandbox\": duplicate key \"allow\" (first at 1:38)"),
 	ROW("{\"sandbox\": {\"rlimits\": {\"core\": 0, \"core\": 1}}}",
 	    "t.json:1:37: \"sandbox.rlimits\": duplicate key \"core\" (first at 1:26)"),
-	ROW("{}", "t.json:1:1: missing required key \"program\""),
-	ROW("\n  {\"workers\": 2}", "t.json:2:3: missing required key \"program\""),
+	ROW("{}", "t.json:1:1: missing required key \"program\" " PROGRAM_WHY),
+	ROW("\n  {\"workers\": 2}", "t.json:2:3: missing required key \"program\" " PROGRAM_WHY),
+	ROW("{\"kind\": \"foreign\"}",
+	    "t.json:1:1: missing required key \"program\" (the FastCGI program sfcgi starts)"),
+	/* a foreign program's requests never pass through sfcgi's FastCGI code */
+	ROW("{\"limits\": {\"max_stdin_bytes\": 1000}, \"kind\": \"foreign\"}",
+	    "t.json:1:2: \"limits\": sfcgi does not see a foreign program's requests, so it "
+	    "cannot enforce them: remove \"limits\" and set them in the web server (nginx: "
+	    "client_max_body_size, fastcgi_read_timeout) and in the program (PHP: post_max_size, "
+	    "max_execution_time)"),
+	/* "listen" */
+	ROW("{\"listen\": \"app.sock\"}",
+	    "t.json:1:12: \"listen\": \"app.sock\" is none of: an absolute path "
+	    "(/run/sfcgi/NAME.sock), @abstract, HOST:PORT, [IPv6]:PORT"),
+	ROW("{\"listen\": \"127.0.0.1:99999\"}",
+	    "t.json:1:12: \"listen\": \"127.0.0.1:99999\" has no port 1..65535 after the last ':'"),
+	ROW("{\"listen\": \"[::1]9000\"}",
+	    "t.json:1:12: \"listen\": \"[::1]9000\" is none of: an absolute path "
+	    "(/run/sfcgi/NAME.sock), @abstract, HOST:PORT, [IPv6]:PORT"),
+	ROW("{\"listen\": \"/dev/null\"}",
+	    "t.json:1:12: \"listen\": \"/dev/null\" exists and is not a socket (sfcgi would "
+	    "refuse to replace it)"),
+	ROW("{\"listen\": \"/run/" LONG_NAME ".sock\"}",
+	    "t.json:1:12: \"listen\": \"/run/" LONG_NAME ".sock\" is longer than 91 bytes (a unix "
+	    "socket's limit)"),
+	ROW("{\"listen\": {\"mode\": \"0660\"}}",
+	    "t.json:1:12: \"listen\": missing required key \"path\""),
+	ROW("{\"listen\": {\"path\": \"/run/a.sock\", \"mode\": 660}}",
+	    "t.json:1:44: \"listen.mode\": expected a string such as \"0660\" (JSON has no octal "
+	    "numbers), got a number"),
+	ROW("{\"listen\": {\"path\": \"/run/a.sock\", \"mode\": \"0868\"}}",
+	    "t.json:1:44: \"listen.mode\": expected an octal mode from \"0000\" to \"0777\" such "
+	    "as \"0660\", got \"0868\""),
+	ROW("{\"listen\": {\"path\": \"/run/a.sock\", \"mode\": \"01777\"}}",
+	    "t.json:1:44: \"listen.mode\": expected an octal mode from \"0000\" to \"0777\" such "
+	    "as \"0660\", got \"01777\""),
+	ROW("{\"listen\": {\"path\": \"/run/a.sock\", \"group\": \"no-such-group-x\"}}",
+	    "t.json:1:45: \"listen.group\": no group \"no-such-group-x\""),
+	ROW("{\"listen\": {\"path\": \"/run/a.sock\", \"owner\": \"no-such-user-x\"}}",
+	    "t.json:1:45: \"listen.owner\": no user \"no-such-user-x\""),
+	ROW("{\"listen\": {\"group\": \"root\", \"path\": \"127.0.0.1:9000\"}}",
+	    "t.json:1:13: \"listen\": mode, owner and group are a socket file's; a TCP address has "
+	    "none (use them with a /path)"),
+	ROW("{\"listen\": {\"path\": \"@app\", \"mode\": \"0600\"}}",
+	    "t.json:1:29: \"listen\": mode, owner and group are a socket file's; an abstract socket "
+	    "has none (use them with a /path)"),
+	ROW("{\"listen\": {\"path\": \"/run/a.sock\", \"user\": \"root\"}}",
+	    "t.json:1:36: \"listen\": unknown key \"user\" (valid: path, mode, owner, group)"),
+	ROW("{\"listen\": {\"path\": \"/run/a.sock\", \"path\": \"/run/b.sock\"}}",
+	    "t.json:1:36: \"listen\": duplicate key \"path\" (first at 1:13)"),
 	/* types */
 	ROW("{\n  \"program\": \"/bin/true\",\n  \"workers\": \"4\"\n}",
 	    "t.json:3:14: \"workers\": expected a number, got a string"),
@@ -325,7 +384,8 @@ static const struct {
 	    "t.json:1:17: \"environment\": expected an object, got an array"),
 	ROW("{\"environment\": {\"A\": 1}}",
 	    "t.json:1:23: \"environment.A\": expected a string, got a number"),
-	ROW("{\"listen\": false}", "t.json:1:12: \"listen\": expected a string, got a boolean"),
+	ROW("{\"listen\": false}",
+	    "t.json:1:12: \"listen\": expected a string or an object, got a boolean"),
 	ROW("{\"fdname\": 1}", "t.json:1:12: \"fdname\": expected a string, got a number"),
 	ROW("{\"limits\": []}", "t.json:1:12: \"limits\": expected an object, got an array"),
 	ROW("{\"sandbox\": \"off\"}",
@@ -468,7 +528,7 @@ START_TEST(too_large)
 	ck_assert_int_eq(parse(text, n, &c, &err), -EINVAL);
 	ck_assert_str_eq(err.msg, "t.json:1:1048577: file is larger than 1048576 bytes");
 	ck_assert_int_eq(parse(text, n - 1, &c, &err), -EINVAL); /* the limit itself is fine */
-	ck_assert_str_eq(err.msg, "t.json:1:1: missing required key \"program\"");
+	ck_assert_str_eq(err.msg, "t.json:1:1: missing required key \"program\" " PROGRAM_WHY);
 	free(text);
 }
 END_TEST
@@ -625,6 +685,8 @@ START_TEST(print_roundtrip)
 	ck_assert_uint_eq(a.request_timeout_ms, b.request_timeout_ms);
 	ck_assert_uint_eq(a.drain_timeout_ms, b.drain_timeout_ms);
 	ck_assert_str_eq(a.listen, b.listen);
+	ck_assert_int_eq(a.listen_mode, b.listen_mode);
+	ck_assert_str_eq(a.listen_group, b.listen_group);
 	ck_assert_str_eq(a.fdname, b.fdname);
 	ck_assert_mem_eq(&a.limits, &b.limits, sizeof a.limits);
 	free(one);
@@ -752,6 +814,40 @@ START_TEST(load_files)
 	ck_assert_int_eq(config_load(path, &c, &err), -EINVAL);
 	ck_assert_str_eq(err.msg + strlen(tmpdir), "/bad.json:1:1: expected a JSON object");
 	assert_default_state(&c);
+}
+END_TEST
+
+/* A native program's own --config FILE may leave "program" out; sfcgi run's may not. */
+START_TEST(load_own)
+{
+	static const char native[] = "{\"listen\": \"/run/app.sock\"}";
+	static const char foreign[] = "{\"kind\": \"foreign\"}";
+	char path[256];
+	struct config c;
+	struct config_error err;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/own.json", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, native, strlen(native)), (ssize_t)strlen(native));
+	close(fd);
+	ck_assert_int_eq(config_load_own(path, &c, &err), 0);
+	ck_assert_ptr_null(c.program);
+	ck_assert_str_eq(c.listen, "/run/app.sock");
+	ck_assert_int_eq(c.listen_mode, 0660); /* php-fpm's default */
+	config_free(&c);
+	ck_assert_int_eq(config_load(path, &c, &err), -EINVAL);
+	ck_assert_str_eq(err.msg + strlen(path),
+			 ":1:1: missing required key \"program\" " PROGRAM_WHY);
+
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, foreign, strlen(foreign)), (ssize_t)strlen(foreign));
+	close(fd);
+	ck_assert_int_eq(config_load_own(path, &c, &err), -EINVAL);
+	ck_assert_str_eq(err.msg + strlen(path),
+			 ":1:1: missing required key \"program\" (the FastCGI program sfcgi starts)");
 }
 END_TEST
 
@@ -901,6 +997,7 @@ static Suite *config_suite(void)
 	tcase_add_checked_fixture(tc, setup_tmpdir, teardown_tmpdir);
 	tcase_add_test(tc, program_checks);
 	tcase_add_test(tc, load_files);
+	tcase_add_test(tc, load_own);
 	tcase_add_test(tc, load_too_large);
 	suite_add_tcase(s, tc);
 

@@ -67,6 +67,24 @@ expect 1 "$sfcgi" check "$tmp/noexec.json"
 echo "$tmp/noexec.json:1:13: \"program\": \"$tmp/app\" is not executable" >"$tmp/want"
 cmp -s "$tmp/want" "$tmp/err" || fail "noexec: stderr is '$(cat "$tmp/err")'"
 
+# "program": a FILE may be a native program's own --config FILE, which may
+# leave it out (a note says sfcgi run would not); an instance may not, nor a
+# foreign program.
+printf '{\n  "workers": 2\n}\n' >"$tmp/own.json"
+expect 0 "$sfcgi" check "$tmp/own.json"
+grep -qF "$tmp/own.json: no \"program\": valid for a native program started as PROGRAM --config" \
+	"$tmp/err" || fail "own.json: no note on stderr: $(cat "$tmp/err")"
+grep -qF '"workers": 2' "$tmp/out" || fail "own.json: not printed"
+mkdir -p "$tmp/inst/sfcgi"
+cp "$tmp/own.json" "$tmp/inst/sfcgi/own.json"
+expect 1 env XDG_CONFIG_HOME="$tmp/inst" "$sfcgi" check --user own
+grep -qF "own.json:1:1: missing required key \"program\" (what sfcgi run executes; only a" \
+	"$tmp/err" || fail "own instance: $(cat "$tmp/err")"
+printf '{"kind": "foreign"}\n' >"$tmp/foreign.json"
+expect 1 "$sfcgi" check "$tmp/foreign.json"
+grep -qF "foreign.json:1:1: missing required key \"program\" (the FastCGI program" "$tmp/err" ||
+	fail "foreign without program: $(cat "$tmp/err")"
+
 # Instance names: per user under $XDG_CONFIG_HOME, else ~/.config.
 mkdir -p "$tmp/xdg/sfcgi" "$tmp/home/.config/sfcgi"
 cp good.json "$tmp/xdg/sfcgi/wiki.json"
