@@ -88,9 +88,6 @@ class Repo:
                                                'main:' + name], check=True,
                                               capture_output=True).stdout
 
-    def readme(self):
-        return self.files['README']
-
 
 def check_tarball(label, body, repo, prefix):
     """A snapshot: gzip'd tar whose files are the repository's, byte for byte."""
