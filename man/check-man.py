@@ -322,6 +322,7 @@ ARG_TEXT = {
     "ARG_IOCTL_TCGETS": " (TCGETS only)",
     "ARG_IOCTL_CLOEXEC": " (FIOCLEX, FIONCLEX)",
     "ARG_IOCTL_FICLONE": " (FICLONE)",
+    "ARG_OPEN_RDWR": " (O_RDWR, no O_CREAT or O_TRUNC)",
 }
 
 

@@ -26,6 +26,9 @@ PACKAGES=(
 	# forms: Recommends, left out by --no-install-recommends); haserl, the
 	# shell CGI runtime of the shell-cgi test
 	ikiwiki libcgi-session-perl libcgi-formbuilder-perl libcgi-pm-perl haserl
+	# tests/apps/git.py: cgit and gitweb through sfcgi-cgi, gitweb --fastcgi
+	# (CGI::Fast); git for the test's repository and its clone over HTTP
+	cgit gitweb libcgi-fast-perl git
 	# tests/e2e/caddy_e2e.py: Caddy 2.6 and contrib/caddy/Caddyfile (chunked uploads)
 	caddy
 	# real applications (tests/apps): DokuWiki on php-cgi (apps-dokuwiki),

@@ -203,20 +203,25 @@ static int add(scmp_filter_ctx ctx, const struct policy_entry *e, bool any_open)
 
 	if (nr == __NR_SCMP_ERROR)
 		return 0; /* not on this architecture */
-	/* "file-write" lifts the read-only limit of open/openat, and only that:
-	 * ioctl stays limited to its commands, socket to its families. */
-	switch (any_open && e->arg == ARG_OPEN_RDONLY ? ARG_ANY : e->arg) {
+	/* "file-write" opens anything; it widens no other call's arguments
+	 * (ioctl stays limited to its commands, socket to its families) */
+	switch (any_open && (e->arg == ARG_OPEN_RDONLY || e->arg == ARG_OPEN_RDWR) ? ARG_ANY
+										   : e->arg) {
 	case ARG_ANY:
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 		break;
 	case ARG_OPEN_RDONLY:
+	case ARG_OPEN_RDWR: {
+		scmp_datum_t mode = e->arg == ARG_OPEN_RDWR ? O_RDWR : O_RDONLY;
+
 		if (!strcmp(e->name, "openat"))
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-					     SCMP_A2(SCMP_CMP_MASKED_EQ, open_mask, O_RDONLY));
+					     SCMP_A2(SCMP_CMP_MASKED_EQ, open_mask, mode));
 		else
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-					     SCMP_A1(SCMP_CMP_MASKED_EQ, open_mask, O_RDONLY));
+					     SCMP_A1(SCMP_CMP_MASKED_EQ, open_mask, mode));
 		break;
+	}
 	case ARG_SOCKET_INET:
 		for (size_t i = 0; i < 3 && r >= 0; i++)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,

@@ -19,6 +19,7 @@ enum policy_level {
 enum policy_arg {
 	ARG_ANY,
 	ARG_OPEN_RDONLY,  /* open/openat: no write access, no O_CREAT/O_TRUNC */
+	ARG_OPEN_RDWR,    /* open/openat: O_RDWR of an existing file, no O_CREAT/O_TRUNC */
 	ARG_SOCKET_INET,  /* socket: AF_UNIX, AF_INET, AF_INET6 only */
 	ARG_SOCKET_UNIX,  /* socket: AF_UNIX only (a profile's nscd and userdb lookups) */
 	ARG_IOCTL_TCGETS, /* ioctl: isatty() only */

@@ -54,7 +54,26 @@ static const struct runtime_syscall python_calls[] = {
 		     "socket() limited to unix sockets, nothing else can be reached" },
 	{ NULL, NULL },
 };
+/*
+ * cgit 1.2.3 through sfcgi-cgi, gitweb (git 2.39) as a CGI script and as
+ * "gitweb.cgi --fastcgi" (CGI::Fast): every flow of tests/apps/git.py
+ * (project list, summary, log, tree, blob, commit diff, tar.gz snapshot,
+ * refs, tags, search, history, patch, feeds, a dumb-HTTP clone through
+ * cgit), as a system user under Landlock. Beyond "process",
+ * "interpreter" and "file-read" they needed only these; "file-write" is
+ * not needed: the one write-access open is /dev/null (Landlock's
+ * "read_write": ["/dev/null"] keeps it there).
+ */
 static const struct runtime_syscall git_calls[] = {
+	{ "openat", "git's start-up (every git command, and cgit, built on git's main) opens "
+		    "/dev/null read-write to make sure fds 0-2 are open: O_RDWR of an existing "
+		    "file only, never O_CREAT or O_TRUNC", ARG_OPEN_RDWR },
+	{ "socket", "cgit's scan-path (every page) and gitweb's project list and summary look "
+		    "up repository owners (getpwuid): glibc first tries nscd's unix socket",
+	  ARG_SOCKET_UNIX },
+	{ "connect", "the same owner lookups: connecting to nscd's socket (ENOENT without nscd)" },
+	{ "getgroups", "gitweb on every page, as a user other than root: Perl's -x file test "
+		       "(Cwd tests /bin/pwd as it loads; the project scan tests each directory)" },
 	{ NULL, NULL },
 };
 /*

@@ -100,7 +100,7 @@ class Instance:
 
 # What in sfcgi's log means a worker did not survive a flow.
 TROUBLE = re.compile(r'killed by the sandbox|forbidden system call|killed by SIG|core dumped|'
-                     r'exited with status [1-9]')
+                     r'exited with status [1-9]|could not be executed')
 
 
 def sandbox_trouble(text):
@@ -294,6 +294,12 @@ def overlay_dir(workdir, d):
     subprocess.run(['mount', '-t', 'overlay', 'overlay', '-o',
                     f'lowerdir={d},upperdir={up},workdir={wk}', d], check=True)
     return up
+
+
+def bind(src, dst):
+    """dst (an existing file or directory) shows src, in this namespace (see
+    in_private_mounts): for a single file such as /etc/cgitrc."""
+    subprocess.run(['mount', '--bind', src, dst], check=True)
 
 
 def overlay_program(workdir, path, target):

@@ -162,5 +162,25 @@ check "single process: the violation is logged by the worker" wait_for \
 kill "$p" 2>/dev/null
 wait "$p" 2>/dev/null
 
+# 8. a profile's calls with an argument restriction ("git": openat O_RDWR of
+# an existing file, AF_UNIX sockets) allow those arguments and no others
+start gitprof '{ "user": "nobody", "profile": "git" }' || exit 1
+check "git profile: open(/dev/null, O_RDWR) works" grep -q "rdwr=OK" <<<"$(req rdwr=/dev/null)"
+check "git profile: socket(AF_UNIX) works" grep -q 'unix=[0-9]' <<<"$(req unix)"
+req "write=$dir/gitprof-x" >/dev/null
+check "git profile: open with O_CREAT is still killed, key \"file-write\"" wait_for \
+	"grep -q 'forbidden system call openat (257); to allow it: \"sandbox\": {\"allow\": \[\"file-write\"\]}.*allowed already with certain arguments only' $dir/gitprof.log"
+req socket >/dev/null
+check "git profile: socket(AF_INET) is still killed" wait_for \
+	"grep -q 'forbidden system call socket (41)' $dir/gitprof.log"
+stop
+
+# 9. "file-write" opens anything, but widens no other call's arguments
+start fwrite '{ "user": "nobody", "allow": ["file-write"] }' || exit 1
+req ioctl >/dev/null
+check "file-write: ioctl(FIONBIO) is still killed" wait_for \
+	"grep -q 'forbidden system call ioctl (16)' $dir/fwrite.log"
+stop
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

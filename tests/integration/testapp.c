@@ -65,6 +65,18 @@ static int handler(struct sfcgi_request *req, void *userdata)
 		execl("/bin/true", "true", (char *)NULL);
 	} else if (!strcmp(q, "socket")) {
 		sfcgi_printf(req, "socket=%d\n", socket(AF_INET, SOCK_STREAM, 0));
+	} else if (!strcmp(q, "unix")) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		sfcgi_printf(req, "unix=%d\n", fd);
+		if (fd >= 0)
+			close(fd);
+	} else if (!strncmp(q, "rdwr=", 5)) {
+		int fd = open(q + 5, O_RDWR | O_CLOEXEC); /* git's /dev/null */
+
+		sfcgi_printf(req, "rdwr=%s\n", fd >= 0 ? "OK" : strerrorname_np(errno));
+		if (fd >= 0)
+			close(fd);
 	} else if (!strcmp(q, "ptrace")) {
 		sfcgi_printf(req, "ptrace=%ld\n", ptrace(PTRACE_TRACEME, 0, NULL, NULL));
 	} else if (!strcmp(q, "ioctl")) {
