@@ -191,8 +191,13 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 
 	(void)sig;
 	(void)ctx;
-	if (sigsys_slot) {
-		SB_STORE(sigsys_slot->sigsys, nr + 1);
+	if (si->si_code != 1 /* SYS_SECCOMP, which glibc 2.36 does not define here */) {
+		/* kill(): the supervisor ends a process the worker forked (refusal.c),
+		 * which still has this handler before its exec */
+	} else if (sigsys_slot) {
+		/* the slot is the worker's: a process it forked says nothing there */
+		if (SB_LOAD(sigsys_slot->pid) == (int32_t)getpid())
+			SB_STORE(sigsys_slot->sigsys, nr + 1);
 	} else {
 		char line[320];
 		size_t n = cat(line, 0, sizeof line, "<3>sandbox: ");

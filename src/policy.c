@@ -261,7 +261,7 @@ struct policy_key policy_key_choose(const char *name, const uint64_t *args, uint
 	if ((fit & GROUP_THREADS) && !strcmp(name, "clone") && (args[0] & CLONE_THREAD))
 		fit = GROUP_THREADS;
 	k.kind = fit ? KEY_GROUPS : KEY_SYSCALL;
-	k.groups = fit & -fit;
+	k.groups = fit;
 	return k;
 }
 

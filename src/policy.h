@@ -60,9 +60,9 @@ extern const unsigned policy_count;
 struct policy_key policy_key_for(const char *name, uint32_t allowed);
 /*
  * The same, knowing the call's six arguments (a seccomp notification has
- * them): one group whose rule takes these arguments (the narrowest, by
- * the order of enum sandbox_group), or "syscalls" when no group's does
- * (socket(AF_NETLINK) with "network" refused). What learning mode adds.
+ * them): the groups whose rule takes these arguments (any one of them
+ * does), or "syscalls" when no group's does (socket(AF_NETLINK) with
+ * "network" refused): what learning mode adds.
  */
 struct policy_key policy_key_choose(const char *name, const uint64_t *args, uint32_t allowed);
 

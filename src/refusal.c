@@ -74,19 +74,19 @@ static uint64_t status_mask(const char *status, const char *field)
 	return p ? strtoull(p + strlen(field), NULL, 16) : 0;
 }
 
-/* The process of thread tid, and whether it has SIGSYS blocked, ignored or
- * caught (then it would not die of ours). -1 if /proc does not say. */
-static pid_t tgid_of(pid_t tid, bool *sigsys_handled)
+/* The process of thread tid, and whether it has SIGSYS blocked or ignored
+ * (then it would not die of ours). -1 if /proc does not say. */
+static pid_t tgid_of(pid_t tid, bool *sigsys_blocked)
 {
 	char st[4096];
 	const char *p;
 	uint64_t bit = 1ull << (SIGSYS - 1);
 
-	*sigsys_handled = false;
+	*sigsys_blocked = false;
 	if (proc_read(tid, "status", st, sizeof st) < 0 || !(p = strstr(st, "\nTgid:")))
 		return -1;
-	*sigsys_handled = ((status_mask(st, "\nSigBlk:") | status_mask(st, "\nSigIgn:") |
-			    status_mask(st, "\nSigCgt:")) & bit) != 0;
+	*sigsys_blocked =
+		((status_mask(st, "\nSigBlk:") | status_mask(st, "\nSigIgn:")) & bit) != 0;
 	return (pid_t)atoi(p + 6);
 }
 
@@ -180,7 +180,8 @@ static void learn_record(struct sup *s, const struct sandbox_notif *n, const cha
 	if (k.kind == KEY_DEFAULT)
 		learn.need_default = true;
 	else if (k.kind == KEY_GROUPS && !(learn.groups & k.groups))
-		learn.groups |= k.groups, learn.unsummarised = true;
+		/* any one of them does: the first (file-read before file-write) */
+		learn.groups |= k.groups & (~k.groups + 1), learn.unsummarised = true;
 	else if (k.kind == KEY_SYSCALL && known && !(learn.syscalls[n->nr / 64] & 1ull << n->nr % 64))
 		learn.syscalls[n->nr / 64] |= 1ull << n->nr % 64, learn.unsummarised = true;
 	if (!known || !(learn.seen[n->nr / 64] & 1ull << n->nr % 64)) {
@@ -258,14 +259,25 @@ void sup_learn_tick(struct sup *s)
 		sup_learn_summary(s, "none new for 10 s");
 }
 
-/* A process the worker started: SIGSYS, as the kernel's TRAP would, unless
- * it would survive that (SIGKILL then); no core file either way. */
-static void end_process(pid_t tgid, bool sigsys_handled)
+/*
+ * A process the worker started: SIGSYS, as the kernel's TRAP would, so
+ * its parent sees a bad system call; no core file. Blocked or ignored,
+ * SIGSYS would leave it waiting here: SIGKILL. A handler (a child of the
+ * worker before its exec has the worker's, which raises SIGSYS again)
+ * gets one chance: a second refusal from the same thread is a SIGKILL.
+ */
+static void end_process(size_t slot, pid_t tid, pid_t tgid, bool blocked)
 {
+	static pid_t signalled[SCOREBOARD_SLOTS]; /* the last thread sent SIGSYS */
 	const struct rlimit none = { 0, 0 };
 
 	prlimit(tgid, RLIMIT_CORE, &none, NULL);
-	kill(tgid, sigsys_handled ? SIGKILL : SIGSYS);
+	if (blocked || signalled[slot] == tid) {
+		kill(tgid, SIGKILL);
+		return;
+	}
+	signalled[slot] = tid;
+	kill(tgid, SIGSYS);
 }
 
 void sup_refusal(struct sup *s, struct slot *sl)
@@ -273,7 +285,7 @@ void sup_refusal(struct sup *s, struct slot *sl)
 	struct local *l = &s->local[sl - s->sb->slots];
 	pid_t pid = SB_LOAD(sl->pid), tgid;
 	struct sandbox_notif n;
-	bool handled;
+	bool blocked;
 	char by[640], why[512];
 	int r;
 
@@ -285,7 +297,7 @@ void sup_refusal(struct sup *s, struct slot *sl)
 			sup_close_notif(s, sl); /* or poll() reports it forever */
 		return;
 	}
-	tgid = tgid_of(n.tid, &handled);
+	tgid = tgid_of(n.tid, &blocked);
 	if (tgid < 0) /* /proc hides it: a thread of the worker counts as the worker */
 		tgid = n.tid;
 	if (s->o->learning) {
@@ -304,7 +316,7 @@ void sup_refusal(struct sup *s, struct slot *sl)
 	sandbox_explain(n.nr, n.args, s->o->sandbox_allow, why, sizeof why);
 	log_err("%s killed by the sandbox: %s", by, why);
 	if (tgid != pid) {
-		end_process(tgid, handled);
+		end_process((size_t)(sl - s->sb->slots), n.tid, tgid, blocked);
 		return;
 	}
 	l->violation = n.nr + 1;

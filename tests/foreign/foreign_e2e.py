@@ -28,7 +28,12 @@ never the system service. Scenarios:
                               but busy one is not; an unreadable /proc
                               turns detection off with one warning
   bridge                      sfcgi-cgi's refusals, timeout, header checks,
-                              streaming, and its sandbox ("interpreter")
+                              streaming, and its sandbox: a script's refused
+                              call named with its key, a clean 502
+  learning                    "on_violation": "log" for bridge scripts, foreign
+                              programs and without a supervisor: each call
+                              logged once, a summary that pasted into the
+                              config runs the program under "kill"
 
 Prints "ok - ..." / "not ok - ..." lines and numbers as "# ..." lines; exit
 0 if all passed, 1 if not, 77 (skip) when a needed program is missing.
