@@ -8,11 +8,14 @@
  * a signal handler may allocate).
  *
  * A foreign program execs after the filter is loaded, and the handler is
- * gone with the old image. Its filter returns SECCOMP_RET_USER_NOTIF
- * instead of SECCOMP_RET_TRAP: the refused call blocks, the kernel queues
- * a notification with the syscall number on a listener fd that the worker
- * passed to the supervisor before exec, and the supervisor names the call
- * and kills the worker (supervisor.c, on_violation).
+ * gone with the old image; so does a CGI script a native worker runs. Their
+ * filter (c->notify: foreign workers, native ones allowed "process", and
+ * learning mode everywhere) returns SECCOMP_RET_USER_NOTIF instead of
+ * SECCOMP_RET_TRAP (or SECCOMP_RET_LOG): the refused call blocks, the
+ * kernel queues a notification with the call and its arguments on a
+ * listener fd that the worker passed to the supervisor before it could
+ * fork or exec, and the supervisor names the call and who made it, then
+ * kills that process or, learning, lets the call go on (refusal.c).
  */
 #include "filter.h"
 

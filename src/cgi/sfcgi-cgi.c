@@ -20,6 +20,9 @@
  * Scripts are children of a sandboxed worker: seccomp, no_new_privs and
  * Landlock apply to them. The instance config allows what they need:
  * "sandbox": {"allow": ["process", "interpreter"]} (plus "file-read").
+ * A call the sandbox refuses to a script is named by the supervisor (the
+ * filter notifies it; refusal.c), which ends the script with SIGSYS: we
+ * answer 502 and say so on FCGI_STDERR.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -189,7 +192,8 @@ static void log_exit(const struct cgi_script *sc, int status, bool timed_out)
 		 * which it was and what allows it, before it ends the script. */
 		fprintf(stderr, "<3>sfcgi-cgi: %s: killed by the sandbox (SIGSYS): it made a "
 				"system call the instance's \"sandbox\" refuses; the \"killed by "
-				"the sandbox\" line before this one names it and what to add\n",
+				"the sandbox\" line before this one names it and what to add (under "
+				"a supervisor: \"workers\" of 1 or more)\n",
 			sc->real);
 	else if (WIFSIGNALED(status))
 		fprintf(stderr, "<4>sfcgi-cgi: %s: killed by SIG%s\n", sc->real,
