@@ -176,22 +176,31 @@ static void learn_record(struct sup *s, const struct sandbox_notif *n, const cha
 	struct policy_key k = policy_key_choose(name ? name : "?", n->args, s->o->sandbox_allow);
 	bool known = n->nr >= 0 && n->nr < LEARN_MAX_NR;
 
+	uint64_t bit = known ? 1ull << n->nr % 64 : 0;
+	bool more = false;
+
 	/* The same call with other arguments may need another group. */
-	if (k.kind == KEY_DEFAULT)
-		learn.need_default = true;
-	else if (k.kind == KEY_GROUPS && !(learn.groups & k.groups))
+	if (k.kind == KEY_DEFAULT && !learn.need_default) {
+		learn.need_default = more = true;
+	} else if (k.kind == KEY_GROUPS && !(learn.groups & k.groups)) {
 		/* any one of them does: the first (file-read before file-write) */
-		learn.groups |= k.groups & (~k.groups + 1), learn.unsummarised = true;
-	else if (k.kind == KEY_SYSCALL && known && !(learn.syscalls[n->nr / 64] & 1ull << n->nr % 64))
-		learn.syscalls[n->nr / 64] |= 1ull << n->nr % 64, learn.unsummarised = true;
-	if (!known || !(learn.seen[n->nr / 64] & 1ull << n->nr % 64)) {
+		learn.groups |= k.groups & (~k.groups + 1);
+		more = true;
+	} else if (k.kind == KEY_SYSCALL && known && !(learn.syscalls[n->nr / 64] & bit)) {
+		learn.syscalls[n->nr / 64] |= bit;
+		more = true;
+	}
+	if (!known || !(learn.seen[n->nr / 64] & bit)) {
 		if (known) {
-			learn.seen[n->nr / 64] |= 1ull << n->nr % 64;
+			learn.seen[n->nr / 64] |= bit;
 			learn.calls[learn.ncalls++] = n->nr;
 		}
 		sandbox_key_text(n->nr, n->args, s->o->sandbox_allow, key, sizeof key);
 		log_warning("learning: would refuse %s (%d) in %s: add %s", name ? name : "?", n->nr,
 			    by, key);
+		more = true;
+	}
+	if (more) {
 		learn.unsummarised = true;
 		learn.last_new = s->now;
 	}
