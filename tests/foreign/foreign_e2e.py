@@ -487,6 +487,23 @@ def authorizer_checks(env, srv):
     check('lighttpd: authorizer denies (403) when it says so', st == 403, f'{st} {b[:200]!r}')
 
 
+def refusal_checks(env, srv):
+    """A script the sandbox refuses a call: 502 through the web server, whose
+    error log names the script (FCGI_STDERR), and sfcgi's names the call."""
+    script = os.path.join(env.docroot, 'cgi-bin', 'refused.pl')
+    st, _, b = Http(srv.port)('/cgi-bin/refused.pl')
+    check(f'{srv.name}: a CGI script refused socket() is answered 502', st == 502 and
+          b'killed by the sandbox' in b, f'{st} {b[:200]!r}')
+    ok = wait_for(lambda: f'{script}: killed by the sandbox' in
+                  tail(srv.dir + '/error.log', 100000), 5)
+    check(f'{srv.name}: the web server\'s error log names the script', ok,
+          tail(srv.dir + '/error.log', 5))
+    check(f'{srv.name}: sfcgi\'s log names the call and "network"',
+          f'script {script} (process ' in env.logtext('cgi') and
+          'killed by the sandbox: forbidden system call socket (41); to allow it: "sandbox": '
+          '{"allow": ["network"]}' in env.logtext('cgi'), env.logtext('cgi')[-600:])
+
+
 def web_scenario(env, cls):
     for prog in ('php-cgi',) + ((cls.name if cls.name != 'apache' else 'apache2'),):
         if not shutil.which(prog):
@@ -496,6 +513,7 @@ def web_scenario(env, cls):
     srv.start()
     try:
         app_checks(env, srv)
+        refusal_checks(env, srv)
         if cls is Lighttpd:
             authorizer_checks(env, srv)
     finally:

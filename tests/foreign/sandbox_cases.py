@@ -20,9 +20,6 @@ BRIDGE = ['process', 'interpreter', 'file-read']  # what sfcgi-cgi(1) documents
 def bridge_refusals(env, check, cgi, sf):
     """Scripts run under the worker's filter: a refused call ends the script
     (not the worker), named with its key, never a group allowed already."""
-    sock = script(env, 'sock.pl',
-                  '#!/usr/bin/perl\nuse Socket;\nsocket(my $s, PF_INET, SOCK_STREAM, 0);\n'
-                  'print "Content-Type: text/plain\\n\\nreached\\n";\n')
     write = script(env, 'write.sh',
                    f'#!/bin/sh\necho x > {env.dir}/written\n'
                    'printf "Content-Type: text/plain\\n\\nreached\\n"\n')
@@ -32,13 +29,14 @@ def bridge_refusals(env, check, cgi, sf):
     netlink = script(env, 'netlink.pl',
                      '#!/usr/bin/perl\nuse Socket;\nsocket(my $s, 16, SOCK_RAW, 0);\n'
                      'print "Content-Type: text/plain\\n\\nreached\\n";\n')
-    for p in (sock, write, nested, netlink):  # script() writes into env.dir
+    for p in (write, nested, netlink):  # script() writes into env.dir
         os.rename(p, os.path.join(cgi, os.path.basename(p)))
-    sock, write, nested, netlink = (os.path.join(cgi, os.path.basename(p))
-                                    for p in (sock, write, nested, netlink))
+    write, nested, netlink = (os.path.join(cgi, os.path.basename(p))
+                              for p in (write, nested, netlink))
+    sock = os.path.join(cgi, 'refused.pl')  # opens a TCP socket
     p = env.start('cgi3', env.a.cgi, kind='native', workers=1, sandbox={'allow': BRIDGE},
                   args=['--root', cgi])
-    rc, out, err = request(env, 'cgi3', '/x', [sf('sock.pl')])
+    rc, out, err = request(env, 'cgi3', '/x', [sf('refused.pl')])
     text = env.logtext('cgi3')
     check('bridge refusal: a script\'s socket() is named with "network" and the script',
           bool(re.search(re.escape(f'script {sock} (process ') + r'\d+\) of worker \d+ killed '
@@ -46,7 +44,7 @@ def bridge_refusals(env, check, cgi, sf):
                          r'"sandbox": \{"allow": \["network"\]\}', text)), text[-800:])
     check('bridge refusal: the request gets a clean 502',
           rc == 5 and out.startswith(b'Status: 502') and b'killed by the sandbox' in out and
-          b'reached' not in out, f'{rc} {out[:200]!r}')
+          b'socket opened' not in out, f'{rc} {out[:200]!r}')
     check('bridge refusal: the web server\'s stderr names the script',
           f'sfcgi-cgi: {sock}: killed by the sandbox' in err, err)
     check('bridge refusal: sfcgi-cgi\'s own line names the script and no group to add',
