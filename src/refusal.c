@@ -165,8 +165,8 @@ static void who(struct sup *s, pid_t worker, pid_t tgid, char *buf, size_t len)
 		snprintf(buf, len, "script %s (process %d) of worker %d", script, (int)tgid,
 			 (int)worker);
 	else
-		snprintf(buf, len, "process %d (%s) of script %s, worker %d", (int)tgid, cmd, script,
-			 (int)worker);
+		snprintf(buf, len, "process %d (%s) of script %s, worker %d", (int)tgid, cmd,
+			 script, (int)worker);
 }
 
 /* Learning: logs the call once per generation, remembers what it needs. */
@@ -196,8 +196,8 @@ static void learn_record(struct sup *s, const struct sandbox_notif *n, const cha
 			learn.calls[learn.ncalls++] = n->nr;
 		}
 		sandbox_key_text(n->nr, n->args, s->o->sandbox_allow, key, sizeof key);
-		log_warning("learning: would refuse %s (%d) in %s: add %s", name ? name : "?", n->nr,
-			    by, key);
+		log_warning("learning: would refuse %s (%d) in %s: add %s", name ? name : "?",
+			    n->nr, by, key);
 		more = true;
 	}
 	if (more) {
@@ -239,8 +239,8 @@ void sup_learn_summary(struct sup *s, const char *when)
 	off = put(line, off, sizeof line, "", "\"allow\": [", false);
 	for (uint32_t bit = 1; bit; bit <<= 1)
 		if (allow & bit && strcmp(sandbox_group_name(bit), "?")) {
-			off = put(line, off, sizeof line, first ? "" : ", ", sandbox_group_name(bit),
-				  true);
+			off = put(line, off, sizeof line, first ? "" : ", ",
+				  sandbox_group_name(bit), true);
 			first = false;
 		}
 	off = put(line, off, sizeof line, "", "], \"syscalls\": [", false);
@@ -250,7 +250,9 @@ void sup_learn_summary(struct sup *s, const char *when)
 	for (int nr = 0; nr < LEARN_MAX_NR; nr++) {
 		char *name;
 
-		if (!(learn.syscalls[nr / 64] & 1ull << nr % 64) || !(name = sandbox_syscall_name(nr)))
+		if (!(learn.syscalls[nr / 64] & 1ull << nr % 64))
+			continue;
+		if (!(name = sandbox_syscall_name(nr)))
 			continue;
 		off = put(line, off, sizeof line, first ? "" : ", ", name, true);
 		first = false;
