@@ -437,8 +437,8 @@ static const char *without_listener(const struct sandbox_config *c)
 	return c->action == ACTION_LOG
 		       ? "learning mode falls back to the kernel's audit log (journalctl -k | "
 			 "grep type=1326, syscall=N is the number), which a container does not see"
-		       : "a system call refused to a program a worker runs will be logged "
-			 "without its name";
+		       : "a refused system call in a program a worker runs will be logged "
+			 "without the name of the system call";
 }
 
 /* SECCOMP_USER_NOTIF_FLAG_CONTINUE, which learning mode needs: Linux 5.5. */
