@@ -7,7 +7,12 @@
 
 int fd_send(int chan, int fd)
 {
-	char byte = 'C';
+	return fd_send_tagged(chan, fd, FD_TAG_CONN);
+}
+
+int fd_send_tagged(int chan, int fd, char tag)
+{
+	char byte = tag;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -27,7 +32,7 @@ int fd_send(int chan, int fd)
 	return 0;
 }
 
-int fd_recv(int chan)
+int fd_recv(int chan, char *ret_tag)
 {
 	char byte;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
@@ -49,5 +54,7 @@ int fd_recv(int chan)
 	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
 		return -EBADMSG;
 	memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	if (ret_tag)
+		*ret_tag = byte;
 	return fd;
 }

@@ -8,11 +8,14 @@
  * a signal handler may allocate).
  *
  * A foreign program execs after the filter is loaded, and the handler is
- * gone with the old image. Its filter returns SECCOMP_RET_USER_NOTIF
- * instead of SECCOMP_RET_TRAP: the refused call blocks, the kernel queues
- * a notification with the syscall number on a listener fd that the worker
- * passed to the supervisor before exec, and the supervisor names the call
- * and kills the worker (supervisor.c, on_violation).
+ * gone with the old image; so does a CGI script a native worker runs. Their
+ * filter (c->notify: foreign workers, native ones allowed "process", and
+ * learning mode everywhere) returns SECCOMP_RET_USER_NOTIF instead of
+ * SECCOMP_RET_TRAP (or SECCOMP_RET_LOG): the refused call blocks, the
+ * kernel queues a notification with the call and its arguments on a
+ * listener fd that the worker passed to the supervisor before it could
+ * fork or exec, and the supervisor names the call and who made it, then
+ * kills that process or, learning, lets the call go on (refusal.c).
  */
 #include "filter.h"
 
@@ -32,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "fdpass.h"
@@ -59,64 +63,58 @@ static size_t cat(char *buf, size_t off, size_t len, const char *s)
 	return off;
 }
 
-/* "\"allow\": [\"file-read\"]" or "\"syscalls\": [\"ptrace\"]"; a call in two
- * groups (openat, clone) names both (async-signal-safe). */
-/* The config key that allows name; *args_only when the default profile
- * (or a group already granted) allows it only with certain arguments. */
-static size_t key_for(const char *name, uint32_t allowed, char *buf, size_t off, size_t len,
-		      bool *args_only)
+/* Appends the decimal nr (async-signal-safe). */
+static size_t cat_num(char *buf, size_t off, size_t len, long nr)
 {
+	char num[24];
+	int i = (int)sizeof num - 1;
+	bool neg = nr < 0;
+
+	num[i] = 0;
+	if (neg)
+		nr = -nr;
+	do
+		num[--i] = (char)('0' + nr % 10);
+	while ((nr /= 10) > 0 && i > 1);
+	if (neg)
+		num[--i] = '-';
+	return cat(buf, off, len, num + i);
+}
+
+/*
+ * "\"sandbox\": {\"allow\": [\"file-read\"]}" or "... {\"syscalls\":
+ * [\"ptrace\"]}": a call in two groups (openat, clone) names both, never
+ * one granted already; then the profile that lists it, and whether it is
+ * allowed with other arguments (async-signal-safe).
+ */
+static size_t key_text(const char *name, const uint64_t *args, uint32_t allowed, char *buf,
+		       size_t off, size_t len)
+{
+	struct policy_key k = args ? policy_key_choose(name, args, allowed)
+				   : policy_key_for(name, allowed);
 	bool found = false;
 
-	for (unsigned i = 0; i < policy_count; i++) {
-		const struct policy_entry *e = &policy_table[i];
-
-		if (strcmp(e->name, name) != 0)
-			continue;
-		if (e->level == LEVEL_DEFAULT && e->arg == ARG_ANY)
-			return cat(buf, off, len, "\"seccomp\": \"default\"");
-		if (e->arg != ARG_ANY && (e->level == LEVEL_DEFAULT || (allowed & e->group)))
-			*args_only = true;
-	}
-	for (unsigned i = 0; i < policy_count; i++) {
-		const struct policy_entry *e = &policy_table[i];
-
-		if (strcmp(e->name, name) != 0)
-			continue;
-		/* A group that adds other arguments to a call already allowed with
-		 * some (ioctl) would not allow this one either, most likely. */
-		if (e->level == LEVEL_GROUP && !(allowed & e->group) &&
-		    !(*args_only && e->arg != ARG_ANY)) {
+	off = cat(buf, off, len, "\"sandbox\": {");
+	switch (k.kind) {
+	case KEY_DEFAULT:
+		off = cat(buf, off, len, "\"seccomp\": \"default\"");
+		break;
+	case KEY_GROUPS:
+		for (uint32_t bit = 1; bit && bit <= k.groups; bit <<= 1) {
+			if (!(k.groups & bit))
+				continue;
 			off = cat(buf, off, len, found ? "} or {\"allow\": [\"" : "\"allow\": [\"");
-			off = cat(buf, off, len, sandbox_group_name(e->group));
+			off = cat(buf, off, len, sandbox_group_name(bit));
 			off = cat(buf, off, len, "\"]");
 			found = true;
 		}
+		break;
+	case KEY_SYSCALL:
+		off = cat(buf, off, len, "\"syscalls\": [\"");
+		off = cat(buf, off, len, name);
+		off = cat(buf, off, len, "\"]");
+		break;
 	}
-	if (found)
-		return off;
-	off = cat(buf, off, len, "\"syscalls\": [\"");
-	off = cat(buf, off, len, name);
-	return cat(buf, off, len, "\"]");
-}
-
-static size_t explain(int nr, const char *name, uint32_t allowed, char *buf, size_t len)
-{
-	char num[16];
-	size_t off = 0;
-	int i = (int)sizeof num - 1;
-	bool args_only = false;
-
-	num[i] = 0;
-	do
-		num[--i] = (char)('0' + nr % 10);
-	while ((nr /= 10) > 0 && i > 0);
-	off = cat(buf, off, len, "forbidden system call ");
-	off = cat(buf, off, len, name);
-	off = cat(buf, off, len, " (");
-	off = cat(buf, off, len, num + i);
-	off = cat(buf, off, len, "); to allow it: \"sandbox\": {");
-	off = key_for(name, allowed, buf, off, len, &args_only);
 	off = cat(buf, off, len, "}");
 	/* not a profile that allows it with certain arguments only (socket: unix) */
 	for (unsigned p = 0; p < runtime_profile_count; p++)
@@ -126,13 +124,35 @@ static size_t explain(int nr, const char *name, uint32_t allowed, char *buf, siz
 			off = cat(buf, off, len, "\" profile allows it)");
 			break;
 		}
-	if (args_only)
+	if (k.args_only)
 		off = cat(buf, off, len, " (allowed already with certain arguments only; this "
 					 "one was not among them)");
 	return off;
 }
 
-int sandbox_notif_receive(int fd, int *ret_nr, int *ret_pid)
+static size_t explain(int nr, const char *name, const uint64_t *args, uint32_t allowed, char *buf,
+		      size_t len)
+{
+	size_t off = cat(buf, 0, len, "forbidden system call ");
+
+	off = cat(buf, off, len, name);
+	off = cat(buf, off, len, " (");
+	off = cat_num(buf, off, len, nr);
+	off = cat(buf, off, len, "); to allow it: ");
+	return key_text(name, args, allowed, buf, off, len);
+}
+
+void sandbox_key_text(int nr, const uint64_t *args, uint32_t allowed, char *buf, size_t len)
+{
+	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+	if (len)
+		buf[0] = 0;
+	key_text(name ? name : "unknown", args, allowed, buf, 0, len);
+	free(name);
+}
+
+int sandbox_notif_receive(int fd, struct sandbox_notif *ret)
 {
 	struct seccomp_notif req;
 
@@ -142,9 +162,18 @@ int sandbox_notif_receive(int fd, int *ret_nr, int *ret_pid)
 	/* Still blocked in that call: req.pid is that thread, not a reused pid. */
 	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) < 0)
 		return -ENOENT;
-	*ret_nr = req.data.nr;
-	*ret_pid = (int)req.pid;
+	ret->nr = req.data.nr;
+	memcpy(ret->args, req.data.args, sizeof ret->args);
+	ret->tid = (int)req.pid;
+	ret->id = req.id;
 	return 0;
+}
+
+int sandbox_notif_continue(int fd, uint64_t id)
+{
+	struct seccomp_notif_resp resp = { .id = id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE };
+
+	return ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 ? -errno : 0;
 }
 
 char *sandbox_syscall_name(int nr)
@@ -152,11 +181,11 @@ char *sandbox_syscall_name(int nr)
 	return seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
 }
 
-void sandbox_explain(int nr, uint32_t allowed, char *buf, size_t len)
+void sandbox_explain(int nr, const uint64_t *args, uint32_t allowed, char *buf, size_t len)
 {
 	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
 
-	explain(nr, name ? name : "unknown", allowed, buf, len);
+	explain(nr, name ? name : "unknown", args, allowed, buf, len);
 	free(name);
 }
 
@@ -166,13 +195,18 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 
 	(void)sig;
 	(void)ctx;
-	if (sigsys_slot) {
-		SB_STORE(sigsys_slot->sigsys, nr + 1);
+	if (si->si_code != 1 /* SYS_SECCOMP, which glibc 2.36 does not define here */) {
+		/* kill(): the supervisor ends a process the worker forked (refusal.c),
+		 * which still has this handler before its exec */
+	} else if (sigsys_slot) {
+		/* the slot is the worker's: a process it forked says nothing there */
+		if (SB_LOAD(sigsys_slot->pid) == (int32_t)getpid())
+			SB_STORE(sigsys_slot->sigsys, nr + 1);
 	} else {
 		char line[320];
 		size_t n = cat(line, 0, sizeof line, "<3>sandbox: ");
 
-		n = explain(nr, nr >= 0 && nr < MAX_NR && names[nr][0] ? names[nr] : "unknown",
+		n = explain(nr, nr >= 0 && nr < MAX_NR && names[nr][0] ? names[nr] : "unknown", NULL,
 			    sigsys_allowed, line + n, sizeof line - n - 1) + n;
 		line[n++] = '\n';
 		if (write(STDERR_FILENO, line, n) < 0) {
@@ -375,20 +409,22 @@ static scmp_filter_ctx compile(const struct sandbox_config *c, bool marks, int *
  * or recycle) skips libseccomp's name lookups and BPF generation.
  */
 static struct sock_fprog prepared;
-/* The same program with every SECCOMP_RET_TRAP turned into
- * SECCOMP_RET_USER_NOTIF, for foreign workers (c->notify); empty when the
- * kernel or a filter around us refuses user notification. */
+/* The same program with its default action (SECCOMP_RET_TRAP, or
+ * SECCOMP_RET_LOG in learning mode) turned into SECCOMP_RET_USER_NOTIF,
+ * for workers whose refusals the supervisor hears of (c->notify); empty
+ * when the kernel or a filter around us refuses user notification. */
 static struct sock_fprog prepared_notif;
 
 /*
  * libseccomp 2.5.4 takes SCMP_ACT_NOTIFY as a default action only after
  * probing the kernel with seccomp(2), which the units' filter may refuse,
- * and we need the TRAP program anyway as the fallback. So the program is
- * compiled once and copied: the only RET TRAP instructions in it are the
- * default action (every rule we add is ALLOW; a foreign architecture is
- * SCMP_ACT_KILL_THREAD), and each becomes RET USER_NOTIF.
+ * and we need the TRAP (or LOG) program anyway as the fallback. So the
+ * program is compiled once and copied: the only RET TRAP (RET LOG)
+ * instructions in it are the default action (every rule we add is ALLOW;
+ * a foreign architecture is SCMP_ACT_KILL_THREAD), and each becomes RET
+ * USER_NOTIF.
  */
-static int make_notif(void)
+static int make_notif(uint32_t dflt)
 {
 	size_t n = 0;
 
@@ -396,7 +432,7 @@ static int make_notif(void)
 		return -ENOMEM;
 	memcpy(prepared_notif.filter, prepared.filter, prepared.len * sizeof *prepared.filter);
 	prepared_notif.len = prepared.len;
-	n = patch(&prepared_notif, SECCOMP_RET_TRAP, SECCOMP_RET_USER_NOTIF);
+	n = patch(&prepared_notif, dflt, SECCOMP_RET_USER_NOTIF);
 	patch(&prepared_notif, SECCOMP_RET_ERRNO | DENY_MARK, SECCOMP_RET_KILL_PROCESS);
 	if (n == 0) { /* libseccomp generated something we do not understand */
 		free(prepared_notif.filter);
@@ -406,22 +442,45 @@ static int make_notif(void)
 	return 0;
 }
 
+/* What the fallback costs, for the warnings below. */
+static const char *without_listener(const struct sandbox_config *c)
+{
+	return c->action == ACTION_LOG
+		       ? "learning mode falls back to the kernel's audit log (journalctl -k | "
+			 "grep type=1326, syscall=N is the number), which a container does not see"
+		       : "a refused system call in a program a worker runs will be logged "
+			 "without the name of the system call";
+}
+
+/* SECCOMP_USER_NOTIF_FLAG_CONTINUE, which learning mode needs: Linux 5.5. */
+static bool kernel_continues(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+
+	return uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+	       (major > 5 || (major == 5 && minor >= 5));
+}
+
 /* Whether workers could get a listener; warns once, saying why not. */
-static bool notif_possible(void)
+static bool notif_possible(const struct sandbox_config *c)
 {
 	uint32_t action = SECCOMP_RET_USER_NOTIF;
 
-	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0)
-		return true;
+	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0) {
+		if (c->action != ACTION_LOG || kernel_continues())
+			return true;
+		log_warning("sandbox: this kernel cannot let a notified system call continue "
+			    "(Linux 5.5 or later): %s", without_listener(c));
+		return false;
+	}
 	if (errno == EPERM || errno == EACCES)
 		log_warning("sandbox: seccomp(2) is refused by a seccomp filter around this "
-			    "process (add \"SystemCallFilter=seccomp\" to the unit): a foreign "
-			    "program killed by the sandbox will be logged without the name of "
-			    "the system call");
+			    "process (add \"SystemCallFilter=seccomp\" to the unit): %s",
+			    without_listener(c));
 	else
 		log_warning("sandbox: this kernel has no seccomp user notification (%m; Linux "
-			    "5.0 or later): a foreign program killed by the sandbox will be "
-			    "logged without the name of the system call");
+			    "5.0 or later): %s", without_listener(c));
 	return false;
 }
 
@@ -454,11 +513,14 @@ int filter_prepare(const struct sandbox_config *c)
 	if (fd >= 0)
 		close(fd);
 	seccomp_release(ctx);
-	if (r == 0 && c->notify && c->action == ACTION_KILL && notif_possible() &&
-	    make_notif() < 0)
+	if (r == 0 && c->notify && notif_possible(c) &&
+	    make_notif(c->action == ACTION_LOG ? SECCOMP_RET_LOG : SECCOMP_RET_TRAP) < 0)
 		log_warning("sandbox: no default action to turn into a user notification in the "
-			    "filter: a foreign program killed by the sandbox will be logged "
-			    "without the name of the system call");
+			    "filter: %s", without_listener(c));
+	if (r == 0 && c->notify && c->action == ACTION_LOG && prepared_notif.filter)
+		log_notice("sandbox: learning mode: a refused system call goes through and is "
+			   "logged here, once per call (\"learning: would refuse ...\"), with a "
+			   "summary to paste into the config");
 	if (r == 0) /* the fallback (and the only program without a listener) */
 		patch(&prepared, SECCOMP_RET_ERRNO | DENY_MARK, SECCOMP_RET_TRAP);
 	if (r < 0) {
@@ -487,7 +549,7 @@ static int load_notif(int chan)
 			    "will be logged without its name");
 		return -ENOSYS;
 	}
-	r = fd_send(chan, fd);
+	r = fd_send_tagged(chan, fd, FD_TAG_LISTENER);
 	close(fd);
 	if (r < 0)
 		log_err("sandbox: passing the seccomp listener to the supervisor: %s",
@@ -532,9 +594,13 @@ int filter_worker(const struct sandbox_config *c, struct slot *slot)
 			log_err("sandbox: loading the seccomp filter: %s", strerror(-r));
 		seccomp_release(ctx);
 	}
-	if (r == 0 && c->action == ACTION_LOG)
+	/* Without a supervisor listening (workers: 0, or no user notification,
+	 * warned about once by filter_prepare()): only the kernel logs. */
+	if (r == 0 && c->action == ACTION_LOG && (!slot || !c->notify))
 		log_notice("sandbox: learning mode: refused system calls are allowed and logged "
-			   "by the kernel (journalctl -k | grep type=1326; syscall=N is the number)");
+			   "by the kernel only (journalctl -k | grep type=1326; syscall=N is the "
+			   "number); run with a supervisor (\"workers\" of 1 or more) to have "
+			   "them in this log, ready to paste into the config");
 	return r;
 }
 

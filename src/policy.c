@@ -2,7 +2,13 @@
 /* Every syscall a sandboxed worker may make, with the reason. */
 #include "policy.h"
 
+#include <fcntl.h>
+#include <sched.h>
 #include <stddef.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <termios.h>
 
 #include "sandbox.h"
 
@@ -207,6 +213,78 @@ const struct policy_entry policy_table[] = {
 	   "coreutils 9.1 cp, install and mv try a reflink copy (FICLONE) first"),
 };
 const unsigned policy_count = sizeof policy_table / sizeof policy_table[0];
+
+struct policy_key policy_key_for(const char *name, uint32_t allowed)
+{
+	struct policy_key k = { KEY_SYSCALL, 0, false };
+
+	for (unsigned i = 0; i < policy_count; i++) {
+		const struct policy_entry *e = &policy_table[i];
+
+		if (strcmp(e->name, name) != 0)
+			continue;
+		if (e->level == LEVEL_DEFAULT && e->arg == ARG_ANY)
+			return (struct policy_key){ KEY_DEFAULT, 0, false };
+		if (e->arg != ARG_ANY && (e->level == LEVEL_DEFAULT || (allowed & e->group)))
+			k.args_only = true;
+	}
+	for (unsigned i = 0; i < policy_count; i++) {
+		const struct policy_entry *e = &policy_table[i];
+
+		if (!strcmp(e->name, name) && e->level == LEVEL_GROUP && !(allowed & e->group) &&
+		    !(k.args_only && e->arg != ARG_ANY))
+			k.groups |= e->group;
+	}
+	if (k.groups)
+		k.kind = KEY_GROUPS;
+	return k;
+}
+
+/* Whether args pass e's argument rule, as filter.c builds it. */
+static bool arg_ok(const struct policy_entry *e, const uint64_t *a)
+{
+	const uint64_t open_mask = O_ACCMODE | O_CREAT | O_TRUNC;
+
+	switch (e->arg) {
+	case ARG_ANY:
+		return true;
+	case ARG_OPEN_RDONLY:
+		return ((strcmp(e->name, "openat") ? a[1] : a[2]) & open_mask) == O_RDONLY;
+	case ARG_SOCKET_INET:
+		return a[0] == AF_UNIX || a[0] == AF_INET || a[0] == AF_INET6;
+	case ARG_SOCKET_UNIX:
+		return a[0] == AF_UNIX;
+	case ARG_IOCTL_TCGETS:
+		return a[1] == TCGETS;
+	case ARG_IOCTL_TTY_QUERY:
+		return a[1] == TCGETS || a[1] == TIOCGPGRP || a[1] == TIOCGWINSZ;
+	case ARG_IOCTL_CLOEXEC:
+		return a[1] == FIOCLEX || a[1] == FIONCLEX;
+	}
+	return false;
+}
+
+struct policy_key policy_key_choose(const char *name, const uint64_t *args, uint32_t allowed)
+{
+	struct policy_key k = policy_key_for(name, allowed);
+	uint32_t fit = 0;
+
+	if (k.kind == KEY_DEFAULT || !args)
+		return k;
+	for (unsigned i = 0; i < policy_count; i++) {
+		const struct policy_entry *e = &policy_table[i];
+
+		if (!strcmp(e->name, name) && e->level == LEVEL_GROUP && !(allowed & e->group) &&
+		    arg_ok(e, args))
+			fit |= e->group;
+	}
+	/* clone is in "process" and "threads": a thread needs only the latter */
+	if ((fit & GROUP_THREADS) && !strcmp(name, "clone") && (args[0] & CLONE_THREAD))
+		fit = GROUP_THREADS;
+	k.kind = fit ? KEY_GROUPS : KEY_SYSCALL;
+	k.groups = fit;
+	return k;
+}
 
 const char *const policy_supervisor_deny[] = {
 	"ptrace", "process_vm_readv", "process_vm_writev", "kexec_load", "kexec_file_load",

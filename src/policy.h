@@ -8,6 +8,7 @@
 #ifndef SFCGI_POLICY_H
 #define SFCGI_POLICY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum policy_level {
@@ -36,8 +37,36 @@ struct policy_entry {
 	const char *why;
 };
 
+/* Which config key would allow a refused call, given the groups granted. */
+enum policy_key_kind {
+	KEY_DEFAULT, /* "seccomp": "default" (refused under "strict") */
+	KEY_GROUPS,  /* "allow": one of the groups in .groups */
+	KEY_SYSCALL, /* "syscalls": [name] */
+};
+
+struct policy_key {
+	enum policy_key_kind kind;
+	uint32_t groups; /* KEY_GROUPS: enum sandbox_group bits, none granted already */
+	bool args_only;  /* allowed already, with other arguments only */
+};
+
 extern const struct policy_entry policy_table[];
 extern const unsigned policy_count;
+
+/*
+ * The key that allows the call name when the groups in allowed are
+ * granted: never a group granted already. A group that adds other
+ * arguments to a call allowed with some (ioctl) is not offered either:
+ * most likely it would not allow this one. Pure (async-signal-safe).
+ */
+struct policy_key policy_key_for(const char *name, uint32_t allowed);
+/*
+ * The same, knowing the call's six arguments (a seccomp notification has
+ * them): the groups whose rule takes these arguments (any one of them
+ * does), or "syscalls" when no group's does (socket(AF_NETLINK) with
+ * "network" refused): what learning mode adds.
+ */
+struct policy_key policy_key_choose(const char *name, const uint64_t *args, uint32_t allowed);
 
 /* What the supervisor itself must never do (errno EPERM for it and, since
  * filters are inherited, for app init code too). */

@@ -22,7 +22,8 @@ enum sandbox_profile {
 
 enum sandbox_action {
 	ACTION_KILL, /* the worker dies; the supervisor names the syscall and key */
-	ACTION_LOG,  /* learning mode: the call goes through, the kernel logs it */
+	ACTION_LOG,  /* learning mode: the call goes through; the supervisor logs it
+		      * (the kernel's audit log where it cannot listen, filter.c) */
 };
 
 enum landlock_mode {
@@ -60,9 +61,10 @@ struct sandbox_config {
 	const struct runtime_profile *runtime; /* "profile" (profile.h), or NULL; its
 						* groups are in allow already */
 	int64_t rlimits[SANDBOX_RLIMITS]; /* -1 = leave as is */
-	bool notify;                 /* not from the config: a foreign worker, whose
-				      * violations reach the supervisor as seccomp user
-				      * notifications over the slot's channel (filter.c) */
+	bool notify;                 /* not from the config: violations reach the
+				      * supervisor as seccomp user notifications over the
+				      * slot's channel (filter.c): foreign workers, and
+				      * native ones that run programs or learn */
 };
 
 struct slot;
@@ -108,19 +110,37 @@ int sandbox_supervisor(void);
 
 /*
  * For the supervisor's log line about a worker killed by SIGSYS: the name
- * of syscall nr and the config key that would allow it, into buf.
+ * of syscall nr and the config key that would allow it, into buf. args:
+ * the call's six arguments when known (a notification), else NULL.
  */
-void sandbox_explain(int nr, uint32_t allowed, char *buf, size_t len);
+void sandbox_explain(int nr, const uint64_t *args, uint32_t allowed, char *buf, size_t len);
 /* The name of syscall nr on this architecture (free() it), or NULL. */
 char *sandbox_syscall_name(int nr);
 
 /*
- * For the supervisor, when a foreign worker's seccomp listener fd is
- * readable: takes one notification. 0 with *ret_nr the refused syscall and
- * *ret_pid the thread still blocked in it; -ENOENT if that thread is gone
- * already; other negative errno from the ioctl. Never blocks after poll()
- * reported the fd readable.
+ * The config key that would allow syscall nr ("\"sandbox\": {...}", then
+ * the hints of sandbox_explain), into buf: for learning mode's lines.
  */
-int sandbox_notif_receive(int fd, int *ret_nr, int *ret_pid);
+void sandbox_key_text(int nr, const uint64_t *args, uint32_t allowed, char *buf, size_t len);
+
+/* One seccomp user notification: a call the filter refused. */
+struct sandbox_notif {
+	int nr;      /* the syscall */
+	uint64_t args[6];
+	pid_t tid;   /* the thread blocked in it (a worker's, or a process it started) */
+	uint64_t id; /* for the answer */
+};
+
+/*
+ * For the supervisor, when a worker's seccomp listener fd is readable:
+ * takes one notification into *ret. 0; -ENOENT if that thread is gone
+ * already; other negative errno from the ioctl. Never blocks after poll()
+ * reported the fd readable. Unanswered, the thread stays blocked until it
+ * is killed or the listener closes (the call then fails with ENOSYS).
+ */
+int sandbox_notif_receive(int fd, struct sandbox_notif *ret);
+/* Learning mode: lets the call go through as if allowed (Linux 5.5). 0 or
+ * negative errno (-ENOENT: the thread is gone). */
+int sandbox_notif_continue(int fd, uint64_t id);
 
 #endif

@@ -258,6 +258,12 @@ static bool socket_activated(const struct activation_opts *act)
 static int supervise(struct options *o, struct config *cfg, int *fds, size_t nfds, char **argv,
 		     struct slot **ret_slot)
 {
+	struct sandbox_config *sb = &cfg->sandbox;
+	/* A worker's own refusal traps (its SIGSYS handler names it); a program
+	 * it runs has no such handler, and learning mode wants every call in
+	 * our log: those reach the supervisor as notifications (filter.c). */
+	bool notify = sb->enabled && sb->profile != PROFILE_OFF &&
+		      ((sb->allow & GROUP_PROCESS) || sb->action == ACTION_LOG);
 	struct supervisor_opts so = {
 		.workers = cfg->workers,
 		.max_requests = cfg->max_requests,
@@ -273,12 +279,17 @@ static int supervise(struct options *o, struct config *cfg, int *fds, size_t nfd
 		.lockdown = cfg->sandbox.enabled,
 		.handoff = true,
 		.sandbox_allow = cfg->sandbox.allow,
+		.sandbox_syscalls = cfg->sandbox.syscalls,
+		.notify = notify,
+		.learning = notify && sb->action == ACTION_LOG,
 		.conns = o->act.conns,
 		.nconns = o->act.nconns,
 		.drain_signal = SIGUSR1, /* hand connections over, see worker_drain() */
 	};
-	int r = sandbox_prepare(&cfg->sandbox);
+	int r;
 
+	sb->notify = notify; /* kept by the worker: s->sandbox in sfcgi_server_open() */
+	r = sandbox_prepare(sb);
 	/* Parsing and compiling left freed heap behind: release it now, or every
 	 * worker starts with its own dirty copy of those pages. */
 	malloc_trim(0);

@@ -25,7 +25,7 @@ struct local {
 	int64_t hung_since; /* killed as hung (foreign): connections waited from then on */
 	int chan;           /* private copy of the slot's chan (see become_worker) */
 	int notif;          /* and of its seccomp listener */
-	int violation;      /* refused syscall + 1 when we killed it for one (foreign) */
+	int violation;      /* refused syscall + 1 when we killed it for one (refusal.c) */
 	bool listener;      /* it passed its seccomp listener: refusals are named */
 	uint32_t crashes;
 	bool retired;       /* told to drain: not restarted */
@@ -70,6 +70,18 @@ size_t sup_count(struct sup *s, bool current, uint32_t state);
 /* Sends sig to the current (or old) generation; anything but SIGKILL also
  * retires them (no restart). */
 void sup_signal_gen(struct sup *s, bool current, int sig);
+
+/* Closes the slot's seccomp listener. */
+void sup_close_notif(struct sup *s, struct slot *sl);
+
+/* refusal.c */
+/* The slot's seccomp listener is readable: a call its filter refused. */
+void sup_refusal(struct sup *s, struct slot *sl);
+/* Learning mode: the summary line, if calls were seen since the last one
+ * (when: why now, for the line). */
+void sup_learn_summary(struct sup *s, const char *when);
+/* Learning mode: the summary once no new call came for a while. */
+void sup_learn_tick(struct sup *s);
 
 /* reload.c */
 /* Listening sockets at 3.., the scoreboard right after (LISTEN_FDS layout);

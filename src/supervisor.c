@@ -69,7 +69,7 @@ static void set_notif(struct sup *s, struct slot *sl, int fd)
 	s->local[sl - s->sb->slots].notif = fd;
 }
 
-static void close_notif(struct sup *s, struct slot *sl)
+void sup_close_notif(struct sup *s, struct slot *sl)
 {
 	int fd = SB_LOAD(sl->notif);
 
@@ -92,15 +92,18 @@ static void pend(struct sup *s, int fd)
 
 static void receive(struct sup *s, struct slot *sl)
 {
+	char tag;
 	int fd;
 
-	while ((fd = fd_recv(SB_LOAD(sl->chan))) >= 0) {
-		if (s->o->handoff) {
-			pend(s, fd);
-		} else { /* a foreign worker's one message: its seccomp listener */
-			close_notif(s, sl);
+	while ((fd = fd_recv(SB_LOAD(sl->chan), &tag)) >= 0) {
+		if (tag == FD_TAG_LISTENER) { /* its seccomp listener (filter.c) */
+			sup_close_notif(s, sl);
 			set_notif(s, sl, fd);
 			s->local[sl - s->sb->slots].listener = true;
+		} else if (s->o->handoff) {
+			pend(s, fd);
+		} else {
+			close(fd);
 		}
 	}
 	if (fd != -EAGAIN)
@@ -250,7 +253,7 @@ static void describe_exit(struct sup *s, pid_t pid, int status, const struct slo
 	if (l->violation && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
 		char *name = sandbox_syscall_name(l->violation - 1);
 
-		/* on_violation() logged the key that allows it */
+		/* sup_refusal() logged the key that allows it */
 		snprintf(buf, len, "killed by the sandbox (forbidden system call %s)",
 			 name ? name : "unknown");
 		free(name);
@@ -259,14 +262,15 @@ static void describe_exit(struct sup *s, pid_t pid, int status, const struct slo
 	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS && SB_LOAD(sl->sigsys) > 0) {
 		char why[256];
 
-		sandbox_explain(SB_LOAD(sl->sigsys) - 1, s->o->sandbox_allow, why, sizeof why);
+		sandbox_explain(SB_LOAD(sl->sigsys) - 1, NULL, s->o->sandbox_allow, why, sizeof why);
 		snprintf(buf, len, "killed by the sandbox: %s", why);
 	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS && l->listener)
 		snprintf(buf, len, "killed by the sandbox (SIGSYS): a system call that sfcgi refuses "
 			 "to its own supervisor too (ptrace, mount, bpf, kexec, modules...)");
 	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
 		snprintf(buf, len, "killed by the sandbox (SIGSYS); to see which call: \"sandbox\": "
-			 "{\"on_violation\": \"log\"}, then journalctl -k | grep type=1326");
+			 "{\"on_violation\": \"log\"}, then the \"learning:\" lines here (or "
+			 "journalctl -k | grep type=1326 where a warning at start says so)");
 	else if (WIFSIGNALED(status))
 		snprintf(buf, len, "killed by SIG%s%s", sigabbrev_np(WTERMSIG(status)),
 			 WCOREDUMP(status) ? " (core dumped)" : "");
@@ -299,7 +303,7 @@ static void reaped(struct sup *s, pid_t pid, int status)
 			receive(s, sl); /* what it handed over just before exiting */
 			close_chan(s, sl);
 		}
-		close_notif(s, sl);
+		sup_close_notif(s, sl);
 		s->sb->served_by_exited += SB_LOAD(sl->served);
 		SB_STORE(sl->pid, 0);
 		SB_STORE(sl->state, (uint32_t)SLOT_FREE);
@@ -338,38 +342,6 @@ static void reaped(struct sup *s, pid_t pid, int status)
 		return;
 	}
 	log_debug("reaped process %d (not a worker)", (int)pid);
-}
-
-/*
- * A foreign worker's filter refused a call (filter.c): the calling thread
- * is blocked in it until we answer, and we do not: the worker is killed,
- * named in one line, and replaced like any crash, with backoff. A refused
- * call in a process the worker forked ends that process too.
- */
-static void on_violation(struct sup *s, struct slot *sl)
-{
-	struct local *l = &s->local[sl - s->sb->slots];
-	pid_t pid = SB_LOAD(sl->pid);
-	int nr, caller, r;
-	char why[320];
-
-	if ((r = sandbox_notif_receive(SB_LOAD(sl->notif), &nr, &caller)) < 0) {
-		if (r != -ENOENT)
-			log_err("worker %d: reading its seccomp listener: %s", (int)pid,
-				strerror(-r));
-		if (r != -ENOENT && r != -EINTR)
-			close_notif(s, sl); /* or poll() reports it forever */
-		return;
-	}
-	if (caller != pid)
-		kill(caller, SIGKILL); /* a thread of the worker, or a child of it */
-	if (pid <= 0 || l->violation)
-		return; /* named already; its other threads wait for the SIGKILL */
-	sandbox_explain(nr, s->o->sandbox_allow, why, sizeof why);
-	log_err("worker %d (program %s) killed by the sandbox: %s", (int)pid,
-		s->o->program ? s->o->program : "?", why);
-	l->violation = nr + 1;
-	kill(pid, SIGKILL);
 }
 
 static void reap_all(struct sup *s)
@@ -445,6 +417,7 @@ static void on_signals(struct sup *s)
 			reap_all(s);
 			break;
 		case SIGHUP:
+			sup_learn_summary(s, "reloading");
 			sup_reload(s);
 			break;
 		default:
@@ -665,6 +638,7 @@ static int step(struct sup *s, struct slot **ret_slot)
 	if (s->phase == STOPPING) {
 		if (!sup_count(s, true, 0) && !sup_count(s, false, 0)) {
 			keep_for_restart(s);
+			sup_learn_summary(s, "stopping");
 			log_info("all workers have exited");
 			exit(0);
 		}
@@ -684,6 +658,7 @@ static int step(struct sup *s, struct slot **ret_slot)
 	check_stuck(s);
 	check_hung(s);
 	check_idle(s);
+	sup_learn_tick(s);
 	report(s);
 	watchdog(s);
 	return 0;
@@ -735,9 +710,9 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 				else if (p[i].fd != SB_LOAD(of[i]->notif))
 					; /* closed by an earlier entry of this round */
 				else if (p[i].revents & POLLIN)
-					on_violation(&s, of[i]);
+					sup_refusal(&s, of[i]);
 				else if (p[i].revents & (POLLHUP | POLLERR | POLLNVAL))
-					close_notif(&s, of[i]); /* the filter has no process left */
+					sup_close_notif(&s, of[i]); /* the filter has no process left */
 			}
 			if (p[0].revents)
 				on_signals(&s);

@@ -29,12 +29,16 @@ struct supervisor_opts {
 	bool socket_activated;   /* the sockets came from systemd: idle exit allowed */
 	bool lockdown;           /* the supervisor's own seccomp deny-list */
 	bool handoff;            /* native workers: pass connections on at reload */
-	bool notify;             /* foreign workers: pass their seccomp listener (filter.c)
-				  * over the channel; refused calls are named and killed */
+	bool notify;             /* workers pass their seccomp listener (filter.c) over the
+				  * channel: refused calls are named, and the caller (the
+				  * worker or a program it runs) killed (refusal.c) */
+	bool learning;           /* "on_violation": "log": notified calls go through,
+				  * each logged once, with a summary (refusal.c) */
 	int drain_signal;        /* what tells the old generation to drain on reload */
 	bool exit_is_recycle;    /* foreign: a clean exit after 1 s is the program's own
 				  * request limit (PHP_FCGI_MAX_REQUESTS), not a crash */
 	uint32_t sandbox_allow;  /* groups the workers have: violation hints skip them */
+	char *const *sandbox_syscalls; /* the config's "syscalls", for learning's summary */
 	const int *conns;        /* connections from systemd's fd store, for the workers */
 	size_t nconns;
 	int *fds;                /* listening sockets; moved to 3.. (updated here) */

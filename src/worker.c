@@ -262,7 +262,7 @@ static void on_chan(struct worker *w)
 {
 	int fd;
 
-	while ((fd = fd_recv(w->chan)) >= 0) {
+	while ((fd = fd_recv(w->chan, NULL)) >= 0) {
 		conn_new(w, fd);
 		if (w->slot)
 			SB_STORE(w->slot->conns, w->nconns);

@@ -20,6 +20,9 @@
  * Scripts are children of a sandboxed worker: seccomp, no_new_privs and
  * Landlock apply to them. The instance config allows what they need:
  * "sandbox": {"allow": ["process", "interpreter"]} (plus "file-read").
+ * A call the sandbox refuses to a script is named by the supervisor (the
+ * filter notifies it; refusal.c), which ends the script with SIGSYS: we
+ * answer 502 and say so on FCGI_STDERR.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -185,9 +188,12 @@ static void log_exit(const struct cgi_script *sc, int status, bool timed_out)
 		fprintf(stderr, "<4>sfcgi-cgi: %s: killed after --timeout %.3g s\n", sc->real,
 			opts.timeout_ms / 1000.0);
 	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
-		fprintf(stderr, "<3>sfcgi-cgi: %s: killed by SIGSYS: a system call refused by the "
-				"sandbox (scripts need \"allow\": [\"process\", \"interpreter\", "
-				"\"file-read\"]; learn more with \"on_violation\": \"log\")\n",
+		/* The supervisor hears of the call (a seccomp notification) and says
+		 * which it was and what allows it, before it ends the script. */
+		fprintf(stderr, "<3>sfcgi-cgi: %s: killed by the sandbox (SIGSYS): it made a "
+				"system call the instance's \"sandbox\" refuses; the \"killed by "
+				"the sandbox\" line before this one names it and what to add (under "
+				"a supervisor: \"workers\" of 1 or more)\n",
 			sc->real);
 	else if (WIFSIGNALED(status))
 		fprintf(stderr, "<4>sfcgi-cgi: %s: killed by SIG%s\n", sc->real,
@@ -198,6 +204,11 @@ static void log_exit(const struct cgi_script *sc, int status, bool timed_out)
 	else if (WIFEXITED(status) && WEXITSTATUS(status))
 		fprintf(stderr, "<6>sfcgi-cgi: %s: exited with status %d\n", sc->real,
 			WEXITSTATUS(status));
+}
+
+static bool sandboxed(int status)
+{
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS;
 }
 
 /* Reaps the script, killing its process group if it outlives the deadline. */
@@ -252,8 +263,13 @@ static int handler(struct sfcgi_request *req, void *userdata)
 	status = reap(&run, deadline, &timed_out);
 	cgi_run_close(&run);
 	log_exit(&sc, status, timed_out);
+	if (sandboxed(status) && opts.stderr_fcgi) /* the web server's error log */
+		sfcgi_printf_err(req, "sfcgi-cgi: %s: killed by the sandbox for a refused system "
+				 "call; the sfcgi log names it\n", sc.real);
 	if (timed_out && !run.head_sent)
 		answer(req, 504, "Gateway Timeout");
+	else if (sandboxed(status) && !run.head_sent && r != -ECONNABORTED)
+		answer(req, 502, "Bad Gateway: the script was killed by the sandbox");
 	else if (!run.head_sent && r != -ECONNABORTED)
 		answer(req, 502, run.out_bytes ? "Bad Gateway: malformed CGI header"
 					       : "Bad Gateway: the script sent nothing");

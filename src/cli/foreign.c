@@ -169,6 +169,7 @@ int run_foreign(struct config *c)
 		.socket_activated = sa ? !strcmp(sa, "1") : act.from_systemd,
 		.lockdown = c->sandbox.enabled,
 		.sandbox_allow = c->sandbox.enabled ? c->sandbox.allow | FOREIGN_ALLOW : 0,
+		.sandbox_syscalls = c->sandbox.syscalls,
 		.fds = fds,
 		.nfds = nfds,
 		.fdname = act.fdname,
@@ -176,9 +177,11 @@ int run_foreign(struct config *c)
 		.program = c->program,
 		.exit_is_recycle = true,
 		.drain_signal = c->drain_signal,
-		/* a refused call is named through a seccomp listener (filter.c) */
-		.notify = c->sandbox.enabled && c->sandbox.profile != PROFILE_OFF &&
-			  c->sandbox.action == ACTION_KILL,
+		/* a refused call is named (or, learning, logged) through a seccomp
+		 * listener (filter.c, refusal.c) */
+		.notify = c->sandbox.enabled && c->sandbox.profile != PROFILE_OFF,
+		.learning = c->sandbox.enabled && c->sandbox.profile != PROFILE_OFF &&
+			    c->sandbox.action == ACTION_LOG,
 	};
 	unsetenv("SFCGI_SOCKET_ACTIVATED");
 	struct sandbox_config sb = c->sandbox; /* what exec_worker() applies */

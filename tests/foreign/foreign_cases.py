@@ -442,24 +442,20 @@ def bridge(env, check):
     rc, out, _ = request(env, 'cgi', '/x', [sf('env.pl/a/b'), 'SCRIPT_NAME=/cgi-bin/env.pl/a/b'])
     check('bridge: PATH_INFO found by walking back, SCRIPT_NAME cut to the script',
           b'path_info=/a/b\n' in out and b'script_name=/cgi-bin/env.pl\n' in out, repr(out))
-    bridge_sandbox(env, check, cgi, sf)
+    sandbox_cases.without_interpreter(env, check, cgi, sf)
+    sandbox_cases.bridge_refusals(env, check, cgi, sf)
 
 
-def bridge_sandbox(env, check, cgi, sf):
-    """Scripts run under the worker's filter: without "interpreter" they die."""
-    env.start('cgi2', env.a.cgi, kind='native', workers=1,
-              sandbox={'allow': ['process', 'file-read']}, args=['--root', cgi])
-    rc, out, _ = request(env, 'cgi2', '/x', [sf('env.pl')])
-    ok = wait_for(lambda: 'killed by SIGSYS: a system call refused by the sandbox' in
-                  env.logtext('cgi2'), 5)
-    check('bridge sandbox: without "interpreter" a script is killed (SIGSYS), 502, log line',
-          rc == 5 and b'Status: 502' in out and ok, env.logtext('cgi2')[-600:])
+# the bridge's sandbox and learning mode: sandbox_cases.py (it imports this file)
+import sandbox_cases  # noqa: E402
 
 
 CASES = {'failures': [exits_at_start, crash, forbidden, hangs, max_requests, config_errors,
                       strict],
          'hang-detection': [hang_at_start, hang_while_serving, overload, unreadable],
-         'bridge': [bridge]}
+         'bridge': [bridge],
+         'learning': [sandbox_cases.learning_bridge, sandbox_cases.learning_foreign,
+                      sandbox_cases.learning_fallback]}
 
 
 def run(scenario, env, check, log):

@@ -28,7 +28,12 @@ never the system service. Scenarios:
                               but busy one is not; an unreadable /proc
                               turns detection off with one warning
   bridge                      sfcgi-cgi's refusals, timeout, header checks,
-                              streaming, and its sandbox ("interpreter")
+                              streaming, and its sandbox: a script's refused
+                              call named with its key, a clean 502
+  learning                    "on_violation": "log" for bridge scripts, foreign
+                              programs and without a supervisor: each call
+                              logged once, a summary that pasted into the
+                              config runs the program under "kill"
 
 Prints "ok - ..." / "not ok - ..." lines and numbers as "# ..." lines; exit
 0 if all passed, 1 if not, 77 (skip) when a needed program is missing.
@@ -482,6 +487,23 @@ def authorizer_checks(env, srv):
     check('lighttpd: authorizer denies (403) when it says so', st == 403, f'{st} {b[:200]!r}')
 
 
+def refusal_checks(env, srv):
+    """A script the sandbox refuses a call: 502 through the web server, whose
+    error log names the script (FCGI_STDERR), and sfcgi's names the call."""
+    script = os.path.join(env.docroot, 'cgi-bin', 'refused.pl')
+    st, _, b = Http(srv.port)('/cgi-bin/refused.pl')
+    check(f'{srv.name}: a CGI script refused socket() is answered 502', st == 502 and
+          b'killed by the sandbox' in b, f'{st} {b[:200]!r}')
+    ok = wait_for(lambda: f'{script}: killed by the sandbox' in
+                  tail(srv.dir + '/error.log', 100000), 5)
+    check(f'{srv.name}: the web server\'s error log names the script', ok,
+          tail(srv.dir + '/error.log', 5))
+    check(f'{srv.name}: sfcgi\'s log names the call and "network"',
+          f'script {script} (process ' in env.logtext('cgi') and
+          'killed by the sandbox: forbidden system call socket (41); to allow it: "sandbox": '
+          '{"allow": ["network"]}' in env.logtext('cgi'), env.logtext('cgi')[-600:])
+
+
 def web_scenario(env, cls):
     for prog in ('php-cgi',) + ((cls.name if cls.name != 'apache' else 'apache2'),):
         if not shutil.which(prog):
@@ -491,6 +513,7 @@ def web_scenario(env, cls):
     srv.start()
     try:
         app_checks(env, srv)
+        refusal_checks(env, srv)
         if cls is Lighttpd:
             authorizer_checks(env, srv)
     finally:

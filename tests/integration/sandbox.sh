@@ -94,13 +94,25 @@ check "Landlock: write outside read_write refused (EACCES)" grep -q "write=EACCE
 check "Landlock: nothing was created outside" test ! -e "$dir/other/no"
 stop
 
-# 3. learning mode: the call goes through, the worker survives
+# 3. learning mode: the call goes through, the worker survives, and sfcgi's
+# own log says what to add, once per call, then a summary that pastes
 start learn '{ "user": "nobody", "on_violation": "log" }' || exit 1
 before=$(req pid)
 out=$(req socket)
+req socket >/dev/null
 check "learning mode: socket() allowed (socket=N >= 0)" grep -q 'socket=[0-9]' <<<"$out"
 check "learning mode: same worker afterwards" test "$(req pid)" = "$before"
 check "learning mode: says where the log is" grep -q 'learning mode' "$dir/learn.log"
+check "learning mode: the call logged once, with its key" test "$(grep -c \
+	"learning: would refuse socket (41) in worker $(sed 's/pid=//' <<<"$before"): add \"sandbox\": {\"allow\": \[\"network\"\]}" \
+	"$dir/learn.log")" = 1
+stop
+summary=$(sed -n 's/.*learning: to run without these refusals (socket; stopping): "sandbox": \({.*}\); these lists replace.*/\1/p' "$dir/learn.log")
+check "learning mode: a summary at stop ($summary)" test "$summary" = '{"allow": ["network"], "syscalls": []}'
+start learned "$(python3 -c 'import json, sys; c = json.loads(sys.argv[1]); c["user"] = "nobody"; print(json.dumps(c))' "$summary")" || exit 1
+before=$(req pid)
+check "learning mode: the summary pasted, socket() works under \"kill\"" grep -q 'socket=[0-9]' <<<"$(req socket)"
+check "learning mode: ... in the same worker" test "$(req pid)" = "$before"
 stop
 
 # 4. allowing a group lets the call through
