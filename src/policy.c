@@ -3,6 +3,7 @@
 #include "policy.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sched.h>
 #include <stddef.h>
 #include <string.h>
@@ -250,6 +251,8 @@ static bool arg_ok(const struct policy_entry *e, const uint64_t *a)
 		return true;
 	case ARG_OPEN_RDONLY:
 		return ((strcmp(e->name, "openat") ? a[1] : a[2]) & open_mask) == O_RDONLY;
+	case ARG_OPEN_RDWR:
+		return ((strcmp(e->name, "openat") ? a[1] : a[2]) & open_mask) == O_RDWR;
 	case ARG_SOCKET_INET:
 		return a[0] == AF_UNIX || a[0] == AF_INET || a[0] == AF_INET6;
 	case ARG_SOCKET_UNIX:
@@ -260,6 +263,8 @@ static bool arg_ok(const struct policy_entry *e, const uint64_t *a)
 		return a[1] == TCGETS || a[1] == TIOCGPGRP || a[1] == TIOCGWINSZ;
 	case ARG_IOCTL_CLOEXEC:
 		return a[1] == FIOCLEX || a[1] == FIONCLEX;
+	case ARG_IOCTL_FICLONE:
+		return a[1] == FICLONE;
 	}
 	return false;
 }
