@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "supervisor.h"
 #include "log.h"
+#include "orphans.h"
 #include "request.h"
 #include "sandbox.h"
 #include "settings.h"
@@ -383,6 +384,7 @@ void sfcgi_server_free(struct sfcgi_server *s)
 	if (!s)
 		return;
 	worker_free(&s->w);
+	orphans_worker_exit(); /* its supervisor killed: what it started, by itself */
 	sandbox_free(&s->sandbox);
 	free(s);
 }

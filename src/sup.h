@@ -53,6 +53,9 @@ struct sup {
 	struct local local[SCOREBOARD_SLOTS];
 	struct progress progress; /* foreign: hang detection */
 	sigset_t oldmask;
+	int64_t next_sweep;      /* orphans.c: when to look for orphans next */
+	int orphans;             /* children that are not workers, at the last look */
+	int64_t workers_gone_at; /* stopping: when the last worker exited */
 };
 
 static inline struct slot *slot_of(struct sup *s, size_t i)

@@ -23,6 +23,7 @@
 #include "activation.h"
 #include "fdpass.h"
 #include "log.h"
+#include "orphans.h"
 #include "progress.h"
 #include "sandbox.h"
 #include "scoreboard.h"
@@ -32,6 +33,8 @@
 #define BACKOFF_MAX_MS 10000
 #define STABLE_MS 10000    /* a worker that lived this long resets the backoff */
 #define KILL_GRACE_MS 2000 /* after the request_timeout signal, SIGKILL */
+#define SWEEP_MS 250       /* orphans looked for this often, and at each reap */
+#define ORPHAN_WAIT_MS 5000 /* stopping: how long killed orphans may take to go */
 
 size_t sup_count(struct sup *s, bool current, uint32_t state)
 {
@@ -139,6 +142,7 @@ static void become_worker(struct sup *s, struct slot *sl)
 {
 	sigset_t all;
 
+	orphans_worker_init(); /* a session of its own, which names it (orphans.c) */
 	close(s->sigfd);
 	close(s->sbfd); /* the mapping stays */
 	/* The other workers' channels, from our private copy of the table: the
@@ -349,8 +353,29 @@ static void reap_all(struct sup *s)
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		reaped(s, pid, status);
+		s->next_sweep = 0; /* what it left behind, now */
+	}
+}
+
+static bool is_worker(pid_t pid, void *ctx)
+{
+	struct sup *s = ctx;
+
+	for (size_t i = 0; i < s->sb->hiwater; i++)
+		if (SB_LOAD(slot_of(s, i)->pid) == pid)
+			return true;
+	return false;
+}
+
+/* What exited workers left behind is killed (orphans.c). */
+static void sweep(struct sup *s)
+{
+	if (s->now < s->next_sweep)
+		return;
+	s->next_sweep = s->now + SWEEP_MS;
+	s->orphans = orphans_sweep(is_worker, s);
 }
 
 void sup_signal_gen(struct sup *s, bool current, int sig)
@@ -572,6 +597,7 @@ static int setup(struct sup *s)
 	}
 	if (s->o->lockdown && (r = sandbox_supervisor()) < 0)
 		return r;
+	orphans_supervisor_init(); /* logged; kept across exec, set again all the same */
 	if ((r = sup_place_fds(s, false)) < 0) {
 		log_err("arranging the listening sockets: %s", strerror(-r));
 		return r;
@@ -635,8 +661,18 @@ static int step(struct sup *s, struct slot **ret_slot)
 		return k;
 	if (s->phase == RELOADING)
 		sup_reload_progress(s);
+	sweep(s);
 	if (s->phase == STOPPING) {
-		if (!sup_count(s, true, 0) && !sup_count(s, false, 0)) {
+		bool gone = !sup_count(s, true, 0) && !sup_count(s, false, 0);
+
+		if (gone && !s->workers_gone_at)
+			s->workers_gone_at = s->now;
+		/* Orphans killed but not reaped yet would go to PID 1 with theirs. */
+		if (gone && s->orphans && s->now - s->workers_gone_at >= ORPHAN_WAIT_MS)
+			log_warning("%d process(es) left by the workers did not end within %d s of "
+				    "SIGKILL (stuck in the kernel?); exiting without them",
+				    s->orphans, ORPHAN_WAIT_MS / 1000);
+		if (gone && (!s->orphans || s->now - s->workers_gone_at >= ORPHAN_WAIT_MS)) {
 			keep_for_restart(s);
 			sup_learn_summary(s, "stopping");
 			log_info("all workers have exited");

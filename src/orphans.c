@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * No orphans: every process a worker starts (a CGI script and what it
+ * leaves behind, a foreign program's children, a shell's background jobs)
+ * ends with that worker, whichever way the worker ends.
+ *
+ * How (the choices, and why):
+ * - Each worker leads a session of its own (setsid in become_worker). A
+ *   session, unlike a process group, survives the bridge putting each
+ *   script in its own group (its --timeout kills that group) and a shell's
+ *   job control; only setsid() leaves it.
+ * - The supervisor is a child subreaper (PR_SET_CHILD_SUBREAPER; kept
+ *   across the re-exec of a reload): a process whose parent exits is
+ *   re-parented to it, not to PID 1, so nothing of the instance leaves its
+ *   tree while it runs. A child of the supervisor that is no worker is such
+ *   an orphan; its session names the worker it came from. While that worker
+ *   lives it is left alone (a script's background job lives as long as the
+ *   worker that ran it); once the worker is gone it is killed, and so, a
+ *   level at a time, is everything under it. An orphan in a session that is
+ *   no live worker's called setsid() (it daemonized): nothing tells which
+ *   worker it came from, so it is killed at once.
+ * - A session, not a subreaper per worker: a subreaper collects zombies it
+ *   must reap, and a foreign program (php-cgi counts its children by
+ *   wait()) cannot be taught to.
+ * - The supervisor itself killed (SIGKILL, the OOM killer): its workers get
+ *   SIGTERM (PR_SET_PDEATHSIG) and drain; a native worker then ends its
+ *   session itself on its way out (orphans_worker_exit). A foreign program's
+ *   own children are its business then; under systemd, KillMode= ends them.
+ */
+#include "orphans.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define LOG_MAX 4 /* killed processes named per pass; the rest are counted */
+
+static void comm_of(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(buf, len, "?");
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+/* Calls fn for each child of this process; the number of children, or -errno. */
+static int each_child(int (*fn)(pid_t pid, void *ctx), void *ctx)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char path[64], buf[4096], *p;
+		ssize_t k;
+		int fd;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%d/children", atoi(e->d_name));
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			int r = -errno;
+
+			closedir(d);
+			return r;
+		}
+		/* More children than a page of numbers: the rest next pass. */
+		k = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		buf[k > 0 ? k : 0] = 0;
+		for (p = buf; *p;) {
+			long pid = strtol(p, &p, 10);
+
+			if (pid > 0 && fn((pid_t)pid, ctx) == 0)
+				n++;
+			while (*p == ' ' || *p == '\n')
+				p++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+struct pass {
+	bool (*is_worker)(pid_t pid, void *ctx);
+	void *ctx;
+	pid_t own_sid; /* what the supervisor itself started, not a worker */
+	unsigned killed;
+};
+
+static int judge(pid_t pid, void *ctx)
+{
+	struct pass *p = ctx;
+	pid_t sid;
+	char comm[32];
+
+	if (p->is_worker(pid, p->ctx))
+		return 1;
+	sid = getsid(pid);
+	if (sid < 0)
+		return 0; /* gone already: reaped with its SIGCHLD */
+	if (sid == p->own_sid)
+		return 1; /* ours (a worker between fork and setsid, or none of theirs) */
+	if (sid != pid && p->is_worker(sid, p->ctx))
+		return 0; /* its worker lives: it lives as long */
+	if (kill(pid, SIGKILL) < 0)
+		return 0;
+	if (p->killed++ < LOG_MAX) {
+		comm_of(pid, comm, sizeof comm);
+		if (sid == pid)
+			log_info("process %d (%s) detached itself from its worker (setsid) and its "
+				 "parent exited: killed, as nothing ties it to a worker any more",
+				 (int)pid, comm);
+		else
+			log_info("process %d (%s) outlived worker %d, which started it: killed",
+				 (int)pid, comm, (int)sid);
+	}
+	return 0;
+}
+
+int orphans_supervisor_init(void)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		int r = -errno;
+
+		log_warning("prctl(PR_SET_CHILD_SUBREAPER): %m; processes the workers leave "
+			    "behind go to PID 1 and outlive them (allow prctl to the supervisor)");
+		return r;
+	}
+	return 0;
+}
+
+int orphans_sweep(bool (*is_worker)(pid_t pid, void *ctx), void *ctx)
+{
+	static bool warned;
+	struct pass p = { .is_worker = is_worker, .ctx = ctx, .own_sid = getsid(0) };
+	int n = each_child(judge, &p);
+
+	if (n < 0) {
+		if (!warned)
+			log_warning("/proc/self/task/*/children: %s; processes the workers leave "
+				    "behind are not ended with them (needs a kernel with "
+				    "CONFIG_PROC_CHILDREN and /proc mounted)",
+				    strerror(-n));
+		warned = true;
+		return 0;
+	}
+	if (p.killed > LOG_MAX)
+		log_info("%u more such processes killed", p.killed - LOG_MAX);
+	return n;
+}
+
+/* ---- the worker's side: its supervisor is gone ------------------------------- */
+
+static pid_t supervisor_pid;
+
+void orphans_worker_init(void)
+{
+	supervisor_pid = getppid();
+	/* Our own session (and process group): what we start stays in it, and
+	 * keeps its id once it has no parent left. Cannot fail in a fresh child. */
+	setsid();
+}
+
+struct proc {
+	pid_t pid, ppid, sid;
+	bool marked, stopped;
+};
+
+/* Every process of /proc: pid, parent, session. NULL if /proc is unreadable. */
+static struct proc *scan(size_t *ret_n)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	struct proc *v = NULL, *t;
+	size_t n = 0, cap = 0;
+
+	if (!d)
+		return NULL;
+	while ((e = readdir(d))) {
+		char path[64], buf[512], *rp;
+		int fd, ppid, sid;
+		ssize_t k;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/stat", atoi(e->d_name));
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		k = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (k <= 0)
+			continue;
+		buf[k] = 0;
+		/* "pid (comm) state ppid pgrp session ...": comm may hold anything */
+		if (!(rp = strrchr(buf, ')')) || sscanf(rp + 1, " %*c %d %*d %d", &ppid, &sid) != 2)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			if (!(t = realloc(v, cap * sizeof *v)))
+				break;
+			v = t;
+		}
+		v[n++] = (struct proc){ .pid = atoi(e->d_name), .ppid = ppid, .sid = sid };
+	}
+	closedir(d);
+	*ret_n = n;
+	return v ? v : calloc(1, sizeof *v);
+}
+
+/*
+ * Marks our session and every descendant of it (one that called setsid()
+ * while its parent lives), stopping each as it is found so that none forks
+ * or is orphaned in between; then kills them all. Few passes: a stopped
+ * process starts nothing new.
+ */
+void orphans_worker_exit(void)
+{
+	pid_t self = getpid();
+	pid_t *stopped = NULL;
+	size_t nstopped = 0, cap = 0;
+	unsigned killed = 0;
+
+	if (!supervisor_pid || getppid() == supervisor_pid)
+		return; /* the supervisor is there, and does it (orphans_sweep) */
+	for (int round = 0; round < 16; round++) {
+		size_t n = 0, more = 0;
+		struct proc *v = scan(&n);
+		bool grew = true;
+
+		if (!v) {
+			log_warning("the supervisor is gone and /proc is unreadable: what this worker "
+				    "started may outlive it");
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			v[i].marked = v[i].pid != self && v[i].sid == self;
+		while (grew) { /* descendants of what is marked, and of us */
+			grew = false;
+			for (size_t i = 0; i < n; i++)
+				for (size_t j = 0; !v[i].marked && j < n; j++)
+					if (v[i].ppid == v[j].pid && (v[j].marked || v[j].pid == self))
+						grew = v[i].marked = true;
+		}
+		for (size_t i = 0; i < n; i++) {
+			bool seen = false;
+
+			for (size_t j = 0; j < nstopped && !seen; j++)
+				seen = stopped[j] == v[i].pid;
+			if (!v[i].marked || seen)
+				continue;
+			if (nstopped == cap) {
+				pid_t *t = realloc(stopped, (cap = cap ? 2 * cap : 64) * sizeof *t);
+
+				if (!t)
+					break;
+				stopped = t;
+			}
+			kill(v[i].pid, SIGSTOP);
+			stopped[nstopped++] = v[i].pid;
+			more++;
+		}
+		free(v);
+		if (!more)
+			break;
+	}
+	for (size_t i = 0; i < nstopped; i++)
+		killed += kill(stopped[i], SIGKILL) == 0;
+	free(stopped);
+	if (killed)
+		log_info("the supervisor is gone: killed %u process(es) this worker started", killed);
+}
