@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proctree.h"
 
 #define LOG_MAX 4 /* killed processes named per pass; the rest are counted */
 
@@ -185,111 +186,17 @@ void orphans_worker_init(void)
 	setsid();
 }
 
-struct proc {
-	pid_t pid, ppid, sid;
-	bool marked, stopped;
-};
-
-/* Every process of /proc: pid, parent, session. NULL if /proc is unreadable. */
-static struct proc *scan(size_t *ret_n)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	struct proc *v = NULL, *t;
-	size_t n = 0, cap = 0;
-
-	if (!d)
-		return NULL;
-	while ((e = readdir(d))) {
-		char path[64], buf[512], *rp;
-		int fd, ppid, sid;
-		ssize_t k;
-
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/stat", atoi(e->d_name));
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		k = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (k <= 0)
-			continue;
-		buf[k] = 0;
-		/* "pid (comm) state ppid pgrp session ...": comm may hold anything */
-		if (!(rp = strrchr(buf, ')')) || sscanf(rp + 1, " %*c %d %*d %d", &ppid, &sid) != 2)
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 256;
-			if (!(t = realloc(v, cap * sizeof *v)))
-				break;
-			v = t;
-		}
-		v[n++] = (struct proc){ .pid = atoi(e->d_name), .ppid = ppid, .sid = sid };
-	}
-	closedir(d);
-	*ret_n = n;
-	return v ? v : calloc(1, sizeof *v);
-}
-
-/*
- * Marks our session and every descendant of it (one that called setsid()
- * while its parent lives), stopping each as it is found so that none forks
- * or is orphaned in between; then kills them all. Few passes: a stopped
- * process starts nothing new.
- */
+/* The supervisor killed: everything of our session, and under us. */
 void orphans_worker_exit(void)
 {
-	pid_t self = getpid();
-	pid_t *stopped = NULL;
-	size_t nstopped = 0, cap = 0;
-	unsigned killed = 0;
+	int r;
 
 	if (!supervisor_pid || getppid() == supervisor_pid)
 		return; /* the supervisor is there, and does it (orphans_sweep) */
-	for (int round = 0; round < 16; round++) {
-		size_t n = 0, more = 0;
-		struct proc *v = scan(&n);
-		bool grew = true;
-
-		if (!v) {
-			log_warning("the supervisor is gone and /proc is unreadable: what this worker "
-				    "started may outlive it");
-			break;
-		}
-		for (size_t i = 0; i < n; i++)
-			v[i].marked = v[i].pid != self && v[i].sid == self;
-		while (grew) { /* descendants of what is marked, and of us */
-			grew = false;
-			for (size_t i = 0; i < n; i++)
-				for (size_t j = 0; !v[i].marked && j < n; j++)
-					if (v[i].ppid == v[j].pid && (v[j].marked || v[j].pid == self))
-						grew = v[i].marked = true;
-		}
-		for (size_t i = 0; i < n; i++) {
-			bool seen = false;
-
-			for (size_t j = 0; j < nstopped && !seen; j++)
-				seen = stopped[j] == v[i].pid;
-			if (!v[i].marked || seen)
-				continue;
-			if (nstopped == cap) {
-				pid_t *t = realloc(stopped, (cap = cap ? 2 * cap : 64) * sizeof *t);
-
-				if (!t)
-					break;
-				stopped = t;
-			}
-			kill(v[i].pid, SIGSTOP);
-			stopped[nstopped++] = v[i].pid;
-			more++;
-		}
-		free(v);
-		if (!more)
-			break;
-	}
-	for (size_t i = 0; i < nstopped; i++)
-		killed += kill(stopped[i], SIGKILL) == 0;
-	free(stopped);
-	if (killed)
-		log_info("the supervisor is gone: killed %u process(es) this worker started", killed);
+	r = proctree_kill(getpid(), getpid(), 0);
+	if (r < 0)
+		log_warning("the supervisor is gone and /proc cannot be read (%s): what this "
+			    "worker started may outlive it", strerror(-r));
+	else if (r > 0)
+		log_info("the supervisor is gone: killed %d process(es) this worker started", r);
 }

@@ -384,7 +384,11 @@ void sfcgi_server_free(struct sfcgi_server *s)
 	if (!s)
 		return;
 	worker_free(&s->w);
-	orphans_worker_exit(); /* its supervisor killed: what it started, by itself */
+	/* Its supervisor killed, what it started, if it may have (fork) and may
+	 * look (/proc): by itself. */
+	if (!s->sandbox.enabled || s->sandbox.profile == PROFILE_OFF ||
+	    ((s->sandbox.allow & GROUP_PROCESS) && (s->sandbox.allow & GROUP_FILE_READ)))
+		orphans_worker_exit();
 	sandbox_free(&s->sandbox);
 	free(s);
 }

@@ -459,6 +459,9 @@ CASES = {'failures': [exits_at_start, crash, forbidden, hangs, max_requests, con
 
 
 def run(scenario, env, check, log):
+    if scenario not in CASES:
+        import orphan_cases
+        CASES.update(orphan_cases.CASES)
     for case in CASES[scenario]:
         try:
             case(env, check)

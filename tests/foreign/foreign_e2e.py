@@ -34,6 +34,10 @@ never the system service. Scenarios:
                               programs and without a supervisor: each call
                               logged once, a summary that pasted into the
                               config runs the program under "kill"
+  orphans                     what CGI scripts and a foreign program leave
+                              behind ends with their worker: request_timeout,
+                              --timeout, reload, stop, crash, supervisor
+                              killed (orphan_cases.py)
 
 Prints "ok - ..." / "not ok - ..." lines and numbers as "# ..." lines; exit
 0 if all passed, 1 if not, 77 (skip) when a needed program is missing.
