@@ -44,6 +44,10 @@
 #include "proctree.h"
 
 #define LOG_MAX 4 /* killed processes named per pass; the rest are counted */
+#define RECENT 64 /* killed, maybe not dead yet: killed again, not named again */
+
+static pid_t recent[RECENT];
+static unsigned nrecent;
 
 static void comm_of(pid_t pid, char *buf, size_t len)
 {
@@ -129,6 +133,10 @@ static int judge(pid_t pid, void *ctx)
 		return 0; /* its worker lives: it lives as long */
 	if (kill(pid, SIGKILL) < 0)
 		return 0;
+	for (unsigned i = 0; i < RECENT; i++)
+		if (recent[i] == pid)
+			return 0;
+	recent[nrecent++ % RECENT] = pid;
 	if (p->killed++ < LOG_MAX) {
 		comm_of(pid, comm, sizeof comm);
 		if (sid == pid)

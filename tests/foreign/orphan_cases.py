@@ -277,6 +277,37 @@ def foreign_crash(env, check):
     stop(p)
 
 
+def foreign_php_children(env, check):
+    """php-cgi with PHP_FCGI_CHILDREN=2 is a worker with children of its own:
+    killed with SIGKILL, it cannot end them; they must not stay under PID 1."""
+    import shutil
+    what = 'foreign, php-cgi master killed (SIGKILL), PHP_FCGI_CHILDREN=2'
+    php = shutil.which('php-cgi')
+    if not php:
+        check(f'{what}: php-cgi is installed', False)
+        return
+    page = os.path.join(env.docroot, 'php', 'index.php')
+    p = env.start('orph-php', php, workers=1, drain_timeout=1,
+                  environment={'PHP_FCGI_CHILDREN': '2'},
+                  sandbox={'allow': ['process', 'file-write']})
+    rc, out, _ = request(env, 'orph-php', '/?x=1', [f'SCRIPT_FILENAME={page}'])
+    check(f'{what}: it serves', rc == 0 and b'children=2' in out, f'{rc} {out[:200]!r}')
+    w = workers(p)
+    kids = [int(x) for m in w for x in subprocess.run(
+        ['pgrep', '-P', str(m)], capture_output=True, text=True).stdout.split()]
+    check(f'{what}: one master, 2 children', len(w) == 1 and len(kids) == 2, f'{w} {kids}')
+    for pid in w:
+        os.kill(pid, signal.SIGKILL)
+    ok = wait_for(lambda: not any(comm(k) == 'php-cgi' for k in kids), GONE_WITHIN)
+    check(f'{what}: its children are gone', ok, repr([k for k in kids if comm(k)]))
+    for k in kids:
+        if comm(k) == 'php-cgi':
+            os.kill(k, signal.SIGKILL)
+    rc, out, _ = request(env, 'orph-php', '/?x=2', [f'SCRIPT_FILENAME={page}'])
+    check(f'{what}: its replacement serves', rc == 0 and b'children=2' in out, repr(out[:200]))
+    stop(p)
+
+
 CASES = {'orphans': [bridge_request_timeout, bridge_timeout, bridge_reload, bridge_stop,
                      bridge_crash, bridge_supervisor_killed, foreign_request_timeout,
-                     foreign_reload, foreign_stop, foreign_crash]}
+                     foreign_reload, foreign_stop, foreign_crash, foreign_php_children]}
