@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -69,7 +70,31 @@ static void comm_of(pid_t pid, char *buf, size_t len)
 	buf[strcspn(buf, "\n")] = 0;
 }
 
-/* Calls fn for each child of this process; the number of children, or -errno. */
+/* The pids in a children file, read whole (a thousand workers fill more than
+ * a page); how many fn returned 0 for. */
+static int parse(int fd, int (*fn)(pid_t pid, void *ctx), void *ctx)
+{
+	char buf[4096];
+	long pid = -1; /* digits so far, -1: none */
+	ssize_t k;
+	int n = 0;
+
+	while ((k = read(fd, buf, sizeof buf)) > 0)
+		for (ssize_t i = 0; i < k; i++) {
+			if (isdigit((unsigned char)buf[i])) {
+				pid = (pid < 0 ? 0 : pid * 10) + (buf[i] - '0');
+			} else if (pid >= 0) {
+				n += fn((pid_t)pid, ctx) == 0;
+				pid = -1;
+			}
+		}
+	if (pid > 0)
+		n += fn((pid_t)pid, ctx) == 0;
+	return n;
+}
+
+/* Calls fn for each child of this process: how many fn returned 0 for
+ * (the orphans), or -errno. */
 static int each_child(int (*fn)(pid_t pid, void *ctx), void *ctx)
 {
 	DIR *d = opendir("/proc/self/task");
@@ -79,8 +104,7 @@ static int each_child(int (*fn)(pid_t pid, void *ctx), void *ctx)
 	if (!d)
 		return -errno;
 	while ((e = readdir(d))) {
-		char path[64], buf[4096], *p;
-		ssize_t k;
+		char path[64];
 		int fd;
 
 		if (!isdigit((unsigned char)e->d_name[0]))
@@ -92,18 +116,8 @@ static int each_child(int (*fn)(pid_t pid, void *ctx), void *ctx)
 			closedir(d);
 			return r;
 		}
-		/* More children than a page of numbers: the rest next pass. */
-		k = read(fd, buf, sizeof buf - 1);
+		n += parse(fd, fn, ctx);
 		close(fd);
-		buf[k > 0 ? k : 0] = 0;
-		for (p = buf; *p;) {
-			long pid = strtol(p, &p, 10);
-
-			if (pid > 0 && fn((pid_t)pid, ctx) == 0)
-				n++;
-			while (*p == ' ' || *p == '\n')
-				p++;
-		}
 	}
 	closedir(d);
 	return n;
@@ -119,11 +133,14 @@ struct pass {
 static int judge(pid_t pid, void *ctx)
 {
 	struct pass *p = ctx;
+	siginfo_t si = { 0 };
 	pid_t sid;
 	char comm[32];
 
 	if (p->is_worker(pid, p->ctx))
 		return 1;
+	if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+		return 0; /* exited by itself: reaped with its SIGCHLD, not killed */
 	sid = getsid(pid);
 	if (sid < 0)
 		return 0; /* gone already: reaped with its SIGCHLD */
