@@ -182,8 +182,14 @@ int orphans_supervisor_init(void)
 int orphans_sweep(bool (*is_worker)(pid_t pid, void *ctx), void *ctx)
 {
 	static bool warned;
-	struct pass p = { .is_worker = is_worker, .ctx = ctx, .own_sid = getsid(0) };
-	int n = each_child(judge, &p);
+	static pid_t own_sid;
+	struct pass p = { .is_worker = is_worker, .ctx = ctx };
+	int n;
+
+	if (!own_sid)
+		own_sid = getsid(0); /* ours, for good (a worker calls setsid, never we) */
+	p.own_sid = own_sid;
+	n = each_child(judge, &p);
 
 	if (n < 0) {
 		if (!warned)
