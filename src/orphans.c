@@ -20,8 +20,12 @@
  *   no live worker's called setsid() (it daemonized): nothing tells which
  *   worker it came from, so it is killed at once.
  * - A session, not a subreaper per worker: a subreaper collects zombies it
- *   must reap, and a foreign program (php-cgi counts its children by
- *   wait()) cannot be taught to.
+ *   must reap, and a foreign program cannot be taught to reap processes it
+ *   never started (nor a native handler that waits for its own children
+ *   kept from stealing them).
+ * - The bridge's --timeout kills the script's process group and every
+ *   descendant that left it while its parent lives (proctree.c); the
+ *   supervisor ends the rest as above.
  * - The supervisor itself killed (SIGKILL, the OOM killer): its workers get
  *   SIGTERM (PR_SET_PDEATHSIG) and drain; a native worker then ends its
  *   session itself on its way out (orphans_worker_exit). A foreign program's
