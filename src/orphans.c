@@ -20,9 +20,9 @@
  *   no live worker's called setsid() (it daemonized): nothing tells which
  *   worker it came from, so it is killed at once.
  * - A session, not a subreaper per worker: a subreaper collects zombies it
- *   must reap, and a foreign program cannot be taught to reap processes it
- *   never started (nor a native handler that waits for its own children
- *   kept from stealing them).
+ *   must reap. A foreign program cannot be taught to reap processes it never
+ *   started, and the library in a native worker could not reap them without
+ *   taking exit statuses the application's own waitpid() expects.
  * - The bridge's --timeout kills the script's process group and every
  *   descendant that left it while its parent lives (proctree.c); the
  *   supervisor ends the rest as above.
