@@ -187,9 +187,11 @@ def bridge_crash(env, check):
         os.kill(pid, signal.SIGKILL)
     end(client)
     gone(check, what, [tag, done])
-    rc, out, _ = request(env, 'orph-cr', f'/x?tag={new_tag()}', [sf])
+    again = new_tag()
+    rc, out, _ = request(env, 'orph-cr', f'/x?tag={again}', [sf])
     check(f'{what}: its replacement serves', rc == 0 and b'left' in out, f'{rc} {out[:200]!r}')
     stop(p)
+    gone(check, what + ', then stop (what the replacement\'s script left)', [again], 0.5)
 
 
 def bridge_supervisor_killed(env, check):
