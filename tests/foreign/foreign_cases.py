@@ -442,6 +442,9 @@ def bridge(env, check):
     rc, out, _ = request(env, 'cgi', '/x', [sf('env.pl/a/b'), 'SCRIPT_NAME=/cgi-bin/env.pl/a/b'])
     check('bridge: PATH_INFO found by walking back, SCRIPT_NAME cut to the script',
           b'path_info=/a/b\n' in out and b'script_name=/cgi-bin/env.pl\n' in out, repr(out))
+    rc, out, _ = request(env, 'cgi', '/x', [sf('wait.sh')])
+    check('bridge: a shell script waits for its background job (wait builtin)',
+          rc == 0 and out.endswith(b'job done\nscript done\n'), repr(out[-200:]))
     sandbox_cases.without_interpreter(env, check, cgi, sf)
     sandbox_cases.bridge_refusals(env, check, cgi, sf)
 

@@ -159,7 +159,9 @@ class Env:
     # -- sfcgi instances ------------------------------------------------------
     def config(self, name, program, **extra):
         import json
-        c = {'kind': 'foreign', 'program': program, 'listen': self.sock(name), 'workers': 2}
+        # group www-data, as a deployment gives its web server: Apache's workers run as it
+        c = {'kind': 'foreign', 'program': program, 'workers': 2,
+             'listen': {'path': self.sock(name), 'group': 'www-data'}}
         c.update(extra)
         path = os.path.join(self.dir, name + '.json')
         with open(path, 'w') as f:
@@ -171,10 +173,8 @@ class Env:
         path = self.config(name, program, **extra)
         logf = open(os.path.join(self.dir, name + '.log'), 'w')
         env = dict(os.environ, SFCGI_LOG_LEVEL='debug')
-        # umask 0: the socket is 0777, so a web server's unprivileged workers connect
         p = subprocess.Popen(list(prefix) + [self.a.sfcgi, 'run', '--config', path], stdout=logf,
-                             stderr=subprocess.STDOUT, env=env, preexec_fn=lambda: os.umask(0),
-                             start_new_session=True)
+                             stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self.procs.append(p)
         self.instances[name] = p
         if not wait_for(lambda: os.path.exists(self.sock(name)) or p.poll() is not None):
