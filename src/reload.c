@@ -248,7 +248,7 @@ static void rollback(struct sup *s, const char *why)
 		 why, s->gen);
 	activation_notify(state);
 	memcpy(s->status, state + 8, strlen(state + 8) + 1);
-	s->next_status = s->now + 5000;
+	s->next_status = s->now + 1000;
 }
 
 /* After a re-exec: the new generation first, then the old one drains. */

@@ -666,6 +666,9 @@ static void report(struct sup *s)
 			 "%llu requests answered 503%s%s", why, sup_serving(s), s->o->workers,
 			 (unsigned long long)s->unavail.answered, *s->reload_note ? "; " : "",
 			 s->reload_note);
+	else if (!sup_serving(s) && s->phase == RUNNING)
+		snprintf(status, sizeof status, "STATUS=starting: %zu worker(s), none has shown it "
+			 "serves yet%s%s", n, *s->reload_note ? "; " : "", s->reload_note);
 	else
 		snprintf(status, sizeof status,
 			 "STATUS=%s%zu worker(s), %zu busy, %llu requests served%s%s",
@@ -753,7 +756,7 @@ static int setup(struct sup *s)
 		activation_notify(state);
 		memcpy(s->status, state + 8, strlen(state + 8) + 1);
 		s->ready_sent = true;
-		s->next_status = s->now + 5000; /* that STATUS= stays a while */
+		s->next_status = s->now + 1000;
 	}
 	unsetenv("SFCGI_RELOADING");
 	unsetenv("SFCGI_ROLLBACK");
@@ -850,6 +853,12 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 		nfds_t nslots, nlisten;
 		bool starting = sup_count(&s, true, SLOT_STARTING) || s.phase != RUNNING || s.npending;
 		int timeout = starting ? 10 : 250;
+
+		/* a restart due sooner (backoff, exit 0) is on time */
+		for (size_t i = 0; i < s.sb->hiwater; i++)
+			if (s.local[i].restart_at && s.local[i].restart_at - s.now < timeout)
+				timeout = s.local[i].restart_at > s.now
+						  ? (int)(s.local[i].restart_at - s.now) : 0;
 		nfds_t n = 1;
 
 		s.now = worker_clock_ms();
