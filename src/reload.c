@@ -219,10 +219,15 @@ static void rollback(struct sup *s, const char *why)
 {
 	char state[sizeof s->reload_note + 96];
 
-	log_err("reload rolled back: %s; generation %u, never drained, keeps serving%s. Fix "
-		"the configuration or program (the lines above say what failed), then reload again",
-		why, s->gen - 1,
-		s->prev_config_fd > 0 ? " with the previous configuration" : "");
+	if (sup_count(s, false, 0))
+		log_err("reload rolled back: %s; generation %u, never drained, keeps serving%s. "
+			"Fix the configuration or program (the lines above say what failed), then "
+			"reload again", why, s->gen - 1,
+			s->prev_config_fd > 0 ? " with the previous configuration" : "");
+	else
+		log_err("reload rolled back: %s; no worker of generation %u was left: it starts "
+			"again with the previous configuration. Fix the configuration or program "
+			"(the lines above say what failed), then reload again", why, s->gen - 1);
 	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
 
@@ -261,7 +266,9 @@ void sup_reload_progress(struct sup *s)
 
 		if (!failed && ready < s->o->workers && s->now - s->phase_since < READY_WAIT_MS)
 			return;
-		if (ready == 0 && old) {
+		/* with none of the old workers left, the previous configuration
+		 * (foreign) still beats a generation that does not serve */
+		if (ready == 0 && (old || s->prev_config_fd > 0)) {
 			char why[sizeof s->fail_why + 96];
 
 			if (failed)
