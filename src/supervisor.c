@@ -586,16 +586,17 @@ static void promote(struct sup *s)
 }
 
 /*
- * Why the current generation is failing, or NULL: a slot whose last worker
- * failed (crashed, was killed, hung) and whose replacement, if any, has
- * not shown it serves yet.
+ * Why the current generation is failing, or NULL: a slot whose workers
+ * failed (crashed, were killed, hung) twice or more in a row, and whose
+ * replacement, if any, has not shown it serves yet. One failure, replaced
+ * at once, is not a loop.
  */
 static const char *failing(struct sup *s)
 {
 	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
 
-		if (SB_LOAD(sl->generation) == s->gen && s->local[i].crashes &&
+		if (SB_LOAD(sl->generation) == s->gen && s->local[i].crashes >= 2 &&
 		    !(alive(sl) && SB_LOAD(sl->state) == SLOT_READY))
 			return s->fail_why;
 	}
