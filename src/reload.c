@@ -237,7 +237,7 @@ static void rollback(struct sup *s, const char *why)
 			kill(SB_LOAD(sl->pid), SIGKILL);
 		SB_STORE(sl->generation, 0);
 		s->local[i].restart_at = 0;
-		s->local[i].crashes = 0;
+		s->local[i].crashes = s->local[i].unserved = 0;
 		s->local[i].retired = true;
 	}
 	s->gen--;

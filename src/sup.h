@@ -29,6 +29,7 @@ struct local {
 	int violation;      /* refused syscall + 1 when we killed it for one (refusal.c) */
 	bool listener;      /* it passed its seccomp listener: refusals are named */
 	uint32_t crashes;
+	uint32_t unserved;  /* failures in a row of workers that never served: a loop */
 	bool retired;       /* told to drain: not restarted */
 };
 

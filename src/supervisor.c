@@ -312,6 +312,7 @@ static void reaped(struct sup *s, pid_t pid, int status)
 				SB_LOAD(sl->state) == SLOT_DRAINING;
 		bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 		int64_t lived = s->now - l->started;
+		bool served = SB_LOAD(sl->state) == SLOT_READY;
 		uint32_t delay = 0;
 
 		if (SB_LOAD(sl->pid) != pid)
@@ -337,13 +338,13 @@ static void reaped(struct sup *s, pid_t pid, int status)
 				delay = (uint32_t)(EXIT0_MIN_LIFE_MS - lived);
 			log_info("worker %d exited with status 0 after %.1f s; replacing it%s", (int)pid,
 				 lived / 1000.0, delay ? " in 0.1 s (it ran less than 0.1 s)" : "");
-			l->crashes = 0;
+			l->crashes = l->unserved = 0;
 		} else if (clean && (SB_LOAD(sl->recycle) || expected)) {
 			log_info("worker %d %s; replacing it", (int)pid, why);
-			l->crashes = 0;
+			l->crashes = l->unserved = 0;
 		} else if (l->kill_at) {
 			log_info("worker %d replaced after request_timeout (%s)", (int)pid, why);
-			l->crashes = 0;
+			l->crashes = l->unserved = 0;
 		} else {
 			/* A hung worker's life counts up to its hang, not its kill. */
 			lived = (l->hung_since ? l->hung_since : s->now) - l->started;
@@ -357,6 +358,7 @@ static void reaped(struct sup *s, pid_t pid, int status)
 			}
 			log_warning("worker %d %s; restarting it in %.1f s (failure %u in a row)",
 				    (int)pid, why, delay / 1000.0, l->crashes);
+			l->unserved = served ? 0 : l->unserved + 1;
 			snprintf(s->fail_why, sizeof s->fail_why, "%s", why);
 			s->gen_failures++;
 		}
@@ -587,16 +589,17 @@ static void promote(struct sup *s)
 
 /*
  * Why the current generation is failing, or NULL: a slot whose workers
- * failed (crashed, were killed, hung) twice or more in a row, and whose
- * replacement, if any, has not shown it serves yet. One failure, replaced
- * at once, is not a loop.
+ * failed (crashed, were killed, hung) twice or more in a row without
+ * having served, and whose replacement, if any, has not shown it serves
+ * yet. One failure, replaced at once, is not a loop; nor are workers that
+ * serve and then die of a request (each replacement serves again).
  */
 static const char *failing(struct sup *s)
 {
 	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
 
-		if (SB_LOAD(sl->generation) == s->gen && s->local[i].crashes >= 2 &&
+		if (SB_LOAD(sl->generation) == s->gen && s->local[i].unserved >= 2 &&
 		    !(alive(sl) && SB_LOAD(sl->state) == SLOT_READY))
 			return s->fail_why;
 	}
