@@ -45,6 +45,8 @@ static int load(const char *path, struct config *c, int *ret_fd)
 		lseek(fd, 0, SEEK_SET);
 	while (n > 0 && len <= CONFIG_MAX_BYTES) {
 		n = read(fd, text + len, CONFIG_MAX_BYTES + 1 - len);
+		if (n < 0 && errno == EINTR)
+			n = 1;
 		len += n > 0 ? (size_t)n : 0;
 	}
 	if (n < 0) {
