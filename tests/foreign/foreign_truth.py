@@ -174,17 +174,19 @@ def crash_loop(env, check):
     try:
         ok = wait_for(lambda: 'failing:' in env.logtext('perl'), 10)
         results = []
-        for i in range(5):
+        for i in range(6):
             t0 = time.monotonic()
+            body = os.urandom(300 * 1024) if i % 2 else None  # POSTs: the body is read, dropped
             try:  # nginx would wait 60 s; 5 s is long enough to fail
-                st, _, b = get('/wiki/x?x=%d' % i, timeout=5)
+                st, _, b = get('/wiki/x?x=%d' % i, body=body, timeout=5)
             except OSError as e:  # counted below
                 st, b = repr(e), b''
             results.append((st, time.monotonic() - t0, b))
             time.sleep(0.3)
         worst = max(t for _, t, _ in results)
         log(f'# crash loop: {len(results)} requests through nginx, slowest answer {worst:.3f} s')
-        check(f'crash loop: every request gets 503 through nginx within a second '
+        check(f'crash loop: every request (GET, POST of 300 KiB) gets 503 through nginx within '
+              f'a second '
               f'(slowest {worst:.3f} s)', ok and all(st == 503 for st, _, _ in results) and
               worst < 1.0, repr([(st, round(t, 3)) for st, t, _ in results]) + '\n' +
               env.logtext('perl')[-400:])
@@ -214,6 +216,8 @@ def crash_loop(env, check):
         srv.stop()
         notify.close()
     check('crash loop: same supervisor afterwards', p.poll() is None)
+    check('crash loop: no upstream error in the nginx log (the 503s are whole FastCGI answers)',
+          not upstream_errors(srv), upstream_errors(srv))
 
 
 # ---- exit 0 after each request ---------------------------------------------------
