@@ -84,8 +84,16 @@ size_t sup_count(struct sup *s, bool current, uint32_t state);
 /* Sends sig to the current (or old) generation; anything but SIGKILL also
  * retires them (no restart). */
 void sup_signal_gen(struct sup *s, bool current, int sig);
+
+/* serving.c */
 /* Workers of the current generation that have shown they serve (SLOT_READY). */
 size_t sup_serving(struct sup *s);
+/* Foreign workers past serve_grace_ms serve (SLOT_READY). */
+void sup_promote(struct sup *s);
+/* Why the current generation keeps failing before it serves, or NULL. */
+const char *sup_failing(struct sup *s);
+/* Says "failing" / "serving again" once each; answers 503 while no worker can. */
+void sup_check_failing(struct sup *s);
 
 /* Closes the slot's seccomp listener. */
 void sup_close_notif(struct sup *s, struct slot *sl);

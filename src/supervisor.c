@@ -51,11 +51,6 @@ size_t sup_count(struct sup *s, bool current, uint32_t state)
 	return n;
 }
 
-size_t sup_serving(struct sup *s)
-{
-	return sup_count(s, true, SLOT_READY);
-}
-
 static void close_chan(struct sup *s, struct slot *sl)
 {
 	int fd = SB_LOAD(sl->chan);
@@ -569,89 +564,11 @@ static void check_idle(struct sup *s)
 	}
 }
 
-/*
- * A foreign program cannot say it serves: a worker of it that has lived
- * serve_grace_ms has. What ends a program that cannot serve (a missing
- * module, a refused system call, a bad setting) ends it while it starts,
- * well within the grace period; see supervisor.h.
- */
-static void promote(struct sup *s)
-{
-	for (size_t i = 0; s->o->serve_grace_ms && i < s->sb->hiwater; i++) {
-		struct slot *sl = slot_of(s, i);
-
-		if (alive(sl) && SB_LOAD(sl->generation) == s->gen &&
-		    SB_LOAD(sl->state) == SLOT_STARTING &&
-		    s->now - s->local[i].started >= (int64_t)s->o->serve_grace_ms)
-			SB_STORE(sl->state, (uint32_t)SLOT_READY);
-	}
-}
-
-/*
- * Why the current generation is failing, or NULL: a slot whose workers
- * failed (crashed, were killed, hung) twice or more in a row without
- * having served, and whose replacement, if any, has not shown it serves
- * yet. One failure, replaced at once, is not a loop; nor are workers that
- * serve and then die of a request (each replacement serves again).
- */
-static const char *failing(struct sup *s)
-{
-	for (size_t i = 0; i < s->sb->hiwater; i++) {
-		struct slot *sl = slot_of(s, i);
-
-		if (SB_LOAD(sl->generation) == s->gen && s->local[i].unserved >= 2 &&
-		    !(alive(sl) && SB_LOAD(sl->state) == SLOT_READY))
-			return s->fail_why;
-	}
-	return NULL;
-}
-
-/* A worker that takes connections, or will in a moment (it is starting). */
-static bool someone_accepts(struct sup *s)
-{
-	for (size_t i = 0; i < s->sb->hiwater; i++) {
-		struct slot *sl = slot_of(s, i);
-
-		if (alive(sl) && !s->local[i].retired && SB_LOAD(sl->state) != SLOT_DRAINING)
-			return true;
-	}
-	return false;
-}
-
-/*
- * "failing" said once in the log when it begins, "serving again" when it
- * ends; while no worker can take connections at all, the waiting ones are
- * answered 503 with the reason (unavailable.h) instead of waiting for the
- * web server's timeout.
- */
-static void check_failing(struct sup *s)
-{
-	const char *why = s->phase == RUNNING ? failing(s) : NULL;
-	size_t serving = sup_serving(s);
-
-	if (why && !s->failing_said) {
-		log_err("failing: %s; %s (the lines above say why each worker ended: fix the "
-			"program or its configuration, then reload)", why,
-			serving ? "some workers still serve"
-				: "no worker serves: waiting connections are answered 503 until one "
-				  "does");
-		s->failing_said = true;
-	} else if (!why && s->failing_said && s->phase == RUNNING) {
-		log_notice("serving again: %zu worker(s) serving", serving);
-		s->failing_said = false;
-	}
-	s->answering = why && s->phase == RUNNING && !someone_accepts(s);
-	for (size_t i = 0; s->answering && i < (s->o->handoff ? s->o->nfds : 1); i++)
-		if (unavailable_room(&s->unavail))
-			unavailable_accept(&s->unavail, s->o->fds[i], s->now, why);
-	unavailable_expire(&s->unavail, s->now);
-}
-
 static void report(struct sup *s)
 {
 	uint64_t served = s->sb->served_by_exited;
 	size_t busy = 0, n = sup_count(s, true, 0);
-	const char *why = s->phase == RUNNING ? failing(s) : NULL;
+	const char *why = s->phase == RUNNING ? sup_failing(s) : NULL;
 	char status[sizeof s->status];
 
 	if (s->now < s->next_status)
@@ -816,13 +733,13 @@ static int step(struct sup *s, struct slot **ret_slot)
 			s->phase_since = s->now; /* once more after another drain_timeout */
 		}
 	}
-	promote(s);
+	sup_promote(s);
 	if (!s->ready_sent && s->phase == RUNNING && sup_serving(s) >= s->o->workers) {
 		s->ready_sent = true;
 		activation_notify("READY=1");
 		log_info("%u worker(s) serving", s->o->workers);
 	}
-	check_failing(s);
+	sup_check_failing(s);
 	if (!s->ready_sent && s->phase == RUNNING && s->failing_said) {
 		/* up, and answering for the workers: STATUS= says "failing" */
 		s->ready_sent = true;
