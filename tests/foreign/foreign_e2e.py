@@ -38,6 +38,9 @@ never the system service. Scenarios:
                               behind ends with their worker: request_timeout,
                               --timeout, reload, stop, crash, supervisor
                               killed (orphan_cases.py)
+  reload-rollback | crash-loop | exit-zero
+                              what the supervisor says and does when a
+                              program cannot serve (foreign_truth.py)
 
 Prints "ok - ..." / "not ok - ..." lines and numbers as "# ..." lines; exit
 0 if all passed, 1 if not, 77 (skip) when a needed program is missing.
@@ -139,6 +142,7 @@ class Env:
         os.chmod(self.sockdir, 0o755)
         self.procs = []
         self.instances = {}
+        self.environ = {}  # more environment for sfcgi run (NOTIFY_SOCKET)
         self.docroot = os.path.join(self.dir, 'docroot')
         os.makedirs(os.path.join(self.docroot, 'php'))
         shutil.copy(os.path.join(HERE, 'apps', 'index.php'), os.path.join(self.docroot, 'php'))
@@ -172,7 +176,7 @@ class Env:
         """sfcgi run on a config of extra; prefix: a command that runs it (setpriv ...)."""
         path = self.config(name, program, **extra)
         logf = open(os.path.join(self.dir, name + '.log'), 'w')
-        env = dict(os.environ, SFCGI_LOG_LEVEL='debug')
+        env = dict(os.environ, SFCGI_LOG_LEVEL='debug', **self.environ)
         p = subprocess.Popen(list(prefix) + [self.a.sfcgi, 'run', '--config', path], stdout=logf,
                              stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self.procs.append(p)
@@ -637,6 +641,9 @@ def main():
         if a.scenario in SERVERS:
             a.go_app = build_go(a, env)
             web_scenario(env, SERVERS[a.scenario])
+        elif a.scenario in ('reload-rollback', 'crash-loop', 'exit-zero'):
+            import foreign_truth
+            foreign_truth.run(a.scenario, env, check)
         elif a.scenario.startswith('reload-'):
             reload_scenario(env, a.scenario[len('reload-'):])
         else:

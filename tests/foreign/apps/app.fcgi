@@ -55,5 +55,9 @@ while ($r->Accept() >= 0) {
 		print lc($k), "=", $env{$k} // '', "\n";
 	}
 	print STDERR "perl app: served $served\n" if param($q, 'stderr');
+	if (param($q, 'exit0')) { # as gitweb after an error page: done, status 0
+		$r->Finish();
+		exit 0;
+	}
 }
 exit 0;
