@@ -156,7 +156,8 @@ def main():
     sock = os.path.join(h.short_sock_dir(d), 'php.sock')
     inst = None
     try:
-        inst = h.Instance(a.sfcgi, path, sock, os.path.join(d, 'sfcgi.log'), user='www-data')
+        inst = h.Instance(a.sfcgi, path, sock, os.path.join(d, 'sfcgi.log'), user='www-data',
+                          serves=False)
         h.wait_for(lambda: 'forbidden system call' in inst.text(), 10)
     except RuntimeError as e:
         log(f'# {e}')
