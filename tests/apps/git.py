@@ -159,6 +159,8 @@ def more_cgit(base, repo):
     """Pages beyond the brief's list, so the profile is shown to cover them too."""
     pages = [('refs', '/cgit/demo/refs/', ['v1.0', 'main']),
              ('log search', '/cgit/demo/log/?qt=grep&q=hello.c', ['Second commit: hello.c']),
+             ('log search, a plain word', '/cgit/demo/log/?qt=grep&q=Second',
+              ['Second commit: hello.c']),
              ('patch', f'/cgit/demo/patch/?id={repo.head}',
               ['+A line the second commit adds.', 'Subject: Second commit']),
              ('atom feed', '/cgit/demo/atom/?h=main', ['<feed', 'Second commit: hello.c']),
@@ -172,8 +174,9 @@ def more_cgit(base, repo):
 
 def more_gitweb(label, base, repo, q):
     pages = [('tags', q('p=demo.git;a=tags'), ['v1.0']),
+             # the results highlight what matched: no results (git died) has none
              ('search', q('p=demo.git;a=search;h=main;st=commit;s=hello.c'),
-              ['Second commit: hello.c']),
+              ['Second commit: hello.c', '<span class="match">hello.c</span>']),
              ('history', q('p=demo.git;a=history;f=README;hb=main'),
               ['Second commit: hello.c', 'first commit']),
              ('patch', q(f'p=demo.git;a=patch;h={repo.head}'),

@@ -166,7 +166,7 @@ def main():
     h.overlay_program(wd, '/usr/bin/sfcgi-cgi', a.cgi)
     r = subprocess.run(['sh', h.contrib('hgweb', 'setup.sh')], capture_output=True, text=True)
     check('setup.sh', r.returncode == 0, r.stdout + r.stderr)
-    user = 'sfcgi-hgweb'
+    user = 'sfcgi-test-hgweb'
     h.system_user(user)
     sock = os.path.join(h.short_sock_dir(wd), 'hgweb.sock')
     prefix = ['strace', '-f', '-qq', '-o', a.strace] if a.strace else []
