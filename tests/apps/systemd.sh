@@ -34,7 +34,7 @@ for f in "$sfcgi" "$foreign" "$cgi" "$lib" "$unitdir/app@.service" "$top/units/a
 done
 python=${PYTHON:-python3}
 
-# shellcheck source=../systemd/lib.sh
+# shellcheck source=../systemd/lib.sh disable=SC1091
 . "$top/tests/systemd/lib.sh"
 SD_QUIET=${SD_QUIET:-1}
 rm -rf "$work"
@@ -61,7 +61,7 @@ fi
 sd_start || exit 1
 echo "# container $SD_NAME booted in ${SD_BOOT_MS:-?} ms"
 
-SD_LEADER=$SD_LEADER "$python" "$here/systemd_apps.py" --leader "$SD_LEADER" --root "$SD_ROOT" \
+"$python" "$here/systemd_apps.py" --leader "$SD_LEADER" --root "$SD_ROOT" \
 	--workdir "$work"
 rc=$?
 if [ "$rc" != 0 ]; then
