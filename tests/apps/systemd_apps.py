@@ -219,7 +219,7 @@ def dynamic_users(c, names):
 
 # What in the journal of app@* means a worker or script did not survive
 JOURNAL_TROUBLE = re.compile(r'SIGSYS|code=killed|code=dumped|Failed with result|'
-                             r'status=31/SYS')
+                             r'status=31/SYS|AddressSanitizer|LeakSanitizer|runtime error:')
 
 
 def run(c, work):
