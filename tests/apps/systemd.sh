@@ -27,7 +27,10 @@ if [ "$(id -u)" != 0 ]; then
 	exit 77
 fi
 for c in nginx nsenter php-cgi hg git ikiwiki; do
-	command -v "$c" >/dev/null || { echo "SKIP: $c is not installed (scripts/install-deps.sh)"; exit 77; }
+	if ! command -v "$c" >/dev/null; then
+		echo "SKIP: $c is not installed (scripts/install-deps.sh)"
+		exit 77
+	fi
 done
 for f in "$sfcgi" "$foreign" "$cgi" "$lib" "$unitdir/app@.service" "$top/units/app@.socket"; do
 	[ -e "$f" ] || { echo "FAIL: $f missing (build first)" >&2; exit 1; }
@@ -43,7 +46,10 @@ chmod 755 "$work"
 # php's document root: the same path on the host (nginx's `-f` test) and
 # inside (SCRIPT_FILENAME), made before the overlay is mounted over /
 "$python" "$here/systemd_apps.py" --prepare --workdir "$work" || exit 1
-sd_host_path_visible "$work" || { echo "FAIL: $work is under a mount: not seen inside" >&2; exit 1; }
+if ! sd_host_path_visible "$work"; then
+	echo "FAIL: $work is under a mount, not seen inside: build elsewhere" >&2
+	exit 1
+fi
 
 sd_prepare sfcgi-apps || exit 1
 sd_install_bin "$sfcgi" /usr/local/bin/sfcgi || exit 1

@@ -23,6 +23,7 @@ flow expects killed), a unit failed, or an instance is not active.
   systemd_apps.py --leader PID --root ROOT --workdir DIR
 """
 import argparse
+import http.client
 import os
 import re
 import shutil
@@ -173,8 +174,8 @@ def reload_under_load(c, ng, name):
             try:
                 st, _, body = b.get('/dokuwiki/doku.php?id=start', timeout=30)
                 good = st == 200 and b'<title>start [' in body
-            except OSError as e:
-                good, st = False, str(e)
+            except (OSError, http.client.HTTPException) as e:
+                good, st = False, repr(e)
             with lock:
                 res.append(good or st)
     ts = [threading.Thread(target=client) for _ in range(2)]
