@@ -191,6 +191,8 @@ const struct policy_entry policy_table[] = {
 	G("umask", GROUP_INTERPRETER, "scripts set the file mode mask (the umask builtin)"),
 	G("getpgrp", GROUP_INTERPRETER, "shells query their process group"),
 	G("dup2", GROUP_INTERPRETER, "shells redirect descriptors"),
+	G("rt_sigsuspend", GROUP_INTERPRETER,
+	  "the shell's wait builtin (sh -c 'job & wait') sleeps in sigsuspend for SIGCHLD"),
 	GA("ioctl", GROUP_INTERPRETER, ARG_IOCTL_CLOEXEC,
 	   "Python sets close-on-exec with FIOCLEX (os.set_inheritable); flags of its own fds"),
 	/*

@@ -6,6 +6,15 @@
  * queued connections -> the new generation starts -> once it serves, the
  * old one is told to drain (drain_signal, then SIGKILL after
  * drain_timeout) -> READY=1.
+ *
+ * A new generation whose workers fail before they serve (ROLLBACK_FAILURES
+ * failures and none serving, or none serving after READY_WAIT_MS) is rolled
+ * back: its workers are killed, the old generation, never told to drain,
+ * is the current one again, and READY=1 with a STATUS= saying so. A foreign
+ * instance re-executes once more with the previous image's config text
+ * (kept in a memfd across the exec: the file on disk is the new one), so
+ * the workers it starts from then on are the previous configuration's; a
+ * native one keeps its new image, whose program is the one on disk.
  */
 #include "sup.h"
 
@@ -22,6 +31,7 @@
 #include "log.h"
 
 #define READY_WAIT_MS 30000 /* new generation not ready by then: drain old anyway */
+#define ROLLBACK_FAILURES 3 /* new workers failing this often, none serving: roll back */
 
 /* Listening sockets at 3.., the scoreboard right after: LISTEN_FDS layout. */
 int sup_place_fds(struct sup *s, bool for_exec)
@@ -74,16 +84,36 @@ static void keep_across_exec(struct sup *s, bool keep)
 		unsetenv("SFCGI_PENDING_FDS");
 }
 
-static void reexec(struct sup *s)
+/* The config text to start with (rollback) or to keep for a rollback: fd
+ * across the exec, named in the environment. */
+static void pass_config(const char *name, int fd, bool keep)
 {
-	const char *run = getenv("SFCGI_RUN");
+	char num[32];
+
+	if (fd <= 0)
+		return;
+	fcntl(fd, F_SETFD, keep ? 0 : FD_CLOEXEC);
+	snprintf(num, sizeof num, "%d", fd);
+	if (keep)
+		setenv(name, num, 1);
+	else
+		unsetenv(name);
+}
+
+/* rollback: NULL for a reload; else why, and the previous config (foreign) */
+static void reexec(struct sup *s, const char *rollback)
+{
+	const char *run = rollback ? NULL : getenv("SFCGI_RUN");
 	char num[32], exe[4096];
 	char *run_argv[] = { (char *)run, "run", "--config", (char *)s->o->config_path, NULL };
-	char *const *argv = run && s->o->config_path ? run_argv : s->o->argv;
+	/* a rollback re-executes this very program (sfcgi-foreign) on the old text */
+	char *self_argv[] = { exe, "--config", (char *)s->o->config_path, NULL };
+	char *const *argv = run && s->o->config_path ? run_argv
+			    : rollback ? self_argv : s->o->argv;
 	ssize_t n;
 	int r;
 
-	if (argv == s->o->argv) {
+	if (argv != run_argv) {
 		n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 		if (n <= 0) {
 			log_err("reload: /proc/self/exe: %m; still serving");
@@ -121,10 +151,19 @@ static void reexec(struct sup *s)
 	setenv("SFCGI_RELOADING", "1", 1);
 	setenv("SFCGI_SOCKET_ACTIVATED", s->o->socket_activated ? "1" : "0", 1);
 	activation_keep_created(true); /* the next image removes our "listen" file at exit */
-	log_info("reload: executing %s", exe);
+	if (rollback) {
+		setenv("SFCGI_ROLLBACK", rollback, 1);
+		pass_config("SFCGI_CONFIG_FD", s->prev_config_fd, true);
+	} else {
+		pass_config("SFCGI_PREVIOUS_CONFIG_FD", s->o->config_fd, true);
+	}
+	log_info("%s: executing %s", rollback ? "rollback" : "reload", exe);
 	execv(exe, argv);
-	log_err("reload: exec %s: %m; still serving", exe);
+	log_err("%s: exec %s: %m; still serving", rollback ? "rollback" : "reload", exe);
 	keep_across_exec(s, false);
+	pass_config("SFCGI_CONFIG_FD", s->prev_config_fd, false);
+	pass_config("SFCGI_PREVIOUS_CONFIG_FD", s->o->config_fd, false);
+	unsetenv("SFCGI_ROLLBACK");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDNAMES");
@@ -167,8 +206,54 @@ void sup_reload(struct sup *s)
 			return;
 		}
 	}
-	reexec(s); /* returns only if it failed, logged */
+	reexec(s, NULL); /* returns only if it failed, logged */
 	activation_notify("READY=1");
+}
+
+/*
+ * The new generation does not serve: its workers go (SIGKILL: they have
+ * nothing to finish; their slots leave every generation), the old one is
+ * current again. Said in one line, then in STATUS=.
+ */
+static void rollback(struct sup *s, const char *why)
+{
+	char state[sizeof s->reload_note + 96];
+
+	if (sup_count(s, false, 0))
+		log_err("reload rolled back: %s; generation %u, never drained, keeps serving%s. "
+			"Fix the configuration or program (the lines above say what failed), then "
+			"reload again", why, s->gen - 1,
+			s->prev_config_fd > 0 ? " with the previous configuration" : "");
+	else
+		log_err("reload rolled back: %s; no worker of generation %u was left: it starts "
+			"again with the previous configuration. Fix the configuration or program "
+			"(the lines above say what failed), then reload again", why, s->gen - 1);
+	for (size_t i = 0; i < s->sb->hiwater; i++) {
+		struct slot *sl = slot_of(s, i);
+
+		if (SB_LOAD(sl->generation) != s->gen)
+			continue;
+		if (alive(sl))
+			kill(SB_LOAD(sl->pid), SIGKILL);
+		SB_STORE(sl->generation, 0);
+		s->local[i].restart_at = 0;
+		s->local[i].crashes = s->local[i].unserved = 0;
+		s->local[i].retired = true;
+	}
+	s->gen--;
+	s->sb->generation = s->gen;
+	s->gen_failures = 0;
+	if (s->prev_config_fd > 0)
+		reexec(s, why); /* returns only if it failed, logged */
+	snprintf(s->reload_note, sizeof s->reload_note, "last reload failed: %s", why);
+	s->phase = RUNNING;
+	s->ready_sent = true;
+	s->idle_since = s->now;
+	snprintf(state, sizeof state, "READY=1\nSTATUS=reload failed: %s; generation %u serving",
+		 why, s->gen);
+	activation_notify(state);
+	memcpy(s->status, state + 8, strlen(state + 8) + 1);
+	s->next_status = s->now + 1000;
 }
 
 /* After a re-exec: the new generation first, then the old one drains. */
@@ -177,21 +262,22 @@ void sup_reload_progress(struct sup *s)
 	size_t ready = sup_count(s, true, SLOT_READY), old = sup_count(s, false, 0);
 
 	if (!s->old_told) {
-		if (ready < s->o->workers && s->now - s->phase_since < READY_WAIT_MS)
+		bool failed = ready == 0 && s->gen_failures >= ROLLBACK_FAILURES;
+
+		if (!failed && ready < s->o->workers && s->now - s->phase_since < READY_WAIT_MS)
 			return;
-		if (ready == 0 && sup_count(s, false, 0)) {
-			/* Nothing new serves: keep the old generation, retire the new one. */
-			log_err("reload failed: no new worker became ready in %d s; the previous "
-				"generation keeps serving",
-				READY_WAIT_MS / 1000);
-			sup_signal_gen(s, true, SIGTERM);
-			s->gen--;
-			s->sb->generation = s->gen;
-			for (size_t i = 0; i < s->sb->hiwater; i++)
-				s->local[i].restart_at = 0;
-			s->phase = RUNNING;
-			s->ready_sent = true;
-			activation_notify("READY=1");
+		/* with none of the old workers left, the previous configuration
+		 * (foreign) still beats a generation that does not serve */
+		if (ready == 0 && (old || s->prev_config_fd > 0)) {
+			char why[sizeof s->fail_why + 96];
+
+			if (failed)
+				snprintf(why, sizeof why, "its new workers failed %u times before serving, "
+					 "the last one %s", s->gen_failures, s->fail_why);
+			else
+				snprintf(why, sizeof why, "no new worker served within %d s",
+					 READY_WAIT_MS / 1000);
+			rollback(s, why);
 			return;
 		}
 		if (ready < s->o->workers)
@@ -201,6 +287,9 @@ void sup_reload_progress(struct sup *s)
 		sup_signal_gen(s, false, s->o->drain_signal);
 		s->old_told = true;
 		s->old_told_at = s->now;
+		if (s->prev_config_fd > 0) /* no way back from here */
+			close(s->prev_config_fd);
+		s->prev_config_fd = 0;
 		return;
 	}
 	if (old == 0) {

@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "supervisor.h"
 #include "log.h"
+#include "orphans.h"
 #include "request.h"
 #include "sandbox.h"
 #include "settings.h"
@@ -383,6 +384,11 @@ void sfcgi_server_free(struct sfcgi_server *s)
 	if (!s)
 		return;
 	worker_free(&s->w);
+	/* Its supervisor killed, what it started, if it may have (fork) and may
+	 * look (/proc): by itself. */
+	if (!s->sandbox.enabled || s->sandbox.profile == PROFILE_OFF ||
+	    ((s->sandbox.allow & GROUP_PROCESS) && (s->sandbox.allow & GROUP_FILE_READ)))
+		orphans_worker_exit();
 	sandbox_free(&s->sandbox);
 	free(s);
 }

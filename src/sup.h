@@ -15,6 +15,7 @@
 #include "progress.h"
 #include "scoreboard.h"
 #include "supervisor.h"
+#include "unavailable.h"
 
 enum phase { RUNNING, RELOADING, STOPPING };
 
@@ -28,6 +29,7 @@ struct local {
 	int violation;      /* refused syscall + 1 when we killed it for one (refusal.c) */
 	bool listener;      /* it passed its seccomp listener: refusals are named */
 	uint32_t crashes;
+	uint32_t unserved;  /* failures in a row of workers that never served: a loop */
 	bool retired;       /* told to drain: not restarted */
 };
 
@@ -49,10 +51,22 @@ struct sup {
 	size_t npending;
 	size_t rr;           /* round robin over workers for handed-over connections */
 	int64_t old_told_at;
-	char status[128];
+	char status[512];
+	/* Workers failing: the last failure of the current generation (for the
+	 * log, STATUS= and the 503 body), and whether "failing" was said. */
+	char fail_why[384];
+	bool failing_said;
+	uint32_t gen_failures;     /* failures of the current generation (reload: rollback) */
+	int prev_config_fd;        /* reload: the previous image's config text, 0 = none */
+	char reload_note[400];     /* after a rolled-back reload: why, in STATUS= */
+	bool answering;            /* no worker can serve: the supervisor answers 503 */
+	struct unavailable unavail;
 	struct local local[SCOREBOARD_SLOTS];
 	struct progress progress; /* foreign: hang detection */
 	sigset_t oldmask;
+	int64_t next_sweep;      /* orphans.c: when to look for orphans next */
+	int orphans;             /* children that are not workers, at the last look */
+	int64_t workers_gone_at; /* stopping: when the last worker exited */
 };
 
 static inline struct slot *slot_of(struct sup *s, size_t i)
@@ -70,6 +84,16 @@ size_t sup_count(struct sup *s, bool current, uint32_t state);
 /* Sends sig to the current (or old) generation; anything but SIGKILL also
  * retires them (no restart). */
 void sup_signal_gen(struct sup *s, bool current, int sig);
+
+/* serving.c */
+/* Workers of the current generation that have shown they serve (SLOT_READY). */
+size_t sup_serving(struct sup *s);
+/* Foreign workers past serve_grace_ms serve (SLOT_READY). */
+void sup_promote(struct sup *s);
+/* Why the current generation keeps failing before it serves, or NULL. */
+const char *sup_failing(struct sup *s);
+/* Says "failing" / "serving again" once each; answers 503 while no worker can. */
+void sup_check_failing(struct sup *s);
 
 /* Closes the slot's seccomp listener. */
 void sup_close_notif(struct sup *s, struct slot *sl);

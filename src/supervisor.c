@@ -23,6 +23,7 @@
 #include "activation.h"
 #include "fdpass.h"
 #include "log.h"
+#include "orphans.h"
 #include "progress.h"
 #include "sandbox.h"
 #include "scoreboard.h"
@@ -32,6 +33,9 @@
 #define BACKOFF_MAX_MS 10000
 #define STABLE_MS 10000    /* a worker that lived this long resets the backoff */
 #define KILL_GRACE_MS 2000 /* after the request_timeout signal, SIGKILL */
+#define SWEEP_MS 250       /* orphans looked for this often, and at each reap */
+#define ORPHAN_WAIT_MS 5000 /* stopping: how long killed orphans may take to go */
+#define EXIT0_MIN_LIFE_MS 100 /* a slot starts at most 10 programs a second that exit 0 */
 
 size_t sup_count(struct sup *s, bool current, uint32_t state)
 {
@@ -139,6 +143,7 @@ static void become_worker(struct sup *s, struct slot *sl)
 {
 	sigset_t all;
 
+	orphans_worker_init(); /* a session of its own, which names it (orphans.c) */
 	close(s->sigfd);
 	close(s->sbfd); /* the mapping stays */
 	/* The other workers' channels, from our private copy of the table: the
@@ -151,6 +156,13 @@ static void become_worker(struct sup *s, struct slot *sl)
 			close(s->local[i].notif);
 	for (size_t i = 0; i < s->npending; i++)
 		close(s->pending[i]);
+	for (size_t i = 0; s->unavail.init && i < UNAVAILABLE_CONNS; i++)
+		if (s->unavail.c[i].fd >= 0)
+			close(s->unavail.c[i].fd);
+	if (s->prev_config_fd > 0)
+		close(s->prev_config_fd);
+	if (s->o->config_fd > 0)
+		close(s->o->config_fd);
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
@@ -294,6 +306,8 @@ static void reaped(struct sup *s, pid_t pid, int status)
 		bool expected = l->retired || !current || s->phase == STOPPING ||
 				SB_LOAD(sl->state) == SLOT_DRAINING;
 		bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		int64_t lived = s->now - l->started;
+		bool served = SB_LOAD(sl->state) == SLOT_READY;
 		uint32_t delay = 0;
 
 		if (SB_LOAD(sl->pid) != pid)
@@ -311,20 +325,24 @@ static void reaped(struct sup *s, pid_t pid, int status)
 			log_debug("worker %d %s", (int)pid, why);
 			return;
 		}
-		if (clean && s->o->exit_is_recycle && s->now - l->started >= 1000 && !expected) {
-			log_info("worker %d exited after %lld s (its own request limit); replacing it",
-				 (int)pid, (long long)(s->now - l->started) / 1000);
-			l->crashes = 0;
+		if (clean && s->o->exit_is_recycle && !expected) {
+			/* A foreign program's own choice (its request limit, an error
+			 * page it ends with): no failure, no backoff. Only a program
+			 * that exits at once is held to 10 starts a second. */
+			if (lived < EXIT0_MIN_LIFE_MS)
+				delay = (uint32_t)(EXIT0_MIN_LIFE_MS - lived);
+			log_info("worker %d exited with status 0 after %.1f s; replacing it%s", (int)pid,
+				 lived / 1000.0, delay ? " in 0.1 s (it ran less than 0.1 s)" : "");
+			l->crashes = l->unserved = 0;
 		} else if (clean && (SB_LOAD(sl->recycle) || expected)) {
 			log_info("worker %d %s; replacing it", (int)pid, why);
-			l->crashes = 0;
+			l->crashes = l->unserved = 0;
 		} else if (l->kill_at) {
 			log_info("worker %d replaced after request_timeout (%s)", (int)pid, why);
-			l->crashes = 0;
+			l->crashes = l->unserved = 0;
 		} else {
 			/* A hung worker's life counts up to its hang, not its kill. */
-			int64_t lived = (l->hung_since ? l->hung_since : s->now) - l->started;
-
+			lived = (l->hung_since ? l->hung_since : s->now) - l->started;
 			if (lived >= STABLE_MS)
 				l->crashes = 0;
 			l->crashes++;
@@ -335,6 +353,9 @@ static void reaped(struct sup *s, pid_t pid, int status)
 			}
 			log_warning("worker %d %s; restarting it in %.1f s (failure %u in a row)",
 				    (int)pid, why, delay / 1000.0, l->crashes);
+			l->unserved = served ? 0 : l->unserved + 1;
+			snprintf(s->fail_why, sizeof s->fail_why, "%s", why);
+			s->gen_failures++;
 		}
 		l->restart_at = s->now + delay;
 		if (l->restart_at == 0)
@@ -349,8 +370,29 @@ static void reap_all(struct sup *s)
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		reaped(s, pid, status);
+		s->next_sweep = 0; /* what it left behind, now */
+	}
+}
+
+static bool is_worker(pid_t pid, void *ctx)
+{
+	struct sup *s = ctx;
+
+	for (size_t i = 0; i < s->sb->hiwater; i++)
+		if (SB_LOAD(slot_of(s, i)->pid) == pid)
+			return true;
+	return false;
+}
+
+/* What exited workers left behind is killed (orphans.c). */
+static void sweep(struct sup *s)
+{
+	if (s->now < s->next_sweep)
+		return;
+	s->next_sweep = s->now + SWEEP_MS;
+	s->orphans = orphans_sweep(is_worker, s);
 }
 
 void sup_signal_gen(struct sup *s, bool current, int sig)
@@ -526,7 +568,8 @@ static void report(struct sup *s)
 {
 	uint64_t served = s->sb->served_by_exited;
 	size_t busy = 0, n = sup_count(s, true, 0);
-	char status[128];
+	const char *why = s->phase == RUNNING ? sup_failing(s) : NULL;
+	char status[sizeof s->status];
 
 	if (s->now < s->next_status)
 		return;
@@ -539,9 +582,20 @@ static void report(struct sup *s)
 			busy += SB_LOAD(sl->busy_since) != 0;
 		}
 	}
-	snprintf(status, sizeof status, "STATUS=%s%zu worker(s), %zu busy, %llu requests served",
-		 s->phase == RELOADING ? "reloading; " : s->phase == STOPPING ? "stopping; " : "",
-		 n, busy, (unsigned long long)served);
+	if (why)
+		snprintf(status, sizeof status, "STATUS=failing: %s; %zu of %u worker(s) serve, "
+			 "%llu requests answered 503%s%s", why, sup_serving(s), s->o->workers,
+			 (unsigned long long)s->unavail.answered, *s->reload_note ? "; " : "",
+			 s->reload_note);
+	else if (!sup_serving(s) && s->phase == RUNNING)
+		snprintf(status, sizeof status, "STATUS=starting: %zu worker(s), none has shown it "
+			 "serves yet%s%s", n, *s->reload_note ? "; " : "", s->reload_note);
+	else
+		snprintf(status, sizeof status,
+			 "STATUS=%s%zu worker(s), %zu busy, %llu requests served%s%s",
+			 s->phase == RELOADING ? "reloading; " : s->phase == STOPPING ? "stopping; " : "",
+			 n, busy, (unsigned long long)served, *s->reload_note ? "; " : "",
+			 s->reload_note);
 	if (strcmp(status, s->status)) {
 		memcpy(s->status, status, sizeof status);
 		activation_notify(status);
@@ -559,6 +613,9 @@ static void watchdog(struct sup *s)
 static int setup(struct sup *s)
 {
 	const char *e = getenv("SFCGI_SCOREBOARD_FD");
+	/* after a reload rolled back (reload.c): the previous generation is ours again */
+	const char *rollback = e ? getenv("SFCGI_ROLLBACK") : NULL;
+	const char *prev = e ? getenv("SFCGI_PREVIOUS_CONFIG_FD") : NULL;
 	char *pending;
 	sigset_t mask;
 	uint64_t usec = 0;
@@ -572,11 +629,12 @@ static int setup(struct sup *s)
 	}
 	if (s->o->lockdown && (r = sandbox_supervisor()) < 0)
 		return r;
+	orphans_supervisor_init(); /* logged; kept across exec, set again all the same */
 	if ((r = sup_place_fds(s, false)) < 0) {
 		log_err("arranging the listening sockets: %s", strerror(-r));
 		return r;
 	}
-	s->gen = ++s->sb->generation;
+	s->gen = rollback ? s->sb->generation : ++s->sb->generation;
 	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
 
@@ -604,11 +662,26 @@ static int setup(struct sup *s)
 		}
 		unsetenv("SFCGI_PENDING_FDS");
 	}
-	if (e && getenv("SFCGI_RELOADING")) {
+	if (prev && !rollback && (s->prev_config_fd = atoi(prev)) > 0)
+		fcntl(s->prev_config_fd, F_SETFD, FD_CLOEXEC);
+	if (e && getenv("SFCGI_RELOADING") && !rollback) {
 		s->phase = RELOADING; /* the previous image's workers are the old generation */
 		s->phase_since = s->now;
 	}
+	if (rollback) {
+		char state[sizeof s->reload_note + 64];
+
+		snprintf(s->reload_note, sizeof s->reload_note, "last reload failed: %s", rollback);
+		snprintf(state, sizeof state, "READY=1\nSTATUS=reload failed: %s; generation %u "
+			 "serving with the previous configuration", rollback, s->gen);
+		activation_notify(state);
+		memcpy(s->status, state + 8, strlen(state + 8) + 1);
+		s->ready_sent = true;
+		s->next_status = s->now + 1000;
+	}
 	unsetenv("SFCGI_RELOADING");
+	unsetenv("SFCGI_ROLLBACK");
+	unsetenv("SFCGI_PREVIOUS_CONFIG_FD");
 	if (sd_watchdog_enabled(0, &usec) > 0) /* kept for our next image after a reload */
 		s->watchdog_usec = (int64_t)usec;
 	sigemptyset(&mask);
@@ -635,8 +708,18 @@ static int step(struct sup *s, struct slot **ret_slot)
 		return k;
 	if (s->phase == RELOADING)
 		sup_reload_progress(s);
+	sweep(s);
 	if (s->phase == STOPPING) {
-		if (!sup_count(s, true, 0) && !sup_count(s, false, 0)) {
+		bool gone = !sup_count(s, true, 0) && !sup_count(s, false, 0);
+
+		if (gone && !s->workers_gone_at)
+			s->workers_gone_at = s->now;
+		/* Orphans killed but not reaped yet would go to PID 1 with theirs. */
+		if (gone && s->orphans && s->now - s->workers_gone_at >= ORPHAN_WAIT_MS)
+			log_warning("%d process(es) left by the workers did not end within %d s of "
+				    "SIGKILL (stuck in the kernel?); exiting without them",
+				    s->orphans, ORPHAN_WAIT_MS / 1000);
+		if (gone && (!s->orphans || s->now - s->workers_gone_at >= ORPHAN_WAIT_MS)) {
 			keep_for_restart(s);
 			sup_learn_summary(s, "stopping");
 			log_info("all workers have exited");
@@ -650,10 +733,17 @@ static int step(struct sup *s, struct slot **ret_slot)
 			s->phase_since = s->now; /* once more after another drain_timeout */
 		}
 	}
-	if (!s->ready_sent && s->phase == RUNNING && sup_count(s, true, SLOT_READY) >= s->o->workers) {
+	sup_promote(s);
+	if (!s->ready_sent && s->phase == RUNNING && sup_serving(s) >= s->o->workers) {
 		s->ready_sent = true;
 		activation_notify("READY=1");
 		log_info("%u worker(s) serving", s->o->workers);
+	}
+	sup_check_failing(s);
+	if (!s->ready_sent && s->phase == RUNNING && s->failing_said) {
+		/* up, and answering for the workers: STATUS= says "failing" */
+		s->ready_sent = true;
+		activation_notify("READY=1");
 	}
 	check_stuck(s);
 	check_hung(s);
@@ -678,10 +768,18 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 	if ((r = setup(&s)) < 0)
 		return r;
 	for (;;) {
-		static struct pollfd p[1 + 2 * SCOREBOARD_SLOTS];
+		enum { LISTEN_MAX = 16 }; /* listening sockets watched while answering 503 */
+		static struct pollfd p[1 + 2 * SCOREBOARD_SLOTS + LISTEN_MAX + UNAVAILABLE_CONNS];
 		static struct slot *of[1 + 2 * SCOREBOARD_SLOTS];
+		nfds_t nslots, nlisten;
 		bool starting = sup_count(&s, true, SLOT_STARTING) || s.phase != RUNNING || s.npending;
 		int timeout = starting ? 10 : 250;
+
+		/* a restart due sooner (backoff, exit 0) is on time */
+		for (size_t i = 0; i < s.sb->hiwater; i++)
+			if (s.local[i].restart_at && s.local[i].restart_at - s.now < timeout)
+				timeout = s.local[i].restart_at > s.now
+						  ? (int)(s.local[i].restart_at - s.now) : 0;
 		nfds_t n = 1;
 
 		s.now = worker_clock_ms();
@@ -700,9 +798,19 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 				p[n] = (struct pollfd){ .fd = SB_LOAD(of[n]->notif), .events = POLLIN };
 				n++;
 			}
+		nslots = n;
+		/* answering 503: a waiting connection is taken at once (step()) */
+		for (size_t i = 0; s.answering && unavailable_room(&s.unavail) &&
+				   i < (s.o->handoff ? s.o->nfds : 1) && i < LISTEN_MAX; i++)
+			p[n++] = (struct pollfd){ .fd = s.o->fds[i], .events = POLLIN };
+		nlisten = n;
+		n += unavailable_pollfds(&s.unavail, p + n);
 		if (poll(p, n, timeout) > 0) {
 			s.now = worker_clock_ms();
-			for (nfds_t i = 1; i < n; i++) {
+			for (nfds_t i = nlisten; i < n; i++)
+				if (p[i].revents)
+					unavailable_event(&s.unavail, p[i].fd, p[i].revents, s.fail_why);
+			for (nfds_t i = 1; i < nslots; i++) {
 				if (!p[i].revents)
 					continue;
 				if (p[i].fd == SB_LOAD(of[i]->chan))

@@ -35,8 +35,14 @@ struct supervisor_opts {
 	bool learning;           /* "on_violation": "log": notified calls go through,
 				  * each logged once, with a summary (refusal.c) */
 	int drain_signal;        /* what tells the old generation to drain on reload */
-	bool exit_is_recycle;    /* foreign: a clean exit after 1 s is the program's own
-				  * request limit (PHP_FCGI_MAX_REQUESTS), not a crash */
+	bool exit_is_recycle;    /* foreign: a clean exit (status 0) is the program's own
+				  * choice (a request limit such as PHP_FCGI_MAX_REQUESTS,
+				  * an error page): replaced at once, never a failure */
+	uint32_t serve_grace_ms; /* foreign: a worker that has lived this long serves (it
+				  * cannot say so itself); 0 = workers say so
+				  * (supervisor_worker_ready) */
+	int config_fd;           /* foreign: this image's config text (a memfd), kept by
+				  * the next image to roll a failed reload back; 0 = none */
 	uint32_t sandbox_allow;  /* groups the workers have: violation hints skip them */
 	char *const *sandbox_syscalls; /* the config's "syscalls", for learning's summary */
 	const int *conns;        /* connections from systemd's fd store, for the workers */

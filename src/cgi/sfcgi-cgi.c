@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../proctree.h"
 #include "cgi.h"
 
 #define MAX_ROOTS 32
@@ -211,7 +212,22 @@ static bool sandboxed(int status)
 	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS;
 }
 
-/* Reaps the script, killing its process group if it outlives the deadline. */
+/*
+ * The script and all it started: its process group (background jobs,
+ * double forks) and every descendant that left the group (setsid, job
+ * control) while its parent lives; one whose parent had exited already is
+ * the supervisor's to end (a child subreaper, it adopted it). Without /proc
+ * (Landlock paths that leave it out), the group at least.
+ */
+static void kill_script(pid_t pid)
+{
+	if (proctree_kill(pid, 0, pid) < 0) {
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+	}
+}
+
+/* Reaps the script, killing its tree if it outlives the deadline. */
 static int reap(struct cgi_run *run, int64_t deadline, bool *timed_out)
 {
 	int status = 0;
@@ -222,8 +238,7 @@ static int reap(struct cgi_run *run, int64_t deadline, bool *timed_out)
 		if (r == run->pid || (r < 0 && errno != EINTR))
 			break;
 		if (deadline && now_ms() >= deadline) {
-			kill(-run->pid, SIGKILL);
-			kill(run->pid, SIGKILL);
+			kill_script(run->pid);
 			*timed_out = true;
 			deadline = 0;
 			continue;
@@ -256,8 +271,7 @@ static int handler(struct sfcgi_request *req, void *userdata)
 	deadline = opts.timeout_ms ? now_ms() + opts.timeout_ms : 0;
 	r = cgi_pump(req, &opts, &sc, &run, deadline);
 	if (r < 0) { /* timed out, peer gone, malformed head: the script is done for */
-		kill(-run.pid, SIGKILL);
-		kill(run.pid, SIGKILL);
+		kill_script(run.pid);
 		timed_out = r == -ETIMEDOUT;
 	}
 	status = reap(&run, deadline, &timed_out);

@@ -10,7 +10,8 @@ int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
 struct config;
-/* sfcgi-foreign: supervise a "kind": "foreign" instance's program. */
-int run_foreign(struct config *c);
+/* sfcgi-foreign: supervise a "kind": "foreign" instance's program. config_fd:
+ * a memfd with the config's text, for a reload's rollback (0: none). */
+int run_foreign(struct config *c, int config_fd);
 
 #endif

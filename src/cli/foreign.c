@@ -30,6 +30,18 @@
 #include "scoreboard.h"
 #include "supervisor.h"
 
+/*
+ * A worker that has lived this long serves. A program that cannot serve
+ * (a refused system call, a missing module, a bad setting such as
+ * PHP_FCGI_CHILDREN without "process") dies while it starts: php-cgi, Perl
+ * and Python start in tens of milliseconds. /proc/PID/syscall or wchan
+ * (blocked in accept on fd 0) would be no better: reading them takes
+ * ptrace rights the supervisor may not have, and what a healthy program
+ * waits in differs (accept, poll, epoll in another thread, a php-cgi master
+ * in wait4 while its children accept).
+ */
+#define FOREIGN_SERVE_GRACE_MS 1000
+
 /* What every foreign program gets on top of the configured "allow". */
 #define FOREIGN_ALLOW (GROUP_INTERPRETER | GROUP_FILE_READ | GROUP_THREADS)
 
@@ -106,8 +118,8 @@ static void exec_worker(const struct config *c, const int *fds, struct slot *slo
 	sb.notify = true; /* the SIGSYS handler would not survive the exec */
 	if (sandbox_apply(&sb, slot) < 0)
 		_exit(127); /* logged; the supervisor restarts with backoff */
-	/* The program's readiness is its own business: it listens on fd 0. */
-	supervisor_worker_ready(slot);
+	/* Serving is shown by surviving serve_grace_ms (the supervisor's
+	 * promote()): the program cannot say it. */
 	execve(c->program, argv, envp);
 	if (errno == EACCES && (sb.read_only || sb.read_write))
 		log_err("worker: executing %s: %m (Landlock: the program, its #! interpreter and "
@@ -138,7 +150,7 @@ static void explain_limits(struct config *c)
 			    c->path);
 }
 
-int run_foreign(struct config *c)
+int run_foreign(struct config *c, int config_fd)
 {
 	struct activation_opts act = { .listen = c->listen, .fdname = c->fdname,
 				       .config = c->path, .listen_mode = c->listen_mode,
@@ -176,6 +188,8 @@ int run_foreign(struct config *c)
 		.config_path = c->path,
 		.program = c->program,
 		.exit_is_recycle = true,
+		.serve_grace_ms = FOREIGN_SERVE_GRACE_MS,
+		.config_fd = config_fd,
 		.drain_signal = c->drain_signal,
 		/* a refused call is named (or, learning, logged) through a seccomp
 		 * listener (filter.c, refusal.c) */

@@ -34,6 +34,13 @@ never the system service. Scenarios:
                               programs and without a supervisor: each call
                               logged once, a summary that pasted into the
                               config runs the program under "kill"
+  orphans                     what CGI scripts and a foreign program leave
+                              behind ends with their worker: request_timeout,
+                              --timeout, reload, stop, crash, supervisor
+                              killed (orphan_cases.py)
+  reload-rollback | crash-loop | exit-zero
+                              what the supervisor says and does when a
+                              program cannot serve (foreign_truth.py)
 
 Prints "ok - ..." / "not ok - ..." lines and numbers as "# ..." lines; exit
 0 if all passed, 1 if not, 77 (skip) when a needed program is missing.
@@ -135,6 +142,7 @@ class Env:
         os.chmod(self.sockdir, 0o755)
         self.procs = []
         self.instances = {}
+        self.environ = {}  # more environment for sfcgi run (NOTIFY_SOCKET)
         self.docroot = os.path.join(self.dir, 'docroot')
         os.makedirs(os.path.join(self.docroot, 'php'))
         shutil.copy(os.path.join(HERE, 'apps', 'index.php'), os.path.join(self.docroot, 'php'))
@@ -155,7 +163,9 @@ class Env:
     # -- sfcgi instances ------------------------------------------------------
     def config(self, name, program, **extra):
         import json
-        c = {'kind': 'foreign', 'program': program, 'listen': self.sock(name), 'workers': 2}
+        # group www-data, as a deployment gives its web server: Apache's workers run as it
+        c = {'kind': 'foreign', 'program': program, 'workers': 2,
+             'listen': {'path': self.sock(name), 'group': 'www-data'}}
         c.update(extra)
         path = os.path.join(self.dir, name + '.json')
         with open(path, 'w') as f:
@@ -166,11 +176,9 @@ class Env:
         """sfcgi run on a config of extra; prefix: a command that runs it (setpriv ...)."""
         path = self.config(name, program, **extra)
         logf = open(os.path.join(self.dir, name + '.log'), 'w')
-        env = dict(os.environ, SFCGI_LOG_LEVEL='debug')
-        # umask 0: the socket is 0777, so a web server's unprivileged workers connect
+        env = dict(os.environ, SFCGI_LOG_LEVEL='debug', **self.environ)
         p = subprocess.Popen(list(prefix) + [self.a.sfcgi, 'run', '--config', path], stdout=logf,
-                             stderr=subprocess.STDOUT, env=env, preexec_fn=lambda: os.umask(0),
-                             start_new_session=True)
+                             stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self.procs.append(p)
         self.instances[name] = p
         if not wait_for(lambda: os.path.exists(self.sock(name)) or p.poll() is not None):
@@ -633,6 +641,9 @@ def main():
         if a.scenario in SERVERS:
             a.go_app = build_go(a, env)
             web_scenario(env, SERVERS[a.scenario])
+        elif a.scenario in ('reload-rollback', 'crash-loop', 'exit-zero'):
+            import foreign_truth
+            foreign_truth.run(a.scenario, env, check)
         elif a.scenario.startswith('reload-'):
             reload_scenario(env, a.scenario[len('reload-'):])
         else:

@@ -9,6 +9,7 @@ use strict;
 use warnings;
 use FCGI;
 use Digest::SHA qw(sha256_hex);
+use POSIX ();
 
 my %env;
 my $r = FCGI::Request(\*STDIN, \*STDOUT, \*STDERR, \%env, 0, FCGI::FAIL_ACCEPT_ON_INTR());
@@ -17,6 +18,18 @@ my $served = 0;
 sub param {
 	my ($q, $k) = @_;
 	return $q =~ /(?:^|&)\Q$k\E=([^&]*)/ ? $1 : '';
+}
+
+# ?leave=TAG (tests/foreign/orphan_cases.py): a child that stays (`sleep
+# 600.TAG4`), with a background job, a double fork and a setsid() one under
+# it (`600.TAG1` to `600.TAG3`), which must all end with this worker.
+sub leave {
+	my ($t) = @_;
+	defined(my $pid = fork()) or die "fork: $!";
+	return if $pid;
+	POSIX::close($_) for 0 .. 63; # the connection, the listening socket
+	{ exec('/bin/sh', '-c', "sleep 600.${t}1 & (sleep 600.${t}2 &); setsid sleep 600.${t}3 & exec sleep 600.${t}4") };
+	POSIX::_exit(127);
 }
 
 while ($r->Accept() >= 0) {
@@ -30,6 +43,7 @@ while ($r->Accept() >= 0) {
 	my $ms = param($q, 'sleep');
 	select(undef, undef, undef, $ms / 1000) if $ms;
 	exit 3 if param($q, 'crash');
+	leave(param($q, 'leave')) if param($q, 'leave') =~ /^\d+$/;
 	sleep 1 while param($q, 'hang'); # stuck for good: sfcgi's hang detection
 	$served++;
 	print "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n";
@@ -41,5 +55,9 @@ while ($r->Accept() >= 0) {
 		print lc($k), "=", $env{$k} // '', "\n";
 	}
 	print STDERR "perl app: served $served\n" if param($q, 'stderr');
+	if (param($q, 'exit0')) { # as gitweb after an error page: done, status 0
+		$r->Finish();
+		exit 0;
+	}
 }
 exit 0;
