@@ -297,9 +297,13 @@ def run(c, work):
             ng.stop()
         times[name] = times.get(name, 0) + time.monotonic() - ts
         reqs[name] = requests_served(ng)
-        state = c.run('systemctl', 'is-active', f'app@{name}.service').stdout.strip()
-        check(f'{name}: app@{name}.service is active after its flows', state == 'active',
-              state + '\n' + c.journal(f'app@{name}.service')[-1500:])
+        # READY=1 comes once the workers have shown they serve (a foreign
+        # worker: alive a second), which may be after a short flow's end
+        def state():
+            return c.run('systemctl', 'is-active', f'app@{name}.service').stdout.strip()
+        h.wait_for(lambda: state() != 'activating', 10)
+        check(f'{name}: app@{name}.service is active after its flows', state() == 'active',
+              state() + '\n' + c.journal(f'app@{name}.service')[-1500:])
 
     dynamic_users(c, [n for n in names if n not in ('dokuwiki', 'ikiwiki')])
 
