@@ -33,7 +33,8 @@ PACKAGES=(
 	caddy
 	# real applications (tests/apps): DokuWiki on php-cgi (apps-dokuwiki),
 	# Mercurial's hgweb.cgi through sfcgi-cgi (apps-hgweb), APCu for the two
-	# php-cgi layouts (apps-php-layouts)
+	# php-cgi layouts (apps-php-layouts); apps-systemd deploys all of these
+	# under the shipped units in systemd-container's nspawn (listed above)
 	dokuwiki mercurial php-apcu
 )
 

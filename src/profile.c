@@ -39,6 +39,10 @@ static const struct runtime_syscall perl_calls[] = {
 	  ARG_SOCKET_UNIX },
 	{ "connect", "the nscd (and, under DynamicUser=, systemd userdb) lookup above; with "
 		     "socket() limited to unix sockets, nothing else can be reached" },
+	{ "timerfd_create", "nss-systemd, for a user not in /etc/passwd (the unit's "
+			    "DynamicUser=), asks systemd's userdb socket with a timeout: a timer "
+			    "fd in an epoll loop (tests/apps/systemd_apps.py)" },
+	{ "timerfd_settime", "the timeout of that userdb query" },
 	{ NULL, NULL },
 };
 /*
@@ -52,6 +56,10 @@ static const struct runtime_syscall python_calls[] = {
 	  ARG_SOCKET_UNIX },
 	{ "connect", "the nscd (and, under DynamicUser=, systemd userdb) lookup above; with "
 		     "socket() limited to unix sockets, nothing else can be reached" },
+	{ "timerfd_create", "nss-systemd, for a user not in /etc/passwd (the unit's "
+			    "DynamicUser=), asks systemd's userdb socket with a timeout: a timer "
+			    "fd in an epoll loop (tests/apps/systemd_apps.py)" },
+	{ "timerfd_settime", "the timeout of that userdb query" },
 	{ NULL, NULL },
 };
 /*
@@ -72,6 +80,10 @@ static const struct runtime_syscall git_calls[] = {
 		    "up repository owners (getpwuid): glibc first tries nscd's unix socket",
 	  ARG_SOCKET_UNIX },
 	{ "connect", "the same owner lookups: connecting to nscd's socket (ENOENT without nscd)" },
+	{ "timerfd_create", "nss-systemd, for a user not in /etc/passwd (the unit's "
+			    "DynamicUser=), asks systemd's userdb socket with a timeout: a timer "
+			    "fd in an epoll loop (tests/apps/systemd_apps.py)" },
+	{ "timerfd_settime", "the timeout of that userdb query" },
 	{ "getgroups", "gitweb on every page, as a user other than root: Perl's -x file test "
 		       "(Cwd tests /bin/pwd as it loads; the project scan tests each directory)" },
 	{ NULL, NULL },
@@ -92,6 +104,10 @@ static const struct runtime_syscall shell_calls[] = {
 	  ARG_SOCKET_UNIX },
 	{ "connect", "the nscd (and, under DynamicUser=, systemd userdb) lookup above; with "
 		     "socket() limited to unix sockets, nothing else can be reached" },
+	{ "timerfd_create", "nss-systemd, for a user not in /etc/passwd (the unit's "
+			    "DynamicUser=), asks systemd's userdb socket with a timeout: a timer "
+			    "fd in an epoll loop (tests/apps/systemd_apps.py)" },
+	{ "timerfd_settime", "the timeout of that userdb query" },
 	{ "setgid", "haserl switches to the script owner's ids, and back to its own when that "
 		    "fails; without capabilities it cannot gain any" },
 	{ "setuid", "haserl, as setgid" },

@@ -63,16 +63,16 @@ def png(w, h_, seed):
             + chunk(b'IDAT', zlib.compress(raw, 0)) + chunk(b'IEND', b''))
 
 
-def clean():
+def clean(data=DATA):
     for d in ('pages', 'meta', 'attic', 'media', 'media_attic', 'media_meta'):
-        shutil.rmtree(os.path.join(DATA, d, NS), ignore_errors=True)
+        shutil.rmtree(os.path.join(data, d, NS), ignore_errors=True)
     for page in (f'{NS}:page',):
-        if os.path.exists(lockfile(page)):
-            os.unlink(lockfile(page))
+        if os.path.exists(lockfile(page, data)):
+            os.unlink(lockfile(page, data))
 
 
-def lockfile(page):
-    return os.path.join(DATA, 'locks', hashlib.md5(page.encode()).hexdigest() + '.lock')
+def lockfile(page, data=DATA):
+    return os.path.join(data, 'locks', hashlib.md5(page.encode()).hexdigest() + '.lock')
 
 
 def text(body):
@@ -108,10 +108,12 @@ def save(b, page, form, wikitext):
     return b.post_form(f'/dokuwiki/doku.php?id={page}&do=edit', f)
 
 
-def flows(port, tag):
-    a, b2 = h.Browser(port), h.Browser(port)
+def flows(base, tag, data=DATA):
+    """The flows through nginx at base (http://HOST:PORT); data: where the
+    wiki's data directory is seen from here (DATA, or a container's)."""
+    a, b2 = h.Browser(base), h.Browser(base)
     page = f'{NS}:page'
-    pagefile = os.path.join(DATA, 'pages', NS, 'page.txt')
+    pagefile = os.path.join(data, 'pages', NS, 'page.txt')
 
     st, hd, body = a.get('/dokuwiki/')
     check('view: the start page', st == 200 and '<title>start [' in text(body), f'{st}')
@@ -132,7 +134,7 @@ def flows(port, tag):
     if form is None:
         return
     check('edit: the page is locked while its editor edits it (data/locks)',
-          os.path.exists(lockfile(page)))
+          os.path.exists(lockfile(page, data)))
     st, _, lbody = b2.get(f'/dokuwiki/doku.php?id={page}&do=edit')
     check('lock: a second user opening the editor is told it is locked',
           'id="page_locked"' in text(lbody) and 'name="do[save]"' not in text(lbody),
@@ -153,7 +155,7 @@ def flows(port, tag):
     except OSError as e:
         disk = str(e)
     check('edit: the page file on disk is the text', disk.strip() == wikitext.strip(), disk[:200])
-    check('edit: the lock is gone after saving', not os.path.exists(lockfile(page)))
+    check('edit: the lock is gone after saving', not os.path.exists(lockfile(page, data)))
     st, _, body = b2.get(f'/dokuwiki/doku.php?id={page}&do=edit')
     check('lock: the second user may edit now', 'name="do[save]"' in text(body))
     b2.post_form(f'/dokuwiki/doku.php?id={page}&do=edit', dict(
@@ -190,7 +192,7 @@ def flows(port, tag):
         check(f'media: upload form, {what}: "Upload successful"', 'Upload successful' in text(body),
               f'{st} ' + ' '.join(re.findall(r'class="(?:error|msg)[^"]*"[^>]*>([^<]*)',
                                              text(body)))[:300])
-        path = os.path.join(DATA, 'media', NS, name)
+        path = os.path.join(data, 'media', NS, name)
         on_disk = open(path, 'rb').read() if os.path.exists(path) else b''
         check(f'media: upload form, {what}: the file on disk is byte-exact ({len(img)} bytes)',
               on_disk == img, f'{len(on_disk)} bytes on disk')
@@ -198,7 +200,7 @@ def flows(port, tag):
         check(f'media: upload form, {what}: fetch.php serves it byte-exact', st == 200 and
               served == img and hd.get('content-type') == 'image/png',
               f'{st} {len(served)} {hd.get("content-type")}')
-    attic = os.path.join(DATA, 'media_attic', NS)
+    attic = os.path.join(data, 'media_attic', NS)
     old = png(200, 150, b'one')
     olds = [open(os.path.join(attic, n), 'rb').read() for n in os.listdir(attic)] \
         if os.path.isdir(attic) else []
@@ -216,7 +218,7 @@ def flows(port, tag):
         res = {}
     check('media: the JavaScript uploader (ajax.php call=mediaupload, raw body) succeeds',
           st == 200 and res.get('success') is True, f'{st} {body[:300]!r}')
-    path = os.path.join(DATA, 'media', NS, 'two.png')
+    path = os.path.join(data, 'media', NS, 'two.png')
     on_disk = open(path, 'rb').read() if os.path.exists(path) else b''
     check(f'media: the uploader\'s file on disk is byte-exact ({len(img)} bytes)', on_disk == img,
           f'{len(on_disk)} bytes on disk')
@@ -236,9 +238,8 @@ def flows(port, tag):
     # search: the fulltext index the page's web bug (taskrunner) builds
     st, _, body = a.get(f'/dokuwiki/lib/exe/taskrunner.php?id={page}')
     check('search: the indexer (taskrunner.php) answers', st == 200, f'{st}')
-    h.wait_for(lambda: tag in open(os.path.join(DATA, 'index', 'w' + str(len(tag)) + '.idx'))
-               .read() if os.path.exists(os.path.join(DATA, 'index', 'w' + str(len(tag))
-                                                      + '.idx')) else False, 10)
+    idx = os.path.join(data, 'index', f'w{len(tag)}.idx')
+    h.wait_for(lambda: tag in open(idx).read() if os.path.exists(idx) else False, 10)
     st, _, body = a.get(f'/dokuwiki/doku.php?id=start&do=search&q={tag}')
     check('search: the fulltext search finds the page by its word', st == 200 and
           'search_fulltextresult' in text(body) and f'id={page}' in text(body)
@@ -291,7 +292,7 @@ def main():
                           os.path.join(wd, 'sfcgi.log'), user=dropin_user(), prefix=prefix)
         ng = h.Nginx(wd, [h.contrib('dokuwiki', 'nginx.conf')],
                      [('/run/sfcgi/dokuwiki.sock', sock)])
-        flows(ng.port, tag)
+        flows(ng.base, tag)
         check('nginx: no upstream error', not ng.errors(), '\n'.join(ng.errors())[:800])
     except (RuntimeError, OSError, http.client.HTTPException) as e:
         check('the flows ran to their end', False, f'{type(e).__name__}: {e}')

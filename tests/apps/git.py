@@ -44,11 +44,13 @@ USER = 'sfcgi-test-git'
 REPO = '/var/lib/git/demo.git'  # what setup.sh makes
 
 
-def get(port, path, timeout=15):
-    """(status, headers, body); status 0 when nothing came (the body says why)."""
-    c = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)
+def get(base, path, timeout=15):
+    """GET path from nginx at base (http://HOST:PORT): (status, headers,
+    body); status 0 when nothing came (the body says why)."""
+    host, port = harness.host_port(base)
+    c = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        c.request('GET', path, headers={'Host': f'127.0.0.1:{port}'})
+        c.request('GET', path, headers={'Host': f'{host}:{port}'})
         r = c.getresponse()
         return r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read()
     except (OSError, http.client.HTTPException) as e:
@@ -67,9 +69,10 @@ class Repo:
     """What the pages must show: the repository after a user pushed a
     second commit to what setup.sh created."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, path=REPO):
+        """path: where REPO is seen from here."""
         self.work = os.path.join(workdir, 'clone-push')
-        git('clone', '--quiet', REPO, self.work)
+        git('clone', '--quiet', path, self.work)
         with open(os.path.join(self.work, 'README'), 'a') as f:
             f.write('A line the second commit adds.\n')
         os.makedirs(os.path.join(self.work, 'src'), exist_ok=True)
@@ -80,11 +83,11 @@ class Repo:
             '--quiet', '-m', 'Second commit: hello.c and a README line', cwd=self.work)
         git('tag', '-a', '-m', 'Release 1.0', 'v1.0', cwd=self.work)
         git('push', '--quiet', 'origin', 'HEAD:main', 'v1.0', cwd=self.work)
-        self.head = git('--git-dir', REPO, 'rev-parse', 'refs/heads/main').strip()
-        self.first = git('--git-dir', REPO, 'rev-parse', 'refs/heads/main~1').strip()
+        self.head = git('--git-dir', path, 'rev-parse', 'refs/heads/main').strip()
+        self.first = git('--git-dir', path, 'rev-parse', 'refs/heads/main~1').strip()
         self.files = {}
-        for name in git('--git-dir', REPO, 'ls-tree', '-r', '--name-only', 'main').split():
-            self.files[name] = subprocess.run(['git', '--git-dir', REPO, 'show',
+        for name in git('--git-dir', path, 'ls-tree', '-r', '--name-only', 'main').split():
+            self.files[name] = subprocess.run(['git', '--git-dir', path, 'show',
                                                'main:' + name], check=True,
                                               capture_output=True).stdout
 
@@ -101,46 +104,46 @@ def check_tarball(label, body, repo, prefix):
                   got == repo.files, f'{sorted(got)} vs {sorted(repo.files)}')
 
 
-def flows_cgit(port, repo, workdir):
-    st, h, b = get(port, '/cgit/')
+def flows_cgit(base, repo, workdir):
+    st, h, b = get(base, '/cgit/')
     t = b.decode(errors='replace')
     check('cgit: repository list names demo and its description',
           st == 200 and "href='/cgit/demo/'" in t and 'demo repository' in t, f'{st} {t[:400]}')
-    st, h, b = get(port, '/cgit-css/cgit.css')
+    st, h, b = get(base, '/cgit-css/cgit.css')
     check('cgit: style sheet from /usr/share/cgit', st == 200 and b'div#cgit' in b, str(st))
-    st, h, b = get(port, '/cgit/demo/')
+    st, h, b = get(base, '/cgit/demo/')
     t = b.decode(errors='replace')
-    # Debian's fastcgi_params sends HTTP_HOST as nginx's $host: no port
+    # Debian's fastcgi_params sends HTTP_HOST as nginx's $host: no base
     check('cgit: summary shows branch main, the last commit and the clone URL',
           st == 200 and 'main' in t and 'Second commit: hello.c' in t and
           "<a rel='vcs-git' href='http://127.0.0.1/cgit/demo'" in t, f'{st} {t[-1500:]}')
-    st, h, b = get(port, '/cgit/demo/log/')
+    st, h, b = get(base, '/cgit/demo/log/')
     t = b.decode(errors='replace')
     check('cgit: log lists both commits', st == 200 and 'Second commit: hello.c' in t and
           'first commit' in t, f'{st} {t[:600]}')
-    st, h, b = get(port, '/cgit/demo/tree/')
+    st, h, b = get(base, '/cgit/demo/tree/')
     t = b.decode(errors='replace')
     check('cgit: tree lists README and src', st == 200 and "tree/README'" in t and
           "tree/src'" in t, f'{st} {t[:600]}')
-    st, h, b = get(port, '/cgit/demo/tree/README')
+    st, h, b = get(base, '/cgit/demo/tree/README')
     t = b.decode(errors='replace')
     check('cgit: blob view shows README\'s lines', st == 200 and
           'A line the second commit adds.' in t, f'{st} {t[:600]}')
-    st, h, b = get(port, '/cgit/demo/plain/src/hello.c')
+    st, h, b = get(base, '/cgit/demo/plain/src/hello.c')
     check('cgit: plain blob is the file, byte for byte', st == 200 and
           b == repo.files['src/hello.c'], f'{st} {b[:200]!r}')
-    st, h, b = get(port, f'/cgit/demo/commit/?id={repo.head}')
+    st, h, b = get(base, f'/cgit/demo/commit/?id={repo.head}')
     t = b.decode(errors='replace')
     check('cgit: commit view shows the diff (the added line and file)', st == 200 and
           'A line the second commit adds.' in t and 'src/hello.c' in t and
           repo.first in t, f'{st} {t[:600]}')
-    more_cgit(port, repo)
-    st, h, b = get(port, '/cgit/demo/snapshot/demo-main.tar.gz')
+    more_cgit(base, repo)
+    st, h, b = get(base, '/cgit/demo/snapshot/demo-main.tar.gz')
     check('cgit: snapshot answers 200 application/x-gzip', st == 200 and
           h.get('content-type', '').startswith('application/x-gzip'), f'{st} {h}')
     check_tarball('cgit', b, repo, 'demo-main/')
     dest = os.path.join(workdir, 'clone-http')
-    r = subprocess.run(['git', 'clone', '--quiet', f'http://127.0.0.1:{port}/cgit/demo', dest],
+    r = subprocess.run(['git', 'clone', '--quiet', f'{base}/cgit/demo', dest],
                        capture_output=True, text=True, timeout=120,
                        env=dict(os.environ, GIT_TERMINAL_PROMPT='0'))
     head = git('-C', dest, 'rev-parse', 'HEAD').strip() if r.returncode == 0 else ''
@@ -152,25 +155,28 @@ def flows_cgit(port, repo, workdir):
                   f.read() == repo.files['src/hello.c'])
 
 
-def more_cgit(port, repo):
+def more_cgit(base, repo):
     """Pages beyond the brief's list, so the profile is shown to cover them too."""
     pages = [('refs', '/cgit/demo/refs/', ['v1.0', 'main']),
              ('log search', '/cgit/demo/log/?qt=grep&q=hello.c', ['Second commit: hello.c']),
+             ('log search, a plain word', '/cgit/demo/log/?qt=grep&q=Second',
+              ['Second commit: hello.c']),
              ('patch', f'/cgit/demo/patch/?id={repo.head}',
               ['+A line the second commit adds.', 'Subject: Second commit']),
              ('atom feed', '/cgit/demo/atom/?h=main', ['<feed', 'Second commit: hello.c']),
              ('diff', f'/cgit/demo/diff/?id={repo.head}&id2={repo.first}', ['src/hello.c'])]
     for name, path, want in pages:
-        st, h, b = get(port, path)
+        st, h, b = get(base, path)
         t = b.decode(errors='replace')
         check(f'cgit: {name} page', st == 200 and all(w in t for w in want),
               f'{st} {t[:400]}')
 
 
-def more_gitweb(label, port, repo, q):
+def more_gitweb(label, base, repo, q):
     pages = [('tags', q('p=demo.git;a=tags'), ['v1.0']),
+             # the results highlight what matched: no results (git died) has none
              ('search', q('p=demo.git;a=search;h=main;st=commit;s=hello.c'),
-              ['Second commit: hello.c']),
+              ['Second commit: hello.c', '<span class="match">hello.c</span>']),
              ('history', q('p=demo.git;a=history;f=README;hb=main'),
               ['Second commit: hello.c', 'first commit']),
              ('patch', q(f'p=demo.git;a=patch;h={repo.head}'),
@@ -179,52 +185,68 @@ def more_gitweb(label, port, repo, q):
              ('blobdiff', q(f'p=demo.git;a=blobdiff;f=README;hb={repo.head};hpb={repo.first}'),
               ['A line the second commit adds.'])]
     for name, path, want in pages:
-        st, h, b = get(port, path)
+        st, h, b = get(base, path)
         t = b.decode(errors='replace').replace('&nbsp;', ' ')
         check(f'{label}: {name} page', st == 200 and all(w in t for w in want),
               f'{st} {t[:400]}')
 
 
-def flows_gitweb(label, port, repo, base, static):
-    q = lambda s: f'{base}?{s}'  # noqa: E731
-    st, h, b = get(port, base)
+def flows_gitweb(label, base, repo, script, static):
+    q = lambda s: f'{script}?{s}'  # noqa: E731
+    st, h, b = get(base, script)
     t = b.decode(errors='replace')
     check(f'{label}: project list names demo.git and its description',
           st == 200 and 'p=demo.git;a=summary' in t and 'demo repository' in t,
           f'{st} {t[:600]}')
-    st, h, b = get(port, static)
+    st, h, b = get(base, static)
     with open('/usr/share/gitweb/static/gitweb.css', 'rb') as f:
         check(f'{label}: static gitweb.css from /usr/share/gitweb', st == 200 and b == f.read(),
               str(st))
-    st, h, b = get(port, q('p=demo.git;a=summary'))
+    st, h, b = get(base, q('p=demo.git;a=summary'))
     t = b.decode(errors='replace')
     check(f'{label}: summary shows the description and the last commit',
           st == 200 and 'demo repository' in t and 'Second commit: hello.c' in t,
           f'{st} {t[:600]}')
-    st, h, b = get(port, q('p=demo.git;a=log'))
+    st, h, b = get(base, q('p=demo.git;a=log'))
     t = b.decode(errors='replace')
     check(f'{label}: log shows both commits', st == 200 and
           'Second commit: hello.c' in t and 'first commit' in t, f'{st} {t[:600]}')
-    st, h, b = get(port, q('p=demo.git;a=tree;hb=main'))
+    st, h, b = get(base, q('p=demo.git;a=tree;hb=main'))
     t = b.decode(errors='replace')
     check(f'{label}: tree lists README and src', st == 200 and 'f=README' in t and
           'f=src' in t, f'{st} {t[:600]}')
-    st, h, b = get(port, q('p=demo.git;a=blob;f=README;hb=main'))
+    st, h, b = get(base, q('p=demo.git;a=blob;f=README;hb=main'))
     t = b.decode(errors='replace').replace('&nbsp;', ' ')  # gitweb's spaces in code
     check(f'{label}: blob shows README\'s lines', st == 200 and
           'A line the second commit adds.' in t, f'{st} {t[:600]}')
-    st, h, b = get(port, q('p=demo.git;a=blob_plain;f=src/hello.c;hb=main'))
+    st, h, b = get(base, q('p=demo.git;a=blob_plain;f=src/hello.c;hb=main'))
     check(f'{label}: blob_plain is the file, byte for byte',
           st == 200 and b == repo.files['src/hello.c'], f'{st} {b[:200]!r}')
-    st, h, b = get(port, q(f'p=demo.git;a=commitdiff;h={repo.head}'))
+    st, h, b = get(base, q(f'p=demo.git;a=commitdiff;h={repo.head}'))
     t = b.decode(errors='replace').replace('&nbsp;', ' ')
     check(f'{label}: commitdiff shows the added line and file', st == 200 and
           'A line the second commit adds.' in t and 'src/hello.c' in t, f'{st} {t[:600]}')
-    more_gitweb(label, port, repo, q)
-    st, h, b = get(port, q('p=demo.git;a=snapshot;h=main;sf=tgz'))
+    more_gitweb(label, base, repo, q)
+    st, h, b = get(base, q('p=demo.git;a=snapshot;h=main;sf=tgz'))
     check(f'{label}: snapshot answers 200 application/x-gzip', st == 200 and
           h.get('content-type', '').startswith('application/x-gzip'), f'{st} {h}')
     check_tarball(label, b, repo, f'demo-main-{repo.head[:7]}/')
+
+
+def flows_gitweb_cgi_bin(base, repo):
+    """gitweb at /cgi-bin/gitweb.cgi (contrib/apps/gitweb), nginx at base."""
+    flows_gitweb('gitweb', base, repo, '/cgi-bin/gitweb.cgi', '/cgi-bin/static/gitweb.css')
+    # the /cgi-bin/ block's PATH_INFO: gitweb takes the project from it
+    st, h, b = get(base, '/cgi-bin/gitweb.cgi/demo.git')
+    t = b.decode(errors='replace')
+    check('gitweb: /cgi-bin/gitweb.cgi/demo.git (PATH_INFO) is demo\'s summary',
+          st == 200 and 'Second commit: hello.c' in t and
+          'href="/cgi-bin/gitweb.cgi' in t, f'{st} {t[:600]}')
+
+
+def flows_gitweb_fastcgi(base, repo):
+    """gitweb --fastcgi at /gitweb/ (contrib/apps/gitweb-fastcgi), nginx at base."""
+    flows_gitweb('gitweb-fastcgi', base, repo, '/gitweb/', '/gitweb/static/gitweb.css')
 
 
 def cgi_bin_blocks():
@@ -308,25 +330,19 @@ def run(a, work):
         web = harness.Nginx(work, [harness.contrib(app, 'nginx.conf')],
                             [(f'/run/sfcgi/{app}.sock', sock)])
         if app == 'cgit':
-            flows_cgit(web.port, repo, work)
+            flows_cgit(web.base, repo, work)
         elif app == 'gitweb':
             tested, docs = cgi_bin_blocks()
             check('gitweb: its /cgi-bin/ block is the one docs/migration.md and sfcgi-cgi(1) '
                   'give', tested is not None and docs == [tested, tested],
                   f'{tested!r} vs {docs!r}')
-            flows_gitweb(app, web.port, repo, '/cgi-bin/gitweb.cgi', '/cgi-bin/static/gitweb.css')
-            # the /cgi-bin/ block's PATH_INFO: gitweb takes the project from it
-            st, h, b = get(web.port, '/cgi-bin/gitweb.cgi/demo.git')
-            t = b.decode(errors='replace')
-            check('gitweb: /cgi-bin/gitweb.cgi/demo.git (PATH_INFO) is demo\'s summary',
-                  st == 200 and 'Second commit: hello.c' in t and
-                  'href="/cgi-bin/gitweb.cgi' in t, f'{st} {t[:600]}')
+            flows_gitweb_cgi_bin(web.base, repo)
         else:
-            flows_gitweb(app, web.port, repo, '/gitweb/', '/gitweb/static/gitweb.css')
+            flows_gitweb_fastcgi(web.base, repo)
             exits = [ln for ln in inst.text().splitlines() if 'exited' in ln]
             check('gitweb-fastcgi: persistent: no worker exited during the flows',
                   not exits, '\n'.join(exits))
-            gitweb_error_page(web.port, inst)
+            gitweb_error_page(web.base, inst)
         errs = web.errors()
         check(f'{app}: nginx logged no upstream error', not errs, '\n'.join(errs[-10:]))
     finally:
@@ -338,19 +354,19 @@ def run(a, work):
           '\n'.join(bad[-20:]))
 
 
-def gitweb_error_page(port, inst):
+def gitweb_error_page(base, inst):
     """gitweb --fastcgi leaves its request loop after an error page (its
     die_error jumps to DONE_GITWEB) and exits 0: the next request must
     still be served, by a replacement. What the supervisor logs about the
     exit is printed (how it is worded is another part of issue 10)."""
     before = inst.text()
-    st, h, b = get(port, '/gitweb/?p=nonexistent.git;a=summary')
+    st, h, b = get(base, '/gitweb/?p=nonexistent.git;a=summary')
     check('gitweb-fastcgi: an unknown project is a 404 page', st == 404 and
           b'No such project' in b, f'{st} {b[:300]!r}')
     harness.wait_for(lambda: 'exited' in inst.text()[len(before):], 5)
     for line in inst.text()[len(before):].splitlines():
         log('# after the error page, sfcgi logged: ' + line)
-    st, h, b = get(port, '/gitweb/?p=demo.git;a=summary')
+    st, h, b = get(base, '/gitweb/?p=demo.git;a=summary')
     check('gitweb-fastcgi: the next request is served', st == 200 and b'demo repository' in b,
           f'{st} {b[:300]!r}')
 

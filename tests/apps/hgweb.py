@@ -48,30 +48,34 @@ def hg(*args, cwd=None):
     return r.stdout.decode()
 
 
-def make_repo():
-    hg('init', REPO)
-    with open(REPO + '/hello.txt', 'w') as f:
+def make_repo(repo=REPO):
+    """The repository demo, made as its owner would: repo is where /srv/hg/demo
+    is seen from here."""
+    hg('init', repo)
+    with open(repo + '/hello.txt', 'w') as f:
         f.write('hello from hgweb\n')
-    hg('add', 'hello.txt', cwd=REPO)
-    hg('commit', '-m', 'first: hello.txt', cwd=REPO)
-    with open(REPO + '/hello.txt', 'a') as f:
+    hg('add', 'hello.txt', cwd=repo)
+    hg('commit', '-m', 'first: hello.txt', cwd=repo)
+    with open(repo + '/hello.txt', 'a') as f:
         f.write('a second line, for the diff\n')
-    with open(REPO + '/blob.bin', 'wb') as f:
+    with open(repo + '/blob.bin', 'wb') as f:
         f.write(BLOB)
-    hg('add', 'blob.bin', cwd=REPO)
-    hg('commit', '-m', 'second: a line and a binary file', cwd=REPO)
-    return hg('log', '-r', 'tip', '-T', '{node}', cwd=REPO)
+    hg('add', 'blob.bin', cwd=repo)
+    hg('commit', '-m', 'second: a line and a binary file', cwd=repo)
+    return hg('log', '-r', 'tip', '-T', '{node}', cwd=repo)
 
 
-def flows(port, wd):
-    b = h.Browser(port)
-    base = f'http://127.0.0.1:{port}/hg'
+def flows(base, wd, repo=REPO):
+    """The flows through nginx at base (http://HOST:PORT); wd: for the clone;
+    repo: where /srv/hg/demo is seen from here (a new changeset is committed)."""
+    b = h.Browser(base)
+    base = base + '/hg'
     st, _, body = b.get('/hg/')
     check('index: lists the repository', st == 200 and b'demo' in body, f'{st} {body[:200]!r}')
     st, _, body = b.get('/hg/demo/')
     check('summary/log: the changesets\' messages', st == 200 and b'first: hello.txt' in body
           and b'second: a line' in body, f'{st} {body[:300]!r}')
-    node = hg('log', '-r', 'tip', '-T', '{node}', cwd=REPO)
+    node = hg('log', '-r', 'tip', '-T', '{node}', cwd=repo)
     st, _, body = b.get(f'/hg/demo/rev/{node}')
     check('changeset: its page with the diff', st == 200 and b'a second line, for the diff'
           in body and node[:12].encode() in body, f'{st} {body[:300]!r}')
@@ -99,9 +103,9 @@ def flows(port, wd):
     except (RuntimeError, OSError) as e:
         out, ok = str(e), False
     check('hg clone http://.../hg/demo: the files, byte-exact', ok, out[-400:])
-    with open(REPO + '/hello.txt', 'a') as f:
+    with open(repo + '/hello.txt', 'a') as f:
         f.write('third\n')
-    hg('commit', '-m', 'third: pulled', cwd=REPO)
+    hg('commit', '-m', 'third: pulled', cwd=repo)
     try:
         out = hg('pull', '-u', cwd=clone)
         ok = 'third' in open(os.path.join(clone, 'hello.txt')).read()
@@ -162,7 +166,7 @@ def main():
     h.overlay_program(wd, '/usr/bin/sfcgi-cgi', a.cgi)
     r = subprocess.run(['sh', h.contrib('hgweb', 'setup.sh')], capture_output=True, text=True)
     check('setup.sh', r.returncode == 0, r.stdout + r.stderr)
-    user = 'sfcgi-hgweb'
+    user = 'sfcgi-test-hgweb'
     h.system_user(user)
     sock = os.path.join(h.short_sock_dir(wd), 'hgweb.sock')
     prefix = ['strace', '-f', '-qq', '-o', a.strace] if a.strace else []
@@ -172,7 +176,7 @@ def main():
         inst = h.Instance(os.path.abspath(a.sfcgi), h.contrib('hgweb', 'hgweb.json'), sock,
                           os.path.join(wd, 'sfcgi.log'), user=user, prefix=prefix)
         ng = h.Nginx(wd, [h.contrib('hgweb', 'nginx.conf')], [('/run/sfcgi/hgweb.sock', sock)])
-        flows(ng.port, wd)
+        flows(ng.base, wd)
         spawn_check(a, sock)
         check('nginx: no upstream error', not ng.errors(), '\n'.join(ng.errors())[:800])
     except (RuntimeError, OSError, http.client.HTTPException) as e:

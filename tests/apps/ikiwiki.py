@@ -118,8 +118,7 @@ def run(a, work):
         # 3. nginx with the documented location blocks
         ngx = harness.Nginx(work, [harness.contrib(APP, 'nginx.conf')],
                             [('/run/sfcgi/ikiwiki.sock', sock)])
-        b = harness.Browser(ngx.port)
-        flows(b)
+        flows(ngx.base)
         errs = ngx.errors()
         check('nginx logged no upstream error', not errs, '\n'.join(errs[-10:]))
     finally:
@@ -155,7 +154,9 @@ def setuid_wrapper(wiki):
           out[True][-400:])
 
 
-def flows(b):
+def flows(base):
+    """The flows through nginx at base (http://HOST:PORT)."""
+    b = harness.Browser(base)
     st, h, body = b.get('/')
     check('the front page is the static page ikiwiki built',
           st == 200 and b'Welcome to your new wiki' in body, f'{st} {body[:300]!r}')

@@ -42,12 +42,14 @@ echo json_encode(['count' => apcu_inc('sfcgi_counter'), 'pid' => getmypid()]);
 PAIRS = 12
 
 
-def hits(port):
-    """PAIRS pairs of concurrent requests: [(count, pid)]."""
+def hits(base):
+    """PAIRS pairs of concurrent requests to nginx at base (http://HOST:PORT):
+    [(count, pid)]."""
     out, lock = [], threading.Lock()
+    host, port = h.host_port(base)
 
     def one():
-        c = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
+        c = http.client.HTTPConnection(host, port, timeout=30)
         try:
             c.request('GET', '/counter.php?slow=1')
             r = c.getresponse()
@@ -66,8 +68,39 @@ def hits(port):
     return out
 
 
-def layout(a, wd, name, config):
-    """Serves the counter with config; [(count, pid)] and the sfcgi log."""
+def flows_workers(base):
+    """php.json ("workers": 4, PHP_FCGI_CHILDREN=0) behind nginx at base:
+    an APCu per process."""
+    res = hits(base)
+    total = 2 * PAIRS
+    pids = {p for _, p in res}
+    by_pid = {p: sorted(c for c, q in res if q == p) for p in pids}
+    log(f'# "workers": 4, PHP_FCGI_CHILDREN=0: {len(pids)} php-cgi, counts per pid {by_pid}')
+    check('workers: every request answered', len(res) == total and
+          all(isinstance(c, int) for c, _ in res), f'{res[:4]}')
+    check('workers: several php-cgi processes served', len(pids) >= 2, f'{by_pid}')
+    check('workers: the APCu counter is split: each process counts its own 1, 2, 3 ...',
+          all(v == list(range(1, len(v) + 1)) for v in by_pid.values()) and len(pids) >= 2,
+          f'{by_pid}')
+
+
+def flows_children(base):
+    """php-children.json ("workers": 1, PHP_FCGI_CHILDREN=4) behind nginx at
+    base: php-cgi's children share its APCu."""
+    res = hits(base)
+    total = 2 * PAIRS
+    pids = {p for _, p in res}
+    counts = sorted(c for c, _ in res if isinstance(c, int))
+    log(f'# "workers": 1, PHP_FCGI_CHILDREN=4: {len(pids)} php-cgi children, counts {counts}')
+    check('children: every request answered', len(res) == total and len(counts) == total,
+          f'{res[:4]}')
+    check('children: several php-cgi children served', len(pids) >= 2, f'{pids}')
+    check('children: one APCu counter for all: 1 to %d, each once' % total,
+          counts == list(range(1, total + 1)), f'{counts}')
+
+
+def layout(a, wd, name, config, flows):
+    """Serves the counter with config, runs flows(base); the sfcgi log."""
     d = os.path.join(wd, name)
     os.makedirs(d)
     os.chmod(d, 0o755)
@@ -79,12 +112,12 @@ def layout(a, wd, name, config):
         os.chmod(p, 0o755)
     sock = os.path.join(h.short_sock_dir(d), 'php.sock')
     inst = ng = None
-    res, text = [], ''
+    text = ''
     try:
         inst = h.Instance(a.sfcgi, config, sock, os.path.join(d, 'sfcgi.log'), user='www-data')
         ng = h.Nginx(d, [h.contrib('php', 'nginx.conf')], [('/run/sfcgi/php.sock', sock)],
                      server_extra=f'        root {root};')
-        res = hits(ng.port)
+        flows(ng.base)
     except RuntimeError as e:
         check(f'{name}: started', False, str(e))
     finally:
@@ -93,7 +126,7 @@ def layout(a, wd, name, config):
         if inst:
             inst.stop()
             text = inst.text()
-    return res, text
+    return text
 
 
 def main():
@@ -115,32 +148,14 @@ def main():
     os.chmod(wd, 0o755)
     wd = h.reachable_workdir(wd, 'php-layouts')  # www-data runs sfcgi, php-cgi, nginx
     a.sfcgi = h.reachable_sfcgi(a.sfcgi, wd)
-    total = 2 * PAIRS
 
     # N workers, PHP_FCGI_CHILDREN=0: an APCu per process
-    res, text = layout(a, wd, 'workers', h.contrib('php', 'php.json'))
-    pids = {p for _, p in res}
-    by_pid = {p: sorted(c for c, q in res if q == p) for p in pids}
-    log(f'# "workers": 4, PHP_FCGI_CHILDREN=0: {len(pids)} php-cgi, counts per pid {by_pid}')
-    check('workers: every request answered', len(res) == total and
-          all(isinstance(c, int) for c, _ in res), f'{res[:4]}')
-    check('workers: several php-cgi processes served', len(pids) >= 2, f'{by_pid}')
-    check('workers: the APCu counter is split: each process counts its own 1, 2, 3 ...',
-          all(v == list(range(1, len(v) + 1)) for v in by_pid.values()) and len(pids) >= 2,
-          f'{by_pid}')
+    text = layout(a, wd, 'workers', h.contrib('php', 'php.json'), flows_workers)
     bad = h.sandbox_trouble(text)
     check('workers: no worker killed by the sandbox or crashed', not bad, '\n'.join(bad))
 
     # 1 worker, PHP_FCGI_CHILDREN=4: php-cgi's children share its APCu
-    res, text = layout(a, wd, 'children', h.contrib('php', 'php-children.json'))
-    pids = {p for _, p in res}
-    counts = sorted(c for c, _ in res if isinstance(c, int))
-    log(f'# "workers": 1, PHP_FCGI_CHILDREN=4: {len(pids)} php-cgi children, counts {counts}')
-    check('children: every request answered', len(res) == total and len(counts) == total,
-          f'{res[:4]}')
-    check('children: several php-cgi children served', len(pids) >= 2, f'{pids}')
-    check('children: one APCu counter for all: 1 to %d, each once' % total,
-          counts == list(range(1, total + 1)), f'{counts}')
+    text = layout(a, wd, 'children', h.contrib('php', 'php-children.json'), flows_children)
     bad = h.sandbox_trouble(text)
     check('children: no worker killed by the sandbox or crashed', not bad, '\n'.join(bad))
 

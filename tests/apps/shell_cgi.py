@@ -66,7 +66,7 @@ def run(a, work):
     try:
         ngx = harness.Nginx(work, [harness.contrib(APP, 'nginx.conf')],
                             [('/run/sfcgi/shell-cgi.sock', sock)])
-        flows(harness.Browser(ngx.port), USER)
+        flows(ngx.base, USER)
         # but tcp.bash's, whose end sfcgi-cgi reports on FCGI_STDERR
         errs = [e for e in ngx.errors() if '/tcp.bash: killed by the sandbox' not in e]
         check('nginx logged no upstream error', not errs, '\n'.join(errs[-10:]))
@@ -82,7 +82,10 @@ def run(a, work):
     check('no worker or script killed by the sandbox (sfcgi log)', not bad, '\n'.join(bad[-20:]))
 
 
-def flows(b, user):
+def flows(base, user):
+    """The flows through nginx at base (http://HOST:PORT); user: who the
+    scripts run as."""
+    b = harness.Browser(base)
     # dash: GET with PATH_INFO, POST with a body piped through head and sha256sum
     st, h, body = b.get('/cgi-bin/env.sh/some/path?x=42')
     p = parse(body)
