@@ -423,6 +423,54 @@ def policy(args):
     return report(f"{len(blocks)} system-call lists, {n} entries")
 
 
+def profile_calls(profile_c):
+    """{profile name: [single call, ...]} from src/profile.c's tables."""
+    text = c_strip_comments(read(profile_c))
+    arrays = {m.group(1): re.findall(r'\{\s*"([a-z0-9_]+)"', m.group(2))
+              for m in re.finditer(r'runtime_syscall (\w+)\[\] = \{(.*?)\n\};', text, re.S)}
+    table = re.search(r'runtime_profiles\[\] = \{(.*?)\n\};', text, re.S)
+    if not table:
+        raise ValueError("no runtime_profiles table")
+    return {m.group(1): arrays.get(m.group(2), [])
+            for m in re.finditer(r'\{\s*"([a-z]+)",[^{}]*?(\w+_calls)\s*\}', table.group(1))}
+
+
+def profiles(args):
+    """Every profile of profile.c has its tag under "profile" in the page, and
+    its paragraph names each of its single calls."""
+    try:
+        want = profile_calls(args.profiles)
+    except (ValueError, OSError) as e:
+        fail(args.profiles, str(e))
+        return report("profiles")
+    lines = read(args.page).split("\n")
+    try:
+        start = next(i for i, l in enumerate(lines) if l.startswith(".BR profile "))
+        end = next(i for i in range(start, len(lines)) if lines[i] == ".RE")
+    except StopIteration:
+        fail(args.page, "no \".BR profile\" entry with its .RS/.RE list of profiles")
+        return report("profiles")
+    paras, cur = {}, None
+    for i in range(start, end):
+        if lines[i] == ".TP" and i + 1 < end and lines[i + 1].startswith(".B "):
+            cur = lines[i + 1].split()[1]
+            paras[cur] = []
+        elif cur:
+            paras[cur] += [unroff(lines[i])]
+    for name, calls in want.items():
+        if name not in paras:
+            fail(args.page, f"profile {name} of {os.path.basename(args.profiles)} has no entry")
+            continue
+        words = set(re.findall(r"[a-z0-9_]+", " ".join(paras[name])))
+        for c in calls:
+            if c not in words:
+                fail(args.page, f"profile {name}: its single call {c} is not named")
+    for name in paras:
+        if name not in want:
+            fail(args.page, f"profile {name}: src/profile.c has no such profile")
+    return report(f"{len(want)} profiles, {sum(map(len, want.values()))} single calls")
+
+
 def roff_args(line):
     """The arguments of a roff request line such as .BR a " b" c."""
     out, i, rest = [], 0, line.split(None, 1)[1] if " " in line else ""
@@ -626,6 +674,9 @@ def main():
     p.add_argument("--sandbox", required=True)
     p.add_argument("--fix", action="store_true")
     p.add_argument("page")
+    p = sub.add_parser("profiles")
+    p.add_argument("--profiles", required=True)
+    p.add_argument("page")
     p = sub.add_parser("keys")
     p.add_argument("--config", required=True)
     p.add_argument("--sandbox", required=True)
@@ -637,7 +688,7 @@ def main():
     p.add_argument("--tool-page", required=True)
     args = ap.parse_args()
     return {"lint": lint, "symbols": symbols, "examples": examples, "policy": policy,
-            "keys": keys}[args.cmd](args)
+            "profiles": profiles, "keys": keys}[args.cmd](args)
 
 
 if __name__ == "__main__":
