@@ -8,6 +8,7 @@
  * regular file the worker may execute. Every refusal is one log line.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <sfcgi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,51 @@ static int walk_back(char *path, struct stat *st, size_t *ret_rest)
 	return 0;
 }
 
+/*
+ * A set-user-ID or set-group-ID script (ikiwiki's wrapper) would switch
+ * users under suexec; under the sandbox's no_new_privs execve() ignores the
+ * bit without an error and the script runs as the instance's user, which
+ * fails later in ways that name nothing. Said once per script and worker.
+ */
+static bool no_new_privs(void)
+{
+	static int nnp = -1;
+	char line[64];
+	FILE *f;
+
+	if (nnp >= 0)
+		return nnp;
+	nnp = 1; /* the sandbox's default; also when Landlock hides /proc */
+	if ((f = fopen("/proc/self/status", "re"))) {
+		while (fgets(line, sizeof line, f))
+			if (!strncmp(line, "NoNewPrivs:", 11))
+				nnp = atoi(line + 11) != 0;
+		fclose(f);
+	}
+	return nnp;
+}
+
+static void warn_setid(const char *real, const struct stat *st)
+{
+	static char *warned[32];
+	static size_t n;
+	bool uid = (st->st_mode & S_ISUID) && st->st_uid != geteuid();
+	bool gid = (st->st_mode & S_ISGID) && st->st_gid != getegid();
+
+	if ((!uid && !gid) || !no_new_privs())
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(warned[i], real))
+			return;
+	if (n < sizeof warned / sizeof *warned && !(warned[n++] = strdup(real)))
+		n--;
+	fprintf(stderr, "<4>sfcgi-cgi: %s: set-%s-ID %u, which no_new_privs (the sandbox) ignores: "
+		"it runs as uid %u gid %u; build it without the bit and run the instance as that "
+		"user (a User= drop-in; sfcgi-cgi(1))\n", real, uid ? "user" : "group",
+		uid ? (unsigned)st->st_uid : (unsigned)st->st_gid, (unsigned)geteuid(),
+		(unsigned)getegid());
+}
+
 static int check_file(const struct cgi_opts *o, const char *path, const struct stat *st,
 		      char **ret_real)
 {
@@ -106,6 +152,7 @@ static int check_file(const struct cgi_opts *o, const char *path, const struct s
 		free(real);
 		return 403;
 	}
+	warn_setid(real, st);
 	*ret_real = real;
 	return 0;
 }

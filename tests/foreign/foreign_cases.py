@@ -4,7 +4,9 @@ treats foreign programs that fail, and the CGI bridge's own behaviour.
 Requests go straight to the FastCGI socket with `sfcgi request`."""
 import hashlib
 import os
+import pwd
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -449,6 +451,17 @@ def bridge(env, check):
     rc, out, _ = request(env, 'cgi', '/x', [sf('wait.sh')])
     check('bridge: a shell script waits for its background job (wait builtin)',
           rc == 0 and out.endswith(b'job done\nscript done\n'), repr(out[-200:]))
+    suid = os.path.join(cgi, 'suid.sh')
+    shutil.copy(os.path.join(cgi, 'env.sh'), suid)
+    nobody = pwd.getpwnam('nobody')
+    os.chown(suid, nobody.pw_uid, nobody.pw_gid)
+    os.chmod(suid, 0o4755)
+    for _ in range(2):
+        rc, out, _ = request(env, 'cgi', '/x', [sf('suid.sh')])
+    warned = [l for l in env.logtext('cgi').splitlines() if 'suid.sh: set-user-ID' in l]
+    check('bridge: a set-user-ID script runs, and the log says once that no_new_privs '
+          'ignores the bit and what to do instead',
+          rc == 0 and len(warned) == 1 and 'User= drop-in' in warned[0], f'{rc} {warned}')
     sandbox_cases.without_interpreter(env, check, cgi, sf)
     sandbox_cases.bridge_refusals(env, check, cgi, sf)
 
