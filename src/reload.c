@@ -245,11 +245,11 @@ static void rollback(struct sup *s, const char *why)
 	s->gen_failures = 0;
 	if (s->prev_config_fd > 0)
 		reexec(s, why); /* returns only if it failed, logged */
-	snprintf(s->reload_note, sizeof s->reload_note, "last reload failed: %s", why);
+	snprintf(s->reload_note, sizeof s->reload_note, "last reload failed: %.300s", why);
 	s->phase = RUNNING;
 	s->ready_sent = true;
 	s->idle_since = s->now;
-	snprintf(state, sizeof state, "READY=1\nSTATUS=reload failed: %s; generation %u serving",
+	snprintf(state, sizeof state, "READY=1\nSTATUS=reload failed: %.300s; generation %u serving",
 		 why, s->gen);
 	activation_notify(state);
 	memcpy(s->status, state + 8, strlen(state + 8) + 1);
