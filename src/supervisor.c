@@ -24,6 +24,7 @@
 #include "fdpass.h"
 #include "log.h"
 #include "orphans.h"
+#include "outcome.h"
 #include "progress.h"
 #include "sandbox.h"
 #include "scoreboard.h"
@@ -679,6 +680,8 @@ static int setup(struct sup *s)
 		s->ready_sent = true;
 		s->next_status = s->now + 1000;
 	}
+	if (!e) /* a fresh start: `sfcgi reload` learns that we report outcomes */
+		outcome_write("serving", "generation %u", s->gen);
 	unsetenv("SFCGI_RELOADING");
 	unsetenv("SFCGI_ROLLBACK");
 	unsetenv("SFCGI_PREVIOUS_CONFIG_FD");
