@@ -37,7 +37,7 @@ awk '/^Deploy an instance \(systemd\)$/ { on = 1; next }
 	on { print } { prev = $0 }' "$top/README" >"$tmp/section"
 awk '/^    / { blk = blk substr($0, 5) "\n"; next }
 	blk != "" { n++; printf "%s", blk > (dir "/block" n); blk = "" }' dir="$tmp" "$tmp/section"
-json_block= cmd_block=
+json_block='' cmd_block=''
 for b in "$tmp"/block*; do
 	head -n 1 "$b" | grep -q '^{' && json_block=$b
 	grep -q '^meson install' "$b" && cmd_block=$b

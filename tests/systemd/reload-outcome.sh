@@ -21,7 +21,7 @@
 # SFCGI_TEST_DROPIN='Key=value' adds a [Service] drop-in to app@.service (e.g.
 # the former ExecReload=/bin/kill -HUP $MAINPID, to see this test fail).
 
-# shellcheck disable=SC2154,SC2016,SC2015  # variables come from instance-lib.sh
+# shellcheck disable=SC2154,SC2016,SC2015,SC2034  # variables come from instance-lib.sh, top goes to it
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
