@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "outcome.h"
+#include "sandbox.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
@@ -74,6 +75,7 @@ int cmd_reload(int argc, char **argv)
 	long long deadline;
 	int opt;
 
+	sandbox_filtered_by_unit(); /* ExecReload= runs under the unit's sandbox */
 	while ((opt = getopt_long(argc, argv, "p:t:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p': pidarg = optarg; break;

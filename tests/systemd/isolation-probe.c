@@ -16,6 +16,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Sanitizer builds: LeakSanitizer's exit check needs ptrace, which the
+ * unit's SystemCallFilter= refuses (its documented off switch). */
+int __lsan_is_turned_off(void);
+int __lsan_is_turned_off(void)
+{
+	return 1;
+}
+
 static void say(const char *what, const char *label, int err)
 {
 	printf("probe %s %s %s\n", what, label, err ? strerrorname_np(err) : "ok");
