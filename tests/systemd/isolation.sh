@@ -20,6 +20,8 @@
 #      User=sfcgi-b shares b's dynamic uid) may signal b; so a shared uid is
 #      seen (the defect this test guards against: every instance was "app")
 #   6  c (named user) serves through its socket
+#   7  sfcgi check explains an instance name that makes no valid user name
+#      (my.wiki, 26 letters), which systemd refuses with "Invalid argument"
 #
 #   tests/systemd/isolation.sh [SFCGI ECHO TESTAPP LIBSFCGI UNITDIR PROBE]
 #
@@ -146,6 +148,23 @@ expect "$tmp/probe.bare-b" "kill b-supervisor ok" "5 control: b's own uid may si
 
 # ---------------------------------------------------------------- 6
 check "6 c (User=alice) serves" serves c
+
+# ---------------------------------------------------------------- 7
+# An instance name that makes no valid user name: systemd only says "Invalid
+# argument"; sfcgi check says why and what to do.
+for n in my.wiki abcdefghijklmnopqrstuvwxyz; do
+	sd_write_file "/etc/sfcgi/$n.json" 0644 <<<'{"program": "/usr/local/lib/sfcgi/testapp", "workers": 1}'
+	in_c sfcgi check "$n" >/dev/null 2>"$tmp/check.$n"
+	rc=$?
+	sed 's/^/#   /' "$tmp/check.$n"
+	check "7 sfcgi check $n: exit 0, names the user-name rule" test "$rc" = 0 -a \
+		-n "$(grep -F "runs it as the dynamic user sfcgi-$n, which systemd refuses" "$tmp/check.$n")"
+	in_c systemctl start "app@$n.service" 2>/dev/null
+	check "7 app@$n.service does not start (what sfcgi check said)" \
+		test "$(in_c systemctl is-active "app@$n.service")" != active
+done
+in_c sfcgi check a >/dev/null 2>"$tmp/check.a"
+check "7 sfcgi check a: nothing said about the user name" test ! -s "$tmp/check.a"
 
 [ "$fail" = 0 ] || { diag isolation; in_c journalctl -b --no-pager -o cat -u app@a.service | tail -n 20 | sed 's/^/#   /'; }
 si_done
