@@ -197,10 +197,13 @@ void sup_reload(struct sup *s)
 	if (s->phase != RUNNING) {
 		log_notice("SIGHUP ignored: %s", s->phase == RELOADING ? "a reload is in progress"
 									: "stopping");
-		outcome_write("failed", "%s", s->phase == RELOADING
-			      ? "a reload is in progress (the old generation drains): try again once "
-				"it is done"
-			      : "the instance is stopping");
+		/* before the old generation is told to drain, this reload's own
+		 * outcome is still to come: whoever waits gets that one */
+		if (s->phase != RELOADING || s->old_told)
+			outcome_write("failed", "%s", s->phase == RELOADING
+				      ? "a reload is in progress (the old generation drains): try "
+					"again once it is done"
+				      : "the instance is stopping");
 		return;
 	}
 	activation_notify("RELOADING=1");
