@@ -361,6 +361,7 @@ static void readable(struct conn *c)
 		return;
 	}
 	c->last_io_ms = c->w->now_ms;
+	c->fresh = false;
 	if (n == 0) {
 		on_eof(c);
 		return;

@@ -31,6 +31,7 @@ struct conn {
 	bool dead;        /* closed: no more I/O */
 	bool paused;      /* a request's body buffer is full: stop reading */
 	bool close_after; /* close once the output is flushed and no request is left */
+	bool fresh;       /* accepted, nothing received yet: work on its way (worker.c) */
 };
 
 /* Takes the accepted, non-blocking fd. NULL on allocation failure (fd closed). */

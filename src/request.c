@@ -699,3 +699,8 @@ bool request_is_running(const struct request *r)
 {
 	return r->phase == REQ_RUNNING;
 }
+
+bool request_is_active(const struct request *r)
+{
+	return r->phase != REQ_DISCARD;
+}

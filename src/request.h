@@ -103,6 +103,9 @@ void request_seal(struct request *r);
 /* True while r is handed out to the application. */
 bool request_is_running(const struct request *r);
 
+/* Begun and not yet ended: receiving, queued or running. */
+bool request_is_active(const struct request *r);
+
 /* Marks r handed to the application and returns the public handle. */
 struct sfcgi_request *request_handle(struct request *r);
 

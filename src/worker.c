@@ -26,7 +26,10 @@
 #include "scoreboard.h"
 
 #define MAX_EVENTS 64
-#define ACCEPT_BURST 32
+#define ACCEPT_BURST 32 /* one worker alone: take the whole backlog per wake-up */
+/* An accepted connection that has sent nothing yet counts as work in hand
+ * this long: its first request is on its way (nginx writes it at once). */
+#define FRESH_GRACE_MS 1000
 
 int64_t worker_clock_ms(void)
 {
@@ -61,15 +64,54 @@ static int listen_ctl(struct worker *w, struct listener *l, int op)
 	return 0;
 }
 
-static void listeners_pause(struct worker *w, bool pause)
+/*
+ * Work in hand: a request running, queued or arriving, or a connection
+ * just accepted whose first request has not come yet. With other workers
+ * on the same sockets, a worker holding work stops listening (see
+ * listeners_sync): a connection it accepted now would wait behind that
+ * work while another worker might be idle.
+ */
+static bool has_work(const struct worker *w)
 {
+	if (w->current || w->ready_head)
+		return true;
+	for (const struct conn *c = w->conns; c; c = c->next) {
+		if (c->dead)
+			continue;
+		if (buf_used(&c->in) || (c->fresh && w->now_ms - c->opened_ms < FRESH_GRACE_MS))
+			return true;
+		for (const struct request *r = c->reqs; r; r = r->conn_next)
+			if (request_is_active(r))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Listening sockets are in the epoll set only while this worker should
+ * take new connections: not draining, not at max_conns or out of
+ * descriptors, and, when other workers share the sockets, holding no work.
+ * The kernel wakes one idle waiter per connection (EPOLLEXCLUSIVE), so a
+ * worker out of the set leaves new connections to the idle ones; one that
+ * comes back while connections wait in the backlog sees them at once.
+ */
+static void listeners_sync(struct worker *w)
+{
+	bool want = !w->draining && !w->paused_listeners &&
+		    !(w->nworkers > 1 && has_work(w));
+
 	for (size_t i = 0; i < w->nlisteners; i++) {
 		struct listener *l = &w->listeners[i];
 
-		if (l->fd >= 0 && l->polled == pause)
-			listen_ctl(w, l, pause ? EPOLL_CTL_DEL : EPOLL_CTL_ADD);
+		if (l->fd >= 0 && l->polled != want)
+			listen_ctl(w, l, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL);
 	}
+}
+
+static void listeners_pause(struct worker *w, bool pause)
+{
 	w->paused_listeners = pause;
+	listeners_sync(w);
 }
 
 int worker_init(struct worker *w, const struct settings *set, const int *fds, size_t nfds)
@@ -188,10 +230,15 @@ static bool addr_allowed(const char *list, const struct sockaddr_storage *ss, ch
 
 static void accept_some(struct worker *w, struct listener *l)
 {
-	for (int i = 0; i < ACCEPT_BURST && w->nconns < w->set.max_conns; i++) {
+	/* With other workers waiting, one connection per wake-up: the next one
+	 * goes to a worker that is idle, not behind this one's request. */
+	int burst = w->nworkers > 1 ? 1 : ACCEPT_BURST;
+
+	for (int i = 0; i < burst && w->nconns < w->set.max_conns; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof ss;
 		char text[INET6_ADDRSTRLEN];
+		struct conn *c;
 		int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -214,7 +261,9 @@ static void accept_some(struct worker *w, struct listener *l)
 		}
 		if (l->tcp)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
-		conn_new(w, fd);
+		c = conn_new(w, fd);
+		if (c)
+			c->fresh = true;
 		if (w->slot)
 			SB_STORE(w->slot->conns, w->nconns);
 	}
@@ -333,6 +382,7 @@ int worker_poll(struct worker *w, int timeout_ms)
 	int n;
 
 	reap(w);
+	listeners_sync(w);
 	n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return -errno;
