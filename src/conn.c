@@ -458,6 +458,25 @@ static void handoff(struct conn *c)
 	conn_close(c, NULL); /* our copy only: the supervisor holds the connection */
 }
 
+bool conn_idle(const struct conn *c)
+{
+	return !c->dead && !c->reqs && !c->running && !buf_used(&c->in) && !buf_used(&c->out) &&
+	       !c->eof && !c->close_after;
+}
+
+int conn_pass_on(struct conn *c)
+{
+	int r;
+
+	if (!conn_idle(c))
+		return -EBUSY;
+	r = worker_handoff(c->w, c->fd);
+	if (r < 0)
+		return r;
+	conn_close(c, NULL); /* our copy only: the supervisor holds the connection */
+	return 0;
+}
+
 void conn_update(struct conn *c)
 {
 	uint32_t ev = 0;

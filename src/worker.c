@@ -24,6 +24,7 @@
 #include "log.h"
 #include "request.h"
 #include "scoreboard.h"
+#include "supervisor.h"
 
 #define MAX_EVENTS 64
 #define ACCEPT_BURST 32 /* one worker alone: take the whole backlog per wake-up */
@@ -441,6 +442,45 @@ void worker_dequeue(struct worker *w, struct request *r)
 	r->queued = false;
 }
 
+/*
+ * A request is about to run: our other connections with nothing in
+ * progress (kept ones the web server may send its next request on at any
+ * moment, or one just accepted) would wait until the handler returns.
+ * While another worker is idle they go to it, through the supervisor as
+ * at a reload; the peer sees nothing.
+ */
+static void pass_idle_on(struct worker *w, const struct conn *mine)
+{
+	struct conn *c, *next;
+	unsigned n = 0;
+	bool any = false;
+
+	if (w->nworkers < 2 || w->chan < 0 || !w->slot || w->draining)
+		return;
+	for (c = w->conns; c && !any; c = c->next)
+		any = c != mine && conn_idle(c);
+	if (!any || !supervisor_other_idle(w->slot))
+		return;
+	for (c = w->conns; c; c = next) {
+		int r;
+
+		next = c->next;
+		if (c == mine || !conn_idle(c))
+			continue;
+		r = conn_pass_on(c);
+		if (r < 0) {
+			if (r != -EAGAIN)
+				log_warning("fd %d: passing an idle connection on: %s; keeping it",
+					    c->fd, strerror(-r));
+			break;
+		}
+		n++;
+	}
+	if (w->slot)
+		SB_STORE(w->slot->conns, w->nconns);
+	log_debug("a request starts: %u idle connection(s) passed on to an idle worker", n);
+}
+
 int worker_next(struct worker *w, struct request **ret)
 {
 	for (;;) {
@@ -459,6 +499,7 @@ int worker_next(struct worker *w, struct request **ret)
 				SB_STORE(w->slot->req_clean, (uint8_t)!buf_used(&r->c->out));
 				SB_STORE(w->slot->busy_since, w->now_ms ? w->now_ms : 1);
 			}
+			pass_idle_on(w, r->c);
 			*ret = r;
 			return 1;
 		}

@@ -102,6 +102,7 @@ class Setup:
         with open(self.app_log, 'w') as out:
             self.app = subprocess.Popen([a.sfcgi, 'run', '--config', conf], stdout=out,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        env=dict(os.environ, SFCGI_LOG_LEVEL='debug'),
                                         preexec_fn=lambda: os.umask(0), start_new_session=True)
         if not wait_for(lambda: connects(self.sock) or self.app.poll() is not None):
             raise RuntimeError('the instance does not listen:\n' + tail(self.app_log))
@@ -204,15 +205,15 @@ http {{
             return repr(e), b'', time.monotonic() - t0
 
 
-def pair(s):
-    """Two GETs released together; [(status, body, seconds)] * 2."""
-    res = [None, None]
-    go = threading.Barrier(2)
+def burst(s, n=2):
+    """n GETs released together; [(status, body, seconds)] * n."""
+    res = [None] * n
+    go = threading.Barrier(n)
 
     def one(i):
         go.wait()
         res[i] = s.get()
-    ts = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     for t in ts:
         t.start()
     for t in ts:
@@ -231,6 +232,8 @@ def main():
     ap.add_argument('--pairs', type=int, default=30)
     ap.add_argument('--handler-ms', type=int, default=2000)
     ap.add_argument('--keepalive', action='store_true')
+    ap.add_argument('--warmup', type=int, default=0,
+                    help='first this many requests at once (nginx keeps as many connections)')
     a = ap.parse_args()
     a.app, a.sfcgi = os.path.abspath(a.app), os.path.abspath(a.sfcgi)
     if not os.access(a.nginx, os.X_OK):
@@ -246,9 +249,13 @@ def main():
         s.start_nginx()
         log(f'# {a.mode}{" keepalive" if a.keepalive else ""}: 2 workers, handler '
             f'{handler:g} s, {a.pairs} pairs through nginx on port {s.port}')
+        if a.warmup:
+            for st, body, _ in burst(s, a.warmup):
+                if st != 200:
+                    failed.append(f'warm-up: {st} {body[:100]!r}')
         for i in range(a.pairs):
             t0 = time.monotonic()
-            res = pair(s)
+            res = burst(s)
             took = time.monotonic() - t0
             worst = max(worst, took)
             for st, body, _ in res:
