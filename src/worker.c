@@ -31,6 +31,10 @@
 /* An accepted connection that has sent nothing yet counts as work in hand
  * this long: its first request is on its way (nginx writes it at once). */
 #define FRESH_GRACE_MS 1000
+/* Handlers that take this long (recent average) make passing idle
+ * connections on worth its cost (a trip through the supervisor each);
+ * shorter ones are over before a request on them would notice. */
+#define PASS_ON_MIN_MS 10
 
 int64_t worker_clock_ms(void)
 {
@@ -455,7 +459,8 @@ static void pass_idle_on(struct worker *w, const struct conn *mine)
 	unsigned n = 0;
 	bool any = false;
 
-	if (w->nworkers < 2 || w->chan < 0 || !w->slot || w->draining)
+	if (w->nworkers < 2 || w->chan < 0 || !w->slot || w->draining ||
+	    w->handler_ms < PASS_ON_MIN_MS)
 		return;
 	for (c = w->conns; c && !any; c = c->next)
 		any = c != mine && conn_idle(c);
@@ -499,6 +504,8 @@ int worker_next(struct worker *w, struct request **ret)
 				SB_STORE(w->slot->req_clean, (uint8_t)!buf_used(&r->c->out));
 				SB_STORE(w->slot->busy_since, w->now_ms ? w->now_ms : 1);
 			}
+			if (w->nworkers > 1) /* for pass_idle_on() only */
+				w->started_ms = worker_clock_ms();
 			pass_idle_on(w, r->c);
 			*ret = r;
 			return 1;
@@ -541,6 +548,14 @@ void worker_drain(struct worker *w, bool handoff)
 
 void worker_request_done(struct worker *w)
 {
+	if (w->nworkers > 1) {
+		int64_t took = worker_clock_ms() - w->started_ms;
+
+		/* 3/4 of the old average, 1/4 of this one: a few slow requests
+		 * in a row are enough, and as few fast ones end it */
+		took = took < 0 ? 0 : took > 3600000 ? 3600000 : took;
+		w->handler_ms = (uint32_t)((3 * (int64_t)w->handler_ms + took) / 4);
+	}
 	w->current = NULL;
 	w->served++;
 	if (w->slot) {

@@ -49,6 +49,8 @@ struct worker {
 	bool paused_listeners;
 	bool dirty_heap; /* a connection came since the last malloc_trim() */
 	uint64_t served;
+	int64_t started_ms;      /* when the current request was handed out */
+	uint32_t handler_ms;     /* recent handler durations (moving average) */
 	struct request *current; /* handed to the application, until sfcgi_finish() */
 	struct slot *slot;       /* our scoreboard line under a supervisor, else NULL */
 	uint64_t max_requests;   /* recycle after this many (0 = never) */
