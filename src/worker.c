@@ -267,8 +267,13 @@ static void accept_some(struct worker *w, struct listener *l)
 		if (l->tcp)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		c = conn_new(w, fd);
-		if (c)
+		if (c) {
 			c->fresh = true;
+			/* The first request is usually in already (nginx writes it
+			 * right after connect): read it now, not after another
+			 * round of epoll_wait with the listener out of the set. */
+			conn_event(c, EPOLLIN);
+		}
 		if (w->slot)
 			SB_STORE(w->slot->conns, w->nconns);
 	}
