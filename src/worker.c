@@ -238,6 +238,10 @@ static void accept_some(struct worker *w, struct listener *l)
 	/* With other workers waiting, one connection per wake-up: the next one
 	 * goes to a worker that is idle, not behind this one's request. */
 	int burst = w->nworkers > 1 ? 1 : ACCEPT_BURST;
+	/* Woken for a connection in the same round as for work of ours: take
+	 * it (the kernel woke no other worker for it) but leave it unread, so
+	 * that it can still go to an idle worker (pass_idle_on). */
+	bool busy = w->nworkers > 1 && has_work(w);
 
 	for (int i = 0; i < burst && w->nconns < w->set.max_conns; i++) {
 		struct sockaddr_storage ss;
@@ -272,7 +276,8 @@ static void accept_some(struct worker *w, struct listener *l)
 			/* The first request is usually in already (nginx writes it
 			 * right after connect): read it now, not after another
 			 * round of epoll_wait with the listener out of the set. */
-			conn_event(c, EPOLLIN);
+			if (!busy)
+				conn_event(c, EPOLLIN);
 		}
 		if (w->slot)
 			SB_STORE(w->slot->conns, w->nconns);
