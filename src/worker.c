@@ -391,6 +391,20 @@ static void sweep(struct worker *w)
 	}
 }
 
+/*
+ * A request on an idle connection of ours while another request is queued
+ * to run first, between handlers: read now, it would wait for that one.
+ * Left unread, the connection can still go to an idle worker when the
+ * queued request starts (pass_idle_on); if it does not, the next round of
+ * epoll_wait reports it again. Never inside a handler (w->current), whose
+ * waits would find it ready again and again.
+ */
+static bool leave_unread(const struct worker *w, const struct conn *c, uint32_t events)
+{
+	return w->nworkers > 1 && w->handler_ms >= PASS_ON_MIN_MS && !w->current &&
+	       w->ready_head && !(events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) && conn_idle(c);
+}
+
 int worker_poll(struct worker *w, int timeout_ms)
 {
 	struct epoll_event evs[MAX_EVENTS];
@@ -408,7 +422,7 @@ int worker_poll(struct worker *w, int timeout_ms)
 		if (kind == EV_CONN) {
 			struct conn *c = evs[i].data.ptr;
 
-			if (!c->dead)
+			if (!c->dead && !leave_unread(w, c, evs[i].events))
 				conn_event(c, evs[i].events);
 		} else if (kind == EV_LISTENER) {
 			struct listener *l = evs[i].data.ptr;
