@@ -156,7 +156,7 @@ static void dispatch(struct sup *s)
 /* The scoreboard as a worker sees it (supervisor_other_idle). */
 static struct scoreboard *worker_board;
 
-bool supervisor_other_idle(const struct slot *self)
+bool supervisor_other_idle(const struct slot *self, bool empty)
 {
 	struct scoreboard *sb = worker_board;
 	uint32_t gen = SB_LOAD(self->generation);
@@ -167,7 +167,8 @@ bool supervisor_other_idle(const struct slot *self)
 		const struct slot *sl = &sb->slots[i];
 
 		if (sl != self && alive(sl) && SB_LOAD(sl->generation) == gen &&
-		    SB_LOAD(sl->state) == SLOT_READY && !SB_LOAD(sl->busy_since))
+		    SB_LOAD(sl->state) == SLOT_READY && !SB_LOAD(sl->busy_since) &&
+		    (!empty || !SB_LOAD(sl->conns)))
 			return true;
 	}
 	return false;

@@ -28,9 +28,11 @@
 
 #define MAX_EVENTS 64
 #define ACCEPT_BURST 32 /* one worker alone: take the whole backlog per wake-up */
-/* An accepted connection that has sent nothing yet counts as work in hand
- * this long: its first request is on its way (nginx writes it at once). */
-#define FRESH_GRACE_MS 1000
+/* A connection just accepted, or a request just begun, counts as work in
+ * hand this long while its request is still arriving (a web server sends
+ * it at once), and only while another worker holds nothing at all: so that
+ * slow or silent peers cannot keep workers from accepting. */
+#define ARRIVAL_GRACE_MS 100
 /* Handlers that take this long (recent average) make passing idle
  * connections on worth its cost (a trip through the supervisor each);
  * shorter ones are over before a request on them would notice. */
@@ -69,27 +71,35 @@ static int listen_ctl(struct worker *w, struct listener *l, int op)
 	return 0;
 }
 
+/* A request or a connection on its way (see ARRIVAL_GRACE_MS). */
+static bool arriving(const struct worker *w)
+{
+	int64_t since = w->now_ms - ARRIVAL_GRACE_MS;
+
+	for (const struct conn *c = w->conns; c; c = c->next) {
+		if (c->dead)
+			continue;
+		if (c->opened_ms > since && (c->fresh || buf_used(&c->in)))
+			return true;
+		for (const struct request *r = c->reqs; r; r = r->conn_next)
+			if (request_arriving_since(r, since))
+				return true;
+	}
+	return false;
+}
+
 /*
- * Work in hand: a request running, queued or arriving, or a connection
- * just accepted whose first request has not come yet. With other workers
- * on the same sockets, a worker holding work stops listening (see
- * listeners_sync): a connection it accepted now would wait behind that
- * work while another worker might be idle.
+ * Work in hand: a request running or queued, or one on its way while
+ * another worker is free. With other workers on the same sockets, a worker
+ * holding work stops listening (see listeners_sync): a connection it
+ * accepted now would wait behind that work while another worker might be
+ * idle.
  */
 static bool has_work(const struct worker *w)
 {
 	if (w->current || w->ready_head)
 		return true;
-	for (const struct conn *c = w->conns; c; c = c->next) {
-		if (c->dead)
-			continue;
-		if (buf_used(&c->in) || (c->fresh && w->now_ms - c->opened_ms < FRESH_GRACE_MS))
-			return true;
-		for (const struct request *r = c->reqs; r; r = r->conn_next)
-			if (request_is_active(r))
-				return true;
-	}
-	return false;
+	return w->slot && arriving(w) && supervisor_other_idle(w->slot, true);
 }
 
 /*
@@ -100,10 +110,10 @@ static bool has_work(const struct worker *w)
  * worker out of the set leaves new connections to the idle ones; one that
  * comes back while connections wait in the backlog sees them at once.
  */
-static void listeners_sync(struct worker *w)
+static bool listeners_sync(struct worker *w)
 {
-	bool want = !w->draining && !w->paused_listeners &&
-		    !(w->nworkers > 1 && has_work(w));
+	bool busy = w->nworkers > 1 && has_work(w);
+	bool want = !w->draining && !w->paused_listeners && !busy;
 
 	for (size_t i = 0; i < w->nlisteners; i++) {
 		struct listener *l = &w->listeners[i];
@@ -111,12 +121,14 @@ static void listeners_sync(struct worker *w)
 		if (l->fd >= 0 && l->polled != want)
 			listen_ctl(w, l, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL);
 	}
+	/* out only for work on its way: back in when its grace is over */
+	return busy && !w->current && !w->ready_head;
 }
 
 static void listeners_pause(struct worker *w, bool pause)
 {
 	w->paused_listeners = pause;
-	listeners_sync(w);
+	(void)listeners_sync(w);
 }
 
 int worker_init(struct worker *w, const struct settings *set, const int *fds, size_t nfds)
@@ -411,7 +423,8 @@ int worker_poll(struct worker *w, int timeout_ms)
 	int n;
 
 	reap(w);
-	listeners_sync(w);
+	if (listeners_sync(w) && (timeout_ms < 0 || timeout_ms > ARRIVAL_GRACE_MS))
+		timeout_ms = ARRIVAL_GRACE_MS;
 	n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return -errno;
@@ -488,7 +501,7 @@ static void pass_idle_on(struct worker *w, const struct conn *mine)
 		return;
 	for (c = w->conns; c && !any; c = c->next)
 		any = c != mine && conn_idle(c);
-	if (!any || !supervisor_other_idle(w->slot))
+	if (!any || !supervisor_other_idle(w->slot, false))
 		return;
 	for (c = w->conns; c; c = next) {
 		int r;
