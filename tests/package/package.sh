@@ -47,6 +47,8 @@ if [ "${SFCGI_TEST_SANITIZED:-0}" = 1 ]; then
 fi
 # shellcheck source=instance-lib.sh
 . "$here/instance-lib.sh"
+# meson test sets these for the build tree; the packages bring their own.
+unset LD_LIBRARY_PATH MALLOC_PERTURB_
 si_init package "${@:3}"
 for c in dpkg-buildpackage dch lintian apt wrk; do
 	command -v "$c" >/dev/null || {
