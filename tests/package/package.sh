@@ -222,7 +222,7 @@ si_nginx_stop
 check "6 no app@ unit active" \
 	test -z "$(in_c systemctl list-units --no-legend --plain --state=active 'app@*')"
 check "6 no sfcgi process" test -z "$(in_c pgrep -f 'sfcgi|libexec/sfcgi')"
-check "6 no socket" in_c test ! -e /run/sfcgi/wiki.sock
+check "6 no socket, no /run/sfcgi" in_c test ! -e /run/sfcgi/wiki.sock -a ! -e /run/sfcgi
 left=$(in_c sh -c 'while read -r f; do
 	if [ ! -d "$f" ] && { [ -e "$f" ] || [ -L "$f" ]; }; then echo "$f"; fi; done; for d in /usr/libexec/sfcgi /usr/share/sfcgi /usr/share/doc/sfcgi \
 	/usr/share/doc/libsfcgi0 /usr/share/doc/libsfcgi-dev; do [ -e "$d" ] && echo "$d"; done; true' \
