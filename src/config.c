@@ -301,7 +301,7 @@ static int choice(struct json *p, int v, const char *what, const char *const *ch
 
 /* An array of strings, each checked by ok() (NULL = any); *ret NULL-terminated. */
 static int strings(struct json *p, int v, const char *what, char ***ret,
-		   const char *(*ok)(const char *s))
+		   const char *(*ok)(struct json *p, const char *s))
 {
 	char item[64];
 	int r = json_expect(p, v, "an array", what), n = 0;
@@ -313,30 +313,36 @@ static int strings(struct json *p, int v, const char *what, char ***ret,
 
 		snprintf(item, sizeof item, "%s[%d]", what, n);
 		r = json_get_string(p, i, item, &(*ret)[n]);
-		if (r == 0 && ok && (why = ok((*ret)[n])))
+		if (r == 0 && ok && (why = ok(p, (*ret)[n])))
 			r = json_fail(p, json_t_start(p, i), "\"%s\": %.*s %s", item, JSON_ECHO(p, i), why);
 		n++;
 	}
 	return r;
 }
 
-static const char *path_ok(const char *s)
+/* A path missing until systemd creates it at start (StateDirectory=...) is
+ * fine: `sfcgi check` says so. */
+static const char *path_ok(struct json *p, const char *s)
 {
 	struct stat st;
 
 	if (s[0] != '/')
 		return "is not an absolute path";
-	return stat(s, &st) < 0 ? stat_failed(errno) : NULL;
+	if (stat(s, &st) == 0)
+		return NULL;
+	if (errno == ENOENT && config_unit_directory(p->name, s))
+		return NULL;
+	return stat_failed(errno);
 }
 
-static const char *group_ok(const char *s)
+static const char *group_ok(struct json *p, const char *s)
 {
 	return sandbox_group_by_name(s) ? NULL
 		: "is not a group (valid: file-read, file-write, network, process, threads, "
 		  "interpreter, file-copy)";
 }
 
-static const char *syscall_ok(const char *s)
+static const char *syscall_ok(struct json *p, const char *s)
 {
 	return sandbox_syscall_known(s) == 0 ? NULL : "is not a system call of this architecture";
 }

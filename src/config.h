@@ -54,6 +54,13 @@ struct config_error {
 	char msg[512]; /* "file:line:col: message", one line */
 };
 
+/*
+ * The unit setting that creates path for the system instance whose file is
+ * config_path (/etc/sfcgi/NAME.json: "StateDirectory=" for /var/lib/sfcgi/
+ * NAME, CacheDirectory=, LogsDirectory=, RuntimeDirectory=), or NULL.
+ */
+const char *config_unit_directory(const char *config_path, const char *path);
+
 /* Defaults for every field (program NULL). */
 void config_defaults(struct config *c);
 

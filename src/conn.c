@@ -309,6 +309,14 @@ static void parse(struct conn *c)
 		buf_reset(&c->in, IN_KEEP);
 }
 
+/* A peer that hangs up (reset, closed pipe) is routine, logged at info: web
+ * servers drop kept connections and clients leave mid-response all day.
+ * Any other error is not. */
+static bool peer_hung_up(int err)
+{
+	return err == ECONNRESET || err == EPIPE || err == ECONNABORTED;
+}
+
 static void on_eof(struct conn *c)
 {
 	struct request *r, *next;
@@ -346,7 +354,9 @@ static void readable(struct conn *c)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
-		log_warning("fd %d: peer went away (recv: %m)", c->fd);
+		/* a web server dropping a kept connection is routine */
+		log_msg(peer_hung_up(errno) ? LOG_INFO : LOG_WARNING,
+			"fd %d: peer went away (recv: %m)", c->fd);
 		conn_close(c, NULL);
 		return;
 	}
@@ -383,7 +393,9 @@ int conn_flush(struct conn *c)
 				break;
 			if (errno == EINTR)
 				continue;
-			log_warning("fd %d: peer went away during the response (send: %m)", c->fd);
+			/* a client gone mid-response (nginx closes upstream) */
+			log_msg(peer_hung_up(errno) ? LOG_INFO : LOG_WARNING,
+				"fd %d: peer went away during the response (send: %m)", c->fd);
 			conn_close(c, NULL);
 			break;
 		}

@@ -29,6 +29,7 @@
 #include "activation.h"
 #include "config.h"
 #include "log.h"
+#include "outcome.h"
 
 #define READY_WAIT_MS 30000 /* new generation not ready by then: drain old anyway */
 #define ROLLBACK_FAILURES 3 /* new workers failing this often, none serving: roll back */
@@ -100,6 +101,9 @@ static void pass_config(const char *name, int fd, bool keep)
 		unsetenv(name);
 }
 
+/* Why the last reexec() returned, for the outcome (`sfcgi reload`). */
+static char reexec_why[512];
+
 /* rollback: NULL for a reload; else why, and the previous config (foreign) */
 static void reexec(struct sup *s, const char *rollback)
 {
@@ -117,6 +121,7 @@ static void reexec(struct sup *s, const char *rollback)
 		n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 		if (n <= 0) {
 			log_err("reload: /proc/self/exe: %m; still serving");
+			snprintf(reexec_why, sizeof reexec_why, "/proc/self/exe: %m");
 			return;
 		}
 		exe[n] = 0;
@@ -127,10 +132,13 @@ static void reexec(struct sup *s, const char *rollback)
 	}
 	if (access(exe, X_OK) < 0) {
 		log_err("reload refused: %s: %m; still serving", exe);
+		snprintf(reexec_why, sizeof reexec_why, "%.400s: %m", exe);
 		return;
 	}
 	if ((r = sup_place_fds(s, true)) < 0) {
 		log_err("reload: arranging file descriptors: %s; still serving", strerror(-r));
+		snprintf(reexec_why, sizeof reexec_why, "arranging file descriptors: %s",
+			 strerror(-r));
 		return;
 	}
 	snprintf(num, sizeof num, "%zu", s->o->nfds);
@@ -160,6 +168,7 @@ static void reexec(struct sup *s, const char *rollback)
 	log_info("%s: executing %s", rollback ? "rollback" : "reload", exe);
 	execv(exe, argv);
 	log_err("%s: exec %s: %m; still serving", rollback ? "rollback" : "reload", exe);
+	snprintf(reexec_why, sizeof reexec_why, "executing %.400s: %m", exe);
 	keep_across_exec(s, false);
 	pass_config("SFCGI_CONFIG_FD", s->prev_config_fd, false);
 	pass_config("SFCGI_PREVIOUS_CONFIG_FD", s->o->config_fd, false);
@@ -174,11 +183,27 @@ static void reexec(struct sup *s, const char *rollback)
 	sup_place_fds(s, false);
 }
 
+/* A reload that did not start: said in the log (already), STATUS= and the outcome. */
+static void refused(struct sup *s, const char *why)
+{
+	snprintf(s->reload_note, sizeof s->reload_note, "last reload refused: %.300s", why);
+	s->next_status = 0; /* STATUS= says so at once */
+	outcome_write("failed", "refused: %s; generation %u serves on with the previous "
+		      "configuration", why, s->gen);
+}
+
 void sup_reload(struct sup *s)
 {
 	if (s->phase != RUNNING) {
 		log_notice("SIGHUP ignored: %s", s->phase == RELOADING ? "a reload is in progress"
 									: "stopping");
+		/* before the old generation is told to drain, this reload's own
+		 * outcome is still to come: whoever waits gets that one */
+		if (s->phase != RELOADING || s->old_told)
+			outcome_write("failed", "%s", s->phase == RELOADING
+				      ? "a reload is in progress (the old generation drains): try "
+					"again once it is done"
+				      : "the instance is stopping");
 		return;
 	}
 	activation_notify("RELOADING=1");
@@ -194,6 +219,7 @@ void sup_reload(struct sup *s)
 		if (r < 0) {
 			log_err("reload refused: %s; still serving with the previous configuration",
 				err.msg);
+			refused(s, err.msg);
 			activation_notify("READY=1");
 			return;
 		}
@@ -202,11 +228,15 @@ void sup_reload(struct sup *s)
 		if (r < 0) {
 			log_err("reload refused (see above); still serving with the previous "
 				"configuration");
+			refused(s, "the new configuration's sandbox cannot be set up (the "
+				   "supervisor's log says why)");
 			activation_notify("READY=1");
 			return;
 		}
 	}
+	reexec_why[0] = 0;
 	reexec(s, NULL); /* returns only if it failed, logged */
+	refused(s, reexec_why);
 	activation_notify("READY=1");
 }
 
@@ -243,6 +273,7 @@ static void rollback(struct sup *s, const char *why)
 	s->gen--;
 	s->sb->generation = s->gen;
 	s->gen_failures = 0;
+	outcome_write("failed", "rolled back: %s; generation %u serves on", why, s->gen);
 	if (s->prev_config_fd > 0)
 		reexec(s, why); /* returns only if it failed, logged */
 	snprintf(s->reload_note, sizeof s->reload_note, "last reload failed: %.300s", why);
@@ -284,6 +315,14 @@ void sup_reload_progress(struct sup *s)
 			log_warning("reload: only %zu of %u new workers ready after %d s; draining "
 				    "the old ones anyway",
 				    ready, s->o->workers, READY_WAIT_MS / 1000);
+		if (ready)
+			outcome_write("ok", "generation %u serves with %zu of %u worker(s); the old "
+				      "one drains", s->gen, ready, s->o->workers);
+		else
+			outcome_write("failed", "no worker of generation %u serves within %d s and no "
+				      "previous one is left to roll back to: %s", s->gen,
+				      READY_WAIT_MS / 1000, *s->fail_why ? s->fail_why : "no reason "
+				      "known");
 		sup_signal_gen(s, false, s->o->drain_signal);
 		s->old_told = true;
 		s->old_told_at = s->now;

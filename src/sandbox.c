@@ -326,6 +326,13 @@ __attribute__((visibility("default"))) int __lsan_is_turned_off(void)
 }
 #endif
 
+void sandbox_filtered_by_unit(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	locked = true;
+#endif
+}
+
 int sandbox_prepare(const struct sandbox_config *c)
 {
 	int r;

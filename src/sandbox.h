@@ -107,6 +107,9 @@ int sandbox_apply(const struct sandbox_config *c, struct slot *slot);
  * per process lifetime (the filter survives re-exec). 0 or negative errno.
  */
 int sandbox_supervisor(void);
+/* A process that exits under a unit's SystemCallFilter= (sfcgi reload):
+ * sanitizer builds skip LeakSanitizer's exit check, which needs ptrace. */
+void sandbox_filtered_by_unit(void);
 
 /*
  * For the supervisor's log line about a worker killed by SIGSYS: the name

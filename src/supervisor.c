@@ -24,6 +24,7 @@
 #include "fdpass.h"
 #include "log.h"
 #include "orphans.h"
+#include "outcome.h"
 #include "progress.h"
 #include "sandbox.h"
 #include "scoreboard.h"
@@ -35,6 +36,9 @@
 #define KILL_GRACE_MS 2000 /* after the request_timeout signal, SIGKILL */
 #define SWEEP_MS 250       /* orphans looked for this often, and at each reap */
 #define ORPHAN_WAIT_MS 5000 /* stopping: how long killed orphans may take to go */
+/* STATUS= is sent when it changed, at most this often: with the 250 ms poll
+ * of an idle loop, the request count it shows is never 1 s old. */
+#define STATUS_MS 500
 #define EXIT0_MIN_LIFE_MS 100 /* a slot starts at most 10 programs a second that exit 0 */
 
 size_t sup_count(struct sup *s, bool current, uint32_t state)
@@ -573,7 +577,7 @@ static void report(struct sup *s)
 
 	if (s->now < s->next_status)
 		return;
-	s->next_status = s->now + 1000;
+	s->next_status = s->now + STATUS_MS;
 	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
 
@@ -679,6 +683,8 @@ static int setup(struct sup *s)
 		s->ready_sent = true;
 		s->next_status = s->now + 1000;
 	}
+	if (!e) /* a fresh start: `sfcgi reload` learns that we report outcomes */
+		outcome_write("serving", "generation %u", s->gen);
 	unsetenv("SFCGI_RELOADING");
 	unsetenv("SFCGI_ROLLBACK");
 	unsetenv("SFCGI_PREVIOUS_CONFIG_FD");

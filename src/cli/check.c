@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
@@ -37,6 +38,33 @@ static bool is_file(const char *arg)
 	size_t n = strlen(arg);
 
 	return strchr(arg, '/') || (n >= 5 && !strcmp(arg + n - 5, ".json"));
+}
+
+/*
+ * The shipped app@.service runs instance NAME as the dynamic user sfcgi-NAME
+ * (User=sfcgi-%i); systemd refuses a user name longer than 31 characters or
+ * with other characters than letters, digits, '-' and '_', and says only
+ * "Failed to run 'start' task: Invalid argument". Said here instead.
+ */
+#define USER_PREFIX "sfcgi-"
+#define USER_NAME_MAX 31
+
+static void check_user_name(const char *name)
+{
+	size_t n = strlen(name), max = USER_NAME_MAX - strlen(USER_PREFIX);
+	bool ok = n <= max;
+
+	for (const char *p = name; *p && ok; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		     (*p >= '0' && *p <= '9') || *p == '-' || *p == '_';
+	if (!ok)
+		fprintf(stderr, "sfcgi check: instance name '%s': the shipped app@.service runs it "
+				"as the dynamic user " USER_PREFIX "%s, which systemd refuses (a user "
+				"name is at most %d letters, digits, '-' and '_'), so app@%s.service "
+				"would fail with \"Invalid argument\": name the instance with at most "
+				"%zu of those, or run it as a named user (a drop-in with DynamicUser=no "
+				"and User=NAME; see sfcgi(1))\n",
+			name, name, USER_NAME_MAX, name, max);
 }
 
 /* The file to read for arg, malloc'd; NULL with the exit status in *ret_code. */
@@ -106,6 +134,14 @@ int cmd_check(int argc, char **argv)
 		free(path);
 		return EXIT_INVALID;
 	}
+	if (!is_file(argv[optind]) && !user)
+		check_user_name(argv[optind]);
+	for (int l = 0; l < 2; l++)
+		for (char **d = l ? c.sandbox.read_write : c.sandbox.read_only; d && *d; d++)
+			if (access(*d, F_OK) < 0 && config_unit_directory(c.path, *d))
+				fprintf(stderr, "%s: %s does not exist yet: it will be created by the "
+						"unit's %s at start (app@.service)\n",
+					c.path, *d, config_unit_directory(c.path, *d));
 	if (!c.program)
 		fprintf(stderr, "%s: no \"program\": valid for a native program started as "
 				"PROGRAM --config %s; `sfcgi run` needs \"program\" to know what "

@@ -8,6 +8,7 @@
 int cmd_request(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
 
 struct config;
 /* sfcgi-foreign: supervise a "kind": "foreign" instance's program. config_fd:

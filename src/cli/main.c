@@ -13,6 +13,7 @@ static const struct {
 } commands[] = {
 	{ "run", cmd_run, "run an instance (what a unit's ExecStart= calls)" },
 	{ "request", cmd_request, "send one FastCGI request and print the response" },
+	{ "reload", cmd_reload, "reload a running instance and wait for the outcome (ExecReload=)" },
 	{ "check", cmd_check, "validate an instance configuration and print it" },
 };
 

@@ -61,7 +61,7 @@ sd_install_file "$unitdir/app@.service" /etc/systemd/system/app@.service 0644 ||
 exec_start=$(grep '^ExecStart=' "$SD_ROOT/etc/systemd/system/app@.service")
 if [ "$exec_start" != 'ExecStart=/usr/local/bin/sfcgi run %i' ]; then
 	echo "# app@.service: $exec_start (not /usr/local/bin/sfcgi): rewritten for this test"
-	sed -i 's|^ExecStart=[^ ]*/sfcgi |ExecStart=/usr/local/bin/sfcgi |' \
+	sed -i -E 's#^Exec(Start|Reload)=[^ ]*/sfcgi #Exec\1=/usr/local/bin/sfcgi #' \
 		"$SD_ROOT/etc/systemd/system/app@.service"
 fi
 sd_start || exit 1

@@ -10,7 +10,7 @@
 #   2  lintian on the first .changes: no error, no warning
 #   3  apt install ./*.deb in the container: the templates are installed,
 #      nothing is enabled or started
-#   4  the wiki from /usr/share/doc/sfcgi/examples/wiki/, enabled, through
+#   4  the wiki from /usr/share/doc/sfcgi/examples/wiki.json, enabled, through
 #      nginx: a page saved and read back
 #   5  apt install of the second version under load (wrk through nginx):
 #      0 failed requests; the instance was reloaded (same MainPID, no
@@ -149,9 +149,9 @@ check "3 the templates are known to systemd, disabled" \
 
 # ---------------------------------------------------------------- 4 wiki
 in_c mkdir -p /etc/sfcgi
-in_c cp /usr/share/doc/sfcgi/examples/wiki/wiki.json /etc/sfcgi/wiki.json
+in_c cp /usr/share/doc/sfcgi/examples/wiki.json /etc/sfcgi/wiki.json
 in_c systemctl enable --now "$sock_unit" >"$tmp/enable.out" 2>&1
-check "4 enable --now $sock_unit (/usr/share/doc/sfcgi/examples/wiki/wiki.json)" test $? = 0
+check "4 enable --now $sock_unit (/usr/share/doc/sfcgi/examples/wiki.json)" test $? = 0
 check "4 nginx (host) -> /run/sfcgi/wiki.sock" si_nginx_start /run/sfcgi/wiki.sock
 code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' --data-urlencode "text=$needle" "$url/Upgrade")
 check "4 POST /Upgrade saves a page ($code)" test "$code" = 303

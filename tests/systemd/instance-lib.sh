@@ -193,7 +193,7 @@ si_install() {
 		ExecStart=/usr/local/bin/sfcgi\ *) ;;
 		*)
 			note "$u: $exec_start (not /usr/local/bin/sfcgi): rewritten for this test"
-			sed -i 's|^ExecStart=[^ ]*/sfcgi |ExecStart=/usr/local/bin/sfcgi |' "$SD_ROOT$u" ;;
+			sed -i -E 's#^Exec(Start|Reload)=[^ ]*/sfcgi #Exec\1=/usr/local/bin/sfcgi #' "$SD_ROOT$u" ;;
 		esac
 	done
 	# Man pages, as an install puts them (systemd-analyze verify checks Documentation=).

@@ -13,7 +13,8 @@
 #   6  systemctl restart under load: nothing refused, nothing failed
 #   7  kill -9 of a worker under load: replaced, logged, the other one serves
 #   8  idle exit after idle_timeout, re-activation on the next connection
-#   9  an invalid config is refused at reload; the instance keeps serving
+#   9  an invalid config is refused at reload (systemctl reload fails); the
+#      instance keeps serving
 #   10 a systemctl --user instance, reached by www-data through an ACL
 #   +  systemd-analyze verify (silent) and security (exposure printed)
 #
@@ -254,10 +255,13 @@ sd_write_file /etc/sfcgi/wiki.json <<'EOF'
   "idle_timeout": 4,
 }
 EOF
-in_c timeout 30 systemctl reload "$unit"
-check "9 systemctl reload with an invalid config returns" test $? = 0
-check "9 the journal names /etc/sfcgi/wiki.json:LINE:COL: once" \
-	wait_for 5 "[ \$(jcount '/etc/sfcgi/wiki.json:[0-9]+:[0-9]+:') = 1 ]"
+in_c timeout 30 systemctl reload "$unit" 2>/dev/null
+rc=$?
+check "9 systemctl reload with an invalid config fails (exit $rc; sfcgi reload)" test "$rc" != 0
+check "9 the supervisor's log names /etc/sfcgi/wiki.json:LINE:COL: once" \
+	wait_for 5 "[ \$(jcount 'reload refused: /etc/sfcgi/wiki.json:[0-9]+:[0-9]+:') = 1 ]"
+check "9 so does sfcgi reload's (ExecReload=)" \
+	wait_for 5 "[ \$(jcount 'sfcgi reload wiki: reload failed: refused: /etc/sfcgi/wiki.json:[0-9]+:[0-9]+:') = 1 ]"
 note "$(jlines '/etc/sfcgi/wiki.json:[0-9]+:[0-9]+:')"
 check "9 still active, same MainPID ($pid2)" test "$(in_c systemctl is-active "$unit")" = active -a "$(mainpid)" = "$pid2"
 check "9 still answering" grep -q pid= <<<"$(req "$sock" pid)"

@@ -5,7 +5,7 @@
 # throw-away nspawn container, see lib.sh) and the shipped units, with the
 # host's nginx in front:
 #
-#   /usr/local/lib/sfcgi/wiki          build/examples/wiki
+#   /usr/local/libexec/sfcgi/wiki          build/examples/wiki
 #   /usr/local/share/sfcgi/wiki/       examples/wiki/templates/*.html
 #   /etc/sfcgi/wiki.json               examples/wiki/wiki.json, as shipped
 #   app@wiki.socket, app@wiki.service  units/ (DynamicUser=, StateDirectory=)
@@ -47,8 +47,8 @@ done
 # ---------------------------------------------------------------- set up
 sd_prepare wiki || exit 1
 si_install || exit 1
-sd_install_file "$wiki_bin" /usr/local/lib/sfcgi/wiki 0755 || exit 1
-sd_install_file "$wiki_test_bin" /usr/local/lib/sfcgi/wiki-test 0755 || exit 1
+sd_install_file "$wiki_bin" /usr/local/libexec/sfcgi/wiki 0755 || exit 1
+sd_install_file "$wiki_test_bin" /usr/local/libexec/sfcgi/wiki-test 0755 || exit 1
 for f in "$templates"/*.html; do
 	sd_install_file "$f" "/usr/local/share/sfcgi/wiki/${f##*/}" 0644 || exit 1
 done
@@ -124,7 +124,7 @@ check "5 the production wiki ignores ?escape= (404 page, nothing written)" \
 check "5 no sandbox violation in the journal after normal use" test "$(violations)" = 0
 
 # ---------------------------------------------------------------- 6
-in_c sed -i 's|"/usr/local/lib/sfcgi/wiki"|"/usr/local/lib/sfcgi/wiki-test"|' /etc/sfcgi/wiki.json
+in_c sed -i 's|"/usr/local/libexec/sfcgi/wiki"|"/usr/local/libexec/sfcgi/wiki-test"|' /etc/sfcgi/wiki.json
 in_c grep -q wiki-test /etc/sfcgi/wiki.json || bail_out "6 could not point wiki.json at wiki-test"
 in_c timeout 60 systemctl restart "$unit"
 check "6 restarted with wiki-test, same config otherwise" active "$unit" active

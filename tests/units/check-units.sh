@@ -14,9 +14,9 @@ not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
 
 # ExecStart= must name an executable: point it at the built tool.
 mkdir -p "$dir/system" "$dir/user"
-sed "s|^ExecStart=[^ ]*/sfcgi|ExecStart=$tool|" "$built/app@.service" >"$dir/system/app@.service"
+sed -E "s#^Exec(Start|Reload)=[^ ]*/sfcgi #Exec\1=$tool #" "$built/app@.service" >"$dir/system/app@.service"
 cp "$src/app@.socket" "$dir/system/"
-sed "s|^ExecStart=[^ ]*/sfcgi|ExecStart=$tool|" "$built/user-app@.service" >"$dir/user/app@.service"
+sed -E "s#^Exec(Start|Reload)=[^ ]*/sfcgi #Exec\1=$tool #" "$built/user-app@.service" >"$dir/user/app@.service"
 cp "$src/user/app@.socket" "$dir/user/"
 
 for kind in system user; do
@@ -42,8 +42,12 @@ else
 	not_ok "app@.service exposure ${level:-unknown} > $max_exposure"
 	echo "$out" | grep '✗' | head -20
 fi
-grep -q '^ExecReload=/bin/kill -HUP \$MAINPID' "$dir/system/app@.service" &&
-	ok "reload sends SIGHUP to the supervisor" || not_ok "ExecReload"
+grep -q '^ExecReload=[^ ]*/sfcgi reload --pid \$MAINPID %i$' "$dir/system/app@.service" &&
+	ok "reload waits for the outcome (sfcgi reload)" || not_ok "ExecReload"
+grep -q '^RuntimeDirectory=sfcgi/%i$' "$dir/system/app@.service" &&
+	ok "RuntimeDirectory= for the reload outcome" || not_ok "RuntimeDirectory"
+grep -q '^User=sfcgi-%i$' "$dir/system/app@.service" &&
+	ok "a dynamic user per instance (User=sfcgi-%i)" || not_ok "User=sfcgi-%i"
 grep -q '^FileDescriptorName=fastcgi' "$dir/system/app@.socket" &&
 	ok "socket named fastcgi" || not_ok "FileDescriptorName"
 
