@@ -229,8 +229,9 @@ left=$(in_c sh -c 'while read -r f; do
 	<"$tmp/owned")
 check_or "6 no file the packages owned ($(wc -l <"$tmp/owned") listed)" test -z "$left" ||
 	note "left: $left"
-check "6 no state: /var/lib/sfcgi, /var/lib/private/sfcgi" \
-	in_c test ! -e /var/lib/sfcgi -a ! -e /var/lib/private/sfcgi
+check "6 no state, cache or logs: /var/{lib,cache,log}/{,private/}sfcgi" \
+	test -z "$(in_c sh -c 'ls -d /var/lib/sfcgi /var/lib/private/sfcgi /var/cache/sfcgi \
+		/var/cache/private/sfcgi /var/log/sfcgi /var/log/private/sfcgi 2>/dev/null')"
 check "6 no enablement link left" \
 	test -z "$(in_c find /etc/systemd/system -name 'app@*')"
 check "6 the admin's /etc/sfcgi/wiki.json is left, and the purge says so" \
