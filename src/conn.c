@@ -361,6 +361,7 @@ static void readable(struct conn *c)
 		return;
 	}
 	c->last_io_ms = c->w->now_ms;
+	c->fresh = false;
 	if (n == 0) {
 		on_eof(c);
 		return;
@@ -455,6 +456,25 @@ static void handoff(struct conn *c)
 		return;
 	}
 	conn_close(c, NULL); /* our copy only: the supervisor holds the connection */
+}
+
+bool conn_idle(const struct conn *c)
+{
+	return !c->dead && !c->reqs && !c->running && !buf_used(&c->in) && !buf_used(&c->out) &&
+	       !c->eof && !c->close_after;
+}
+
+int conn_pass_on(struct conn *c)
+{
+	int r;
+
+	if (!conn_idle(c))
+		return -EBUSY;
+	r = worker_handoff(c->w, c->fd);
+	if (r < 0)
+		return r;
+	conn_close(c, NULL); /* our copy only: the supervisor holds the connection */
+	return 0;
 }
 
 void conn_update(struct conn *c)

@@ -31,6 +31,7 @@ struct conn {
 	bool dead;        /* closed: no more I/O */
 	bool paused;      /* a request's body buffer is full: stop reading */
 	bool close_after; /* close once the output is flushed and no request is left */
+	bool fresh;       /* accepted, nothing received yet: work on its way (worker.c) */
 };
 
 /* Takes the accepted, non-blocking fd. NULL on allocation failure (fd closed). */
@@ -47,6 +48,14 @@ void conn_resume(struct conn *c);
 
 /* Re-checks the epoll mask and whether the connection is finished with. */
 void conn_update(struct conn *c);
+
+/* Nothing in progress: no request, nothing buffered either way, open both ways. */
+bool conn_idle(const struct conn *c);
+
+/* Passes an idle connection to the supervisor for another worker (what is
+ * unread in the socket goes with it) and closes our copy: 0, or negative
+ * errno with c kept (-EBUSY: not idle; -EAGAIN: the channel is full). */
+int conn_pass_on(struct conn *c);
 
 /* Closes the socket; why (or NULL for a normal close) is logged. */
 void conn_close(struct conn *c, const char *why);

@@ -43,6 +43,7 @@ struct request *request_new(struct conn *c, uint16_t id, uint16_t role, uint8_t 
 	r->role = role;
 	r->flags = flags;
 	r->phase = REQ_INPUT;
+	r->begun_ms = w->now_ms;
 	r->conn_next = c->reqs;
 	c->reqs = r;
 	return r;
@@ -698,4 +699,9 @@ struct sfcgi_request *request_handle(struct request *r)
 bool request_is_running(const struct request *r)
 {
 	return r->phase == REQ_RUNNING;
+}
+
+bool request_arriving_since(const struct request *r, int64_t since_ms)
+{
+	return r->phase == REQ_INPUT && r->begun_ms >= since_ms;
 }

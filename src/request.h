@@ -46,6 +46,7 @@ struct request {
 	uint32_t nparams, ixcap;
 	struct buf body, data;
 	uint64_t body_total, data_total;
+	int64_t begun_ms; /* BEGIN_REQUEST received (worker clock) */
 	/* response */
 	struct buf head;
 	int status;
@@ -102,6 +103,9 @@ void request_seal(struct request *r);
 
 /* True while r is handed out to the application. */
 bool request_is_running(const struct request *r);
+
+/* Still receiving its input (not yet queued to run), begun at or after since_ms. */
+bool request_arriving_since(const struct request *r, int64_t since_ms);
 
 /* Marks r handed to the application and returns the public handle. */
 struct sfcgi_request *request_handle(struct request *r);

@@ -118,6 +118,13 @@ static void receive(struct sup *s, struct slot *sl)
 		close_chan(s, sl); /* the worker is gone */
 }
 
+/* A worker of the current generation that serves and can be sent to. */
+static bool takes_conns(struct sup *s, struct slot *sl)
+{
+	return alive(sl) && SB_LOAD(sl->generation) == s->gen &&
+	       SB_LOAD(sl->state) == SLOT_READY && SB_LOAD(sl->chan) >= 0;
+}
+
 static void dispatch(struct sup *s)
 {
 	size_t sent = 0;
@@ -128,18 +135,43 @@ static void dispatch(struct sup *s)
 	if (s->phase == STOPPING)
 		return;
 
-	for (size_t tries = 0; sent < s->npending && tries < s->sb->hiwater; tries++) {
-		struct slot *sl = slot_of(s, s->rr++ % s->sb->hiwater);
-		int r;
+	/* Idle workers first (no request running): a worker starting a slow
+	 * request passes its idle connections on so that none waits for it
+	 * (worker_next); any worker that serves after that. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t tries = 0; sent < s->npending && tries < s->sb->hiwater; tries++) {
+			struct slot *sl = slot_of(s, s->rr++ % s->sb->hiwater);
+			int r;
 
-		if (!alive(sl) || SB_LOAD(sl->generation) != s->gen ||
-		    SB_LOAD(sl->state) != SLOT_READY || SB_LOAD(sl->chan) < 0)
-			continue;
-		while (sent < s->npending && (r = fd_send(SB_LOAD(sl->chan), s->pending[sent])) == 0)
-			close(s->pending[sent++]);
-	}
+			if (!takes_conns(s, sl) || (pass == 0 && SB_LOAD(sl->busy_since)))
+				continue;
+			while (sent < s->npending &&
+			       (r = fd_send(SB_LOAD(sl->chan), s->pending[sent])) == 0)
+				close(s->pending[sent++]);
+		}
 	memmove(s->pending, s->pending + sent, (s->npending - sent) * sizeof *s->pending);
 	s->npending -= sent;
+}
+
+/* The scoreboard as a worker sees it (supervisor_other_idle). */
+static struct scoreboard *worker_board;
+
+bool supervisor_other_idle(const struct slot *self, bool empty)
+{
+	struct scoreboard *sb = worker_board;
+	uint32_t gen = SB_LOAD(self->generation);
+
+	if (!sb)
+		return false;
+	for (size_t i = 0; i < SB_LOAD(sb->hiwater) && i < SCOREBOARD_SLOTS; i++) {
+		const struct slot *sl = &sb->slots[i];
+
+		if (sl != self && alive(sl) && SB_LOAD(sl->generation) == gen &&
+		    SB_LOAD(sl->state) == SLOT_READY && !SB_LOAD(sl->busy_since) &&
+		    (!empty || !SB_LOAD(sl->conns)))
+			return true;
+	}
+	return false;
 }
 
 /* In the child: back to a plain process that serves. */
@@ -175,6 +207,7 @@ static void become_worker(struct sup *s, struct slot *sl)
 	/* The supervisor gone (SIGKILL), the worker drains instead of lingering. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	SB_STORE(sl->pid, (int32_t)getpid());
+	worker_board = s->sb;
 }
 
 static int spawn(struct sup *s, size_t i, struct slot **ret_slot)

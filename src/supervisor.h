@@ -66,4 +66,9 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot);
 /* For the worker: tells the supervisor this worker serves now. */
 void supervisor_worker_ready(struct slot *slot);
 
+/* In a worker: whether another worker of its generation serves and runs no
+ * request right now, with empty: and holds no connection either (the
+ * shared scoreboard; a hint, it may change at once). */
+bool supervisor_other_idle(const struct slot *self, bool empty);
+
 #endif

@@ -24,9 +24,19 @@
 #include "log.h"
 #include "request.h"
 #include "scoreboard.h"
+#include "supervisor.h"
 
 #define MAX_EVENTS 64
-#define ACCEPT_BURST 32
+#define ACCEPT_BURST 32 /* one worker alone: take the whole backlog per wake-up */
+/* A connection just accepted, or a request just begun, counts as work in
+ * hand this long while its request is still arriving (a web server sends
+ * it at once), and only while another worker holds nothing at all: so that
+ * slow or silent peers cannot keep workers from accepting. */
+#define ARRIVAL_GRACE_MS 100
+/* Handlers that take this long (recent average) make passing idle
+ * connections on worth its cost (a trip through the supervisor each);
+ * shorter ones are over before a request on them would notice. */
+#define PASS_ON_MIN_MS 10
 
 int64_t worker_clock_ms(void)
 {
@@ -61,15 +71,64 @@ static int listen_ctl(struct worker *w, struct listener *l, int op)
 	return 0;
 }
 
-static void listeners_pause(struct worker *w, bool pause)
+/* A request or a connection on its way (see ARRIVAL_GRACE_MS). */
+static bool arriving(const struct worker *w)
 {
+	int64_t since = w->now_ms - ARRIVAL_GRACE_MS;
+
+	for (const struct conn *c = w->conns; c; c = c->next) {
+		if (c->dead)
+			continue;
+		if (c->opened_ms > since && (c->fresh || buf_used(&c->in)))
+			return true;
+		for (const struct request *r = c->reqs; r; r = r->conn_next)
+			if (request_arriving_since(r, since))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Work in hand: a request running or queued, or one on its way while
+ * another worker is free. With other workers on the same sockets, a worker
+ * holding work stops listening (see listeners_sync): a connection it
+ * accepted now would wait behind that work while another worker might be
+ * idle.
+ */
+static bool has_work(const struct worker *w)
+{
+	if (w->current || w->ready_head)
+		return true;
+	return w->slot && arriving(w) && supervisor_other_idle(w->slot, true);
+}
+
+/*
+ * Listening sockets are in the epoll set only while this worker should
+ * take new connections: not draining, not at max_conns or out of
+ * descriptors, and, when other workers share the sockets, holding no work.
+ * The kernel wakes one idle waiter per connection (EPOLLEXCLUSIVE), so a
+ * worker out of the set leaves new connections to the idle ones; one that
+ * comes back while connections wait in the backlog sees them at once.
+ */
+static bool listeners_sync(struct worker *w)
+{
+	bool busy = w->nworkers > 1 && has_work(w);
+	bool want = !w->draining && !w->paused_listeners && !busy;
+
 	for (size_t i = 0; i < w->nlisteners; i++) {
 		struct listener *l = &w->listeners[i];
 
-		if (l->fd >= 0 && l->polled == pause)
-			listen_ctl(w, l, pause ? EPOLL_CTL_DEL : EPOLL_CTL_ADD);
+		if (l->fd >= 0 && l->polled != want)
+			listen_ctl(w, l, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL);
 	}
+	/* out only for work on its way: back in when its grace is over */
+	return busy && !w->current && !w->ready_head;
+}
+
+static void listeners_pause(struct worker *w, bool pause)
+{
 	w->paused_listeners = pause;
+	(void)listeners_sync(w);
 }
 
 int worker_init(struct worker *w, const struct settings *set, const int *fds, size_t nfds)
@@ -188,10 +247,19 @@ static bool addr_allowed(const char *list, const struct sockaddr_storage *ss, ch
 
 static void accept_some(struct worker *w, struct listener *l)
 {
-	for (int i = 0; i < ACCEPT_BURST && w->nconns < w->set.max_conns; i++) {
+	/* With other workers waiting, one connection per wake-up: the next one
+	 * goes to a worker that is idle, not behind this one's request. */
+	int burst = w->nworkers > 1 ? 1 : ACCEPT_BURST;
+	/* Woken for a connection in the same round as for work of ours: take
+	 * it (the kernel woke no other worker for it) but leave it unread, so
+	 * that it can still go to an idle worker (pass_idle_on). */
+	bool busy = w->nworkers > 1 && has_work(w);
+
+	for (int i = 0; i < burst && w->nconns < w->set.max_conns; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof ss;
 		char text[INET6_ADDRSTRLEN];
+		struct conn *c;
 		int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -214,7 +282,15 @@ static void accept_some(struct worker *w, struct listener *l)
 		}
 		if (l->tcp)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
-		conn_new(w, fd);
+		c = conn_new(w, fd);
+		if (c) {
+			c->fresh = true;
+			/* The first request is usually in already (nginx writes it
+			 * right after connect): read it now, not after another
+			 * round of epoll_wait with the listener out of the set. */
+			if (!busy)
+				conn_event(c, EPOLLIN);
+		}
 		if (w->slot)
 			SB_STORE(w->slot->conns, w->nconns);
 	}
@@ -327,12 +403,28 @@ static void sweep(struct worker *w)
 	}
 }
 
+/*
+ * A request on an idle connection of ours while another request is queued
+ * to run first, between handlers: read now, it would wait for that one.
+ * Left unread, the connection can still go to an idle worker when the
+ * queued request starts (pass_idle_on); if it does not, the next round of
+ * epoll_wait reports it again. Never inside a handler (w->current), whose
+ * waits would find it ready again and again.
+ */
+static bool leave_unread(const struct worker *w, const struct conn *c, uint32_t events)
+{
+	return w->nworkers > 1 && w->handler_ms >= PASS_ON_MIN_MS && !w->current &&
+	       w->ready_head && !(events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) && conn_idle(c);
+}
+
 int worker_poll(struct worker *w, int timeout_ms)
 {
 	struct epoll_event evs[MAX_EVENTS];
 	int n;
 
 	reap(w);
+	if (listeners_sync(w) && (timeout_ms < 0 || timeout_ms > ARRIVAL_GRACE_MS))
+		timeout_ms = ARRIVAL_GRACE_MS;
 	n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return -errno;
@@ -343,7 +435,7 @@ int worker_poll(struct worker *w, int timeout_ms)
 		if (kind == EV_CONN) {
 			struct conn *c = evs[i].data.ptr;
 
-			if (!c->dead)
+			if (!c->dead && !leave_unread(w, c, evs[i].events))
 				conn_event(c, evs[i].events);
 		} else if (kind == EV_LISTENER) {
 			struct listener *l = evs[i].data.ptr;
@@ -391,6 +483,46 @@ void worker_dequeue(struct worker *w, struct request *r)
 	r->queued = false;
 }
 
+/*
+ * A request is about to run: our other connections with nothing in
+ * progress (kept ones the web server may send its next request on at any
+ * moment, or one just accepted) would wait until the handler returns.
+ * While another worker is idle they go to it, through the supervisor as
+ * at a reload; the peer sees nothing.
+ */
+static void pass_idle_on(struct worker *w, const struct conn *mine)
+{
+	struct conn *c, *next;
+	unsigned n = 0;
+	bool any = false;
+
+	if (w->nworkers < 2 || w->chan < 0 || !w->slot || w->draining ||
+	    w->handler_ms < PASS_ON_MIN_MS)
+		return;
+	for (c = w->conns; c && !any; c = c->next)
+		any = c != mine && conn_idle(c);
+	if (!any || !supervisor_other_idle(w->slot, false))
+		return;
+	for (c = w->conns; c; c = next) {
+		int r;
+
+		next = c->next;
+		if (c == mine || !conn_idle(c))
+			continue;
+		r = conn_pass_on(c);
+		if (r < 0) {
+			if (r != -EAGAIN)
+				log_warning("fd %d: passing an idle connection on: %s; keeping it",
+					    c->fd, strerror(-r));
+			break;
+		}
+		n++;
+	}
+	if (w->slot)
+		SB_STORE(w->slot->conns, w->nconns);
+	log_debug("a request starts: %u idle connection(s) passed on to an idle worker", n);
+}
+
 int worker_next(struct worker *w, struct request **ret)
 {
 	for (;;) {
@@ -409,6 +541,9 @@ int worker_next(struct worker *w, struct request **ret)
 				SB_STORE(w->slot->req_clean, (uint8_t)!buf_used(&r->c->out));
 				SB_STORE(w->slot->busy_since, w->now_ms ? w->now_ms : 1);
 			}
+			if (w->nworkers > 1) /* for pass_idle_on() only */
+				w->started_ms = worker_clock_ms();
+			pass_idle_on(w, r->c);
 			*ret = r;
 			return 1;
 		}
@@ -450,6 +585,14 @@ void worker_drain(struct worker *w, bool handoff)
 
 void worker_request_done(struct worker *w)
 {
+	if (w->nworkers > 1) {
+		int64_t took = worker_clock_ms() - w->started_ms;
+
+		/* 3/4 of the old average, 1/4 of this one: a few slow requests
+		 * in a row are enough, and as few fast ones end it */
+		took = took < 0 ? 0 : took > 3600000 ? 3600000 : took;
+		w->handler_ms = (uint32_t)((3 * (int64_t)w->handler_ms + took) / 4);
+	}
 	w->current = NULL;
 	w->served++;
 	if (w->slot) {

@@ -5,6 +5,10 @@
  * and are handed out one at a time (worker_next); while a handler waits
  * for its peer (body not yet in, response not yet drained) the loop keeps
  * serving every other connection (worker_poll), so no peer blocks another.
+ * With other workers on the same sockets, a worker holding work leaves new
+ * connections to idle ones (it leaves the listening set), and one starting
+ * a slow request passes its idle kept connections on to an idle worker, so
+ * no request waits behind a handler while another worker is idle.
  */
 #ifndef SFCGI_WORKER_H
 #define SFCGI_WORKER_H
@@ -49,6 +53,8 @@ struct worker {
 	bool paused_listeners;
 	bool dirty_heap; /* a connection came since the last malloc_trim() */
 	uint64_t served;
+	int64_t started_ms;      /* when the current request was handed out */
+	uint32_t handler_ms;     /* recent handler durations (moving average) */
 	struct request *current; /* handed to the application, until sfcgi_finish() */
 	struct slot *slot;       /* our scoreboard line under a supervisor, else NULL */
 	uint64_t max_requests;   /* recycle after this many (0 = never) */

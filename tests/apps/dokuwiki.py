@@ -38,7 +38,7 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-from harness import check, log  # noqa: E402
+from harness import check  # noqa: E402
 
 DATA = '/var/lib/dokuwiki/data'
 NS = 'sfcgitest'

@@ -26,19 +26,17 @@ killed. Exit 0 all passed, 1 not, 77 when not root. --learn FILE: by hand,
 import argparse
 import http.client
 import io
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from harness import check, log, skip  # noqa: E402
+from harness import check, log  # noqa: E402
 
 USER = 'sfcgi-test-git'
 REPO = '/var/lib/git/demo.git'  # what setup.sh makes
@@ -273,28 +271,14 @@ def main():
     ap.add_argument('--learn', help='strace -f output file; the sandbox only logs')
     ap.add_argument('app', choices=['cgit', 'gitweb', 'gitweb-fastcgi'])
     a = ap.parse_args()
-    if os.geteuid() != 0:
-        skip('needs root: creates a system user, mounts, runs nginx and the instance')
-    for prog in ('git', 'nginx', 'systemd-socket-activate', 'setpriv', 'useradd', 'unshare',
-                 {'cgit': '/usr/lib/cgit/cgit.cgi'}.get(a.app, '/usr/share/gitweb/gitweb.cgi')):
-        if not shutil.which(prog):
-            skip(f'{prog} is not installed (scripts/install-deps.sh)')
-    harness.in_private_mounts()
-    work = os.path.abspath(a.workdir)
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    os.chmod(work, 0o755)
-    work = harness.reachable_workdir(work, a.app)
-    log(f'# work directory {work}')
+    work = harness.prepare(
+        a.workdir, a.app, ('git', 'nginx', 'systemd-socket-activate', 'setpriv', 'useradd',
+                           'unshare', {'cgit': '/usr/lib/cgit/cgit.cgi'}.get(
+                               a.app, '/usr/share/gitweb/gitweb.cgi')),
+        'creates a system user, mounts, runs nginx and the instance')
     a.sfcgi = harness.reachable_program(a.sfcgi, work)
     a.cgi = harness.reachable_program(a.cgi, work)
-    t0 = time.monotonic()
-    try:
-        run(a, work)
-    except RuntimeError as e:
-        check('harness', False, str(e))
-    log(f'# {time.monotonic() - t0:.1f} s')
-    return harness.finish()
+    return harness.timed(run, a, work)
 
 
 def run(a, work):
@@ -316,12 +300,7 @@ def run(a, work):
     logpath = os.path.join(work, 'sfcgi.log')
     cpath, prefix = harness.contrib(app, app + '.json'), []
     if a.learn:
-        with open(cpath) as f:
-            conf = json.load(f)
-        conf['sandbox']['on_violation'] = 'log'
-        cpath = os.path.join(work, app + '-learn.json')
-        with open(cpath, 'w') as f:
-            json.dump(conf, f, indent=2)
+        cpath = harness.learning_config(cpath, work, app)
         prefix = ['strace', '-f', '-qq', '-o', a.learn]
     harness.system_user(USER)
     inst = harness.Instance(a.sfcgi, cpath, sock, logpath, user=USER, prefix=prefix)

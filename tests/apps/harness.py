@@ -340,6 +340,52 @@ def system_user(name):
     return pw.pw_uid, pw.pw_gid
 
 
+def prepare(workdir, name, programs, why_root):
+    """What every app test does first: skip (77) without root or without a
+    program it runs, enter a private mount namespace (in_private_mounts),
+    and make a fresh work directory that the app's user and nginx's
+    www-data reach. Returns that directory."""
+    import shutil
+    if os.geteuid() != 0:
+        skip('needs root: ' + why_root)
+    for prog in programs:
+        if not shutil.which(prog):
+            skip(f'{prog} is not installed (scripts/install-deps.sh)')
+    in_private_mounts()
+    work = os.path.abspath(workdir)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    os.chmod(work, 0o755)
+    work = reachable_workdir(work, name)
+    log(f'# work directory {work}')
+    return work
+
+
+def learning_config(cpath, work, name):
+    """A copy of the documented config cpath in work with "on_violation":
+    "log" (a test's --learn run, to see what a program calls)."""
+    import json
+    with open(cpath) as f:
+        conf = json.load(f)
+    conf['sandbox']['on_violation'] = 'log'
+    path = os.path.join(work, name + '-learn.json')
+    with open(path, 'w') as f:
+        json.dump(conf, f, indent=2)
+    return path
+
+
+def timed(run, *args):
+    """run(*args), a RuntimeError of the harness counted as a failed check;
+    the time taken, then finish()."""
+    t0 = time.monotonic()
+    try:
+        run(*args)
+    except RuntimeError as e:
+        check('harness', False, str(e))
+    log(f'# {time.monotonic() - t0:.1f} s')
+    return finish()
+
+
 def reachable_workdir(path, name):
     """path, if every directory above it lets other users through (the
     application's user and nginx's www-data must reach files in it); else a

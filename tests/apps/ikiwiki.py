@@ -24,20 +24,16 @@ with "on_violation": "log" under strace -f into FILE (what a profile needs).
 """
 import argparse
 import html
-import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from harness import check, log, skip  # noqa: E402
-from foreign_e2e import FAILED, PASSED  # noqa: E402
+from harness import check  # noqa: E402
 
 APP = 'ikiwiki'
 DOC_DIR = '/var/lib/ikiwiki'
@@ -103,12 +99,7 @@ def run(a, work):
     # 2. the instance, with the documented config
     cpath = harness.contrib(APP, APP + '.json')
     if a.learn:
-        with open(cpath) as f:
-            conf = json.load(f)
-        conf['sandbox']['on_violation'] = 'log'
-        cpath = os.path.join(work, APP + '-learn.json')
-        with open(cpath, 'w') as f:
-            json.dump(conf, f, indent=2)
+        cpath = harness.learning_config(cpath, work, APP)
     # the unit's UMask=0077: what ikiwiki writes must still be readable by nginx
     prefix = ['sh', '-c', 'umask 077 && exec "$@"', 'sh']
     prefix += ['strace', '-f', '-qq', '-o', a.learn] if a.learn else []
@@ -197,28 +188,13 @@ def main():
     ap.add_argument('--workdir', required=True)
     ap.add_argument('--learn', help='strace -f output file; the sandbox only logs')
     a = ap.parse_args()
-    if os.geteuid() != 0:
-        skip('needs root: creates the system user ikiwiki, mounts, runs nginx and the instance')
-    for prog in ('ikiwiki', 'nginx', 'systemd-socket-activate', 'setpriv', 'cc', 'unshare'):
-        if not shutil.which(prog):
-            skip(f'{prog} is not installed (scripts/install-deps.sh)')
-    harness.in_private_mounts()
-    work = os.path.abspath(a.workdir)
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    os.chmod(work, 0o755)
-    work = harness.reachable_workdir(work, 'ikiwiki')
-    log(f'# work directory {work}')
+    work = harness.prepare(a.workdir, 'ikiwiki',
+                           ('ikiwiki', 'nginx', 'systemd-socket-activate', 'setpriv', 'cc',
+                            'unshare'),
+                           'creates the system user ikiwiki, mounts, runs nginx and the instance')
     a.sfcgi = harness.reachable_program(a.sfcgi, work)
     a.cgi = harness.reachable_program(a.cgi, work)
-    t0 = time.monotonic()
-    try:
-        run(a, work)
-    except RuntimeError as e:
-        check('harness', False, str(e))
-    log(f'# {time.monotonic() - t0:.1f} s')
-    log(f'{len(PASSED)} passed, {len(FAILED)} failed')
-    return 1 if FAILED else 0
+    return harness.timed(run, a, work)
 
 
 if __name__ == '__main__':

@@ -20,18 +20,16 @@ own where /usr/lib/cgi-bin is an overlay holding the scripts and
 """
 import argparse
 import hashlib
-import json
 import os
 import shutil
 import sys
-import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from harness import check, log, skip  # noqa: E402
-from foreign_e2e import FAILED, PASSED, parse  # noqa: E402
+from harness import check  # noqa: E402
+from foreign_e2e import parse  # noqa: E402
 
 APP = 'shell-cgi'
 USER = 'sfcgi-apptest'  # a system user of this test's own
@@ -53,12 +51,7 @@ def run(a, work):
     cpath = harness.contrib(APP, APP + '.json')
     prefix = []
     if a.learn:
-        with open(cpath) as f:
-            conf = json.load(f)
-        conf['sandbox']['on_violation'] = 'log'
-        cpath = os.path.join(work, APP + '-learn.json')
-        with open(cpath, 'w') as f:
-            json.dump(conf, f, indent=2)
+        cpath = harness.learning_config(cpath, work, APP)
         prefix = ['strace', '-f', '-qq', '-o', a.learn]
     harness.system_user(USER)
     inst = harness.Instance(a.sfcgi, cpath, sock, logpath, user=USER, prefix=prefix)
@@ -130,29 +123,13 @@ def main():
     ap.add_argument('--workdir', required=True)
     ap.add_argument('--learn', help='strace -f output file; the sandbox only logs')
     a = ap.parse_args()
-    if os.geteuid() != 0:
-        skip('needs root: creates a system user, mounts, runs nginx and the instance')
-    for prog in ('haserl', 'bash', 'nginx', 'systemd-socket-activate', 'setpriv', 'useradd',
-                 'unshare'):
-        if not shutil.which(prog):
-            skip(f'{prog} is not installed (scripts/install-deps.sh)')
-    harness.in_private_mounts()
-    work = os.path.abspath(a.workdir)
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    os.chmod(work, 0o755)
-    work = harness.reachable_workdir(work, 'shell-cgi')
-    log(f'# work directory {work}')
+    work = harness.prepare(a.workdir, 'shell-cgi',
+                           ('haserl', 'bash', 'nginx', 'systemd-socket-activate', 'setpriv',
+                            'useradd', 'unshare'),
+                           'creates a system user, mounts, runs nginx and the instance')
     a.sfcgi = harness.reachable_program(a.sfcgi, work)
     a.cgi = harness.reachable_program(a.cgi, work)
-    t0 = time.monotonic()
-    try:
-        run(a, work)
-    except RuntimeError as e:
-        check('harness', False, str(e))
-    log(f'# {time.monotonic() - t0:.1f} s')
-    log(f'{len(PASSED)} passed, {len(FAILED)} failed')
-    return 1 if FAILED else 0
+    return harness.timed(run, a, work)
 
 
 if __name__ == '__main__':

@@ -2,7 +2,8 @@
 /*
  * An app for supervisor tests, misbehaving on request (query string):
  *   ?pid        answer with the worker's PID
- *   ?sleep=MS   hang in the handler for MS milliseconds (request_timeout)
+ *   ?sleep=MS   hang in the handler for MS milliseconds (request_timeout);
+ *               answers "slept=START-END", wall-clock microseconds
  *   ?crash      abort() in the handler (SIGABRT)
  *   ?exit=N     exit(N) in the handler
  * and for the sandbox, each a call a locked-down worker may not make:
@@ -54,9 +55,15 @@ static int handler(struct sfcgi_request *req, void *userdata)
 	}
 	if (!strncmp(q, "sleep=", 6)) {
 		long ms = strtol(q + 6, NULL, 10);
-		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L }, t0, t1;
 
+		clock_gettime(CLOCK_REALTIME, &t0);
 		nanosleep(&ts, NULL);
+		clock_gettime(CLOCK_REALTIME, &t1);
+		sfcgi_add_header(req, "Content-Type", "text/plain");
+		sfcgi_printf(req, "slept=%lld-%lld\n",
+			     (long long)t0.tv_sec * 1000000 + t0.tv_nsec / 1000,
+			     (long long)t1.tv_sec * 1000000 + t1.tv_nsec / 1000);
 	} else if (!strcmp(q, "crash")) {
 		abort();
 	} else if (!strncmp(q, "exit=", 5)) {
