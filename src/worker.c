@@ -343,8 +343,13 @@ static void on_chan(struct worker *w)
 		if (w->slot)
 			SB_STORE(w->slot->conns, w->nconns);
 	}
-	if (fd != -EAGAIN) {
+	if (fd == -EPIPE || fd == -ECONNRESET)
+		/* its end closed: the supervisor died (its SIGTERM, PR_SET_PDEATHSIG, drains us) */
+		log_warning("the supervisor is gone (handoff channel closed): no connections are "
+			    "handed over any more");
+	else if (fd != -EAGAIN)
 		log_err("handoff channel: %s", strerror(-fd));
+	if (fd != -EAGAIN) {
 		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->chan, NULL);
 		close(w->chan);
 		w->chan = -1;

@@ -665,9 +665,16 @@ def scenario_listen(env):
 
     # A crash (SIGKILL to the whole tree) leaves the file behind: the next
     # start must replace it, as nobody listens on it any more.
-    for pid in reversed(descendants(env.app.pid)):
+    # The supervisor stopped first, it forks no replacement while its workers die.
+    os.kill(env.app.pid, signal.SIGSTOP)
+    tree = descendants(env.app.pid)
+    for pid in reversed(tree):
         os.kill(pid, signal.SIGKILL)
     env.app.wait()
+    for _ in range(500):  # they write to app.log until they are gone
+        if not any(os.path.exists(f'/proc/{p}') for p in tree):
+            break
+        time.sleep(0.01)
     need(os.path.exists(env.sock), 'SIGKILL removed the socket file?')
     env.start_app()
     need('removed a stale socket' in tail(env.app_log), 'no stale-socket line:\n' + tail(env.app_log))

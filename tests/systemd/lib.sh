@@ -38,7 +38,8 @@
 # SD_LEADER (container PID 1 as seen from the host), SD_NSPAWN_PID.
 # Tunables: SD_BOOT_TIMEOUT (60 s), SD_STOP_TIMEOUT (10 s), SD_QUIET=1,
 # SD_CONSOLE_LOG=FILE (keep the container's console output there; default: in
-# the tmp dir, shown when the boot fails, deleted at teardown).
+# the tmp dir, shown when the boot fails, deleted at teardown), SD_NSPAWN_ARGS
+# (an array of more systemd-nspawn options, such as --bind=DIR).
 #
 # One container per shell: the state lives in global SD_* variables, so call
 # sd_boot from the test's main shell, not from a $(...) or ( ... ) subshell.
@@ -54,6 +55,7 @@
 # shellcheck disable=SC2086  # set -- $s: splitting /proc/PID/stat on purpose
 SD_LIB=$(readlink -f "${BASH_SOURCE[0]}")
 SD_PREFIX=sfcgi-sd-          # names of tmp dirs, mounts and cgroups
+[ -n "${SD_NSPAWN_ARGS+x}" ] || SD_NSPAWN_ARGS=() # more systemd-nspawn options (--bind=...)
 
 sd__log() { [ "${SD_QUIET:-0}" = 1 ] || printf 'sd: %s\n' "$*" >&2; }
 sd__err() { printf 'sd: ERROR: %s\n' "$*" >&2; }
@@ -240,7 +242,7 @@ sd_start() {
 		exec setsid systemd-nspawn --quiet --directory="$SD_ROOT" --machine="$SD_NAME" \
 			--boot --register=no --keep-unit --private-network \
 			--system-call-filter='landlock_create_ruleset landlock_add_rule landlock_restrict_self' \
-			--link-journal=no --console=read-only
+			--link-journal=no --console=read-only "${SD_NSPAWN_ARGS[@]}"
 	) </dev/null >"$SD_CONSOLE" 2>&1 {SD_LOCKFD}>&- &
 	SD_NSPAWN_PID=$!
 	SD_NSPAWN_START=$(sd__starttime "$SD_NSPAWN_PID")
@@ -382,7 +384,11 @@ sd_install_lib() {
 # The overlay's lower layer is the host's / only: paths under another mount
 # (a separate /work, /home...) look empty inside.
 sd_host_path_visible() {
-	[ "$(findmnt -n -o TARGET -T "${1:?usage: sd_host_path_visible PATH}")" = / ]
+	local p
+	p=$(readlink -m "${1:?usage: sd_host_path_visible PATH}")
+	# nspawn mounts a tmpfs of its own on /tmp
+	case $p/ in /tmp/*) return 1 ;; esac
+	[ "$(findmnt -n -o TARGET -T "$p")" = / ]
 }
 
 sd_journal() {

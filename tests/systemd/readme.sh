@@ -50,6 +50,10 @@ case $builddir in
 esac
 
 sd_prepare readme || exit 1
+# The README's commands run in the source tree: where the container does not
+# see it at the same path (a clone under /tmp, nspawn's own tmpfs), bind it.
+sd_host_path_visible "$top" || SD_NSPAWN_ARGS+=(--bind="$top")
+sd_host_path_visible "$builddir" || case $builddir/ in "$top"/*) ;; *) SD_NSPAWN_ARGS+=(--bind="$builddir") ;; esac
 # The wiki's "landlock": "required": nspawn's own filter lacks landlock_*
 # (see wiki.sh); the unit's SystemCallFilter= still applies.
 SYSTEMD_SECCOMP=0 sd_start || exit 1
