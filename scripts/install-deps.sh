@@ -36,6 +36,10 @@ PACKAGES=(
 	# php-cgi layouts (apps-php-layouts); apps-systemd deploys all of these
 	# under the shipped units in systemd-container's nspawn (listed above)
 	dokuwiki mercurial php-apcu
+	# the Debian packages (debian/, tests/package): dpkg-buildpackage with
+	# debhelper, dch (devscripts), lintian; fakeroot is what dpkg-buildpackage
+	# falls back to if a package's Rules-Requires-Root is ever not "no"
+	debhelper devscripts lintian fakeroot
 )
 
 missing=()
