@@ -74,17 +74,22 @@ class Instance:
         # what app@.socket's SocketGroup=www-data and SocketMode=0660 give nginx
         os.chown(sock, -1, grp.getgrnam('www-data').gr_gid)
         os.chmod(sock, 0o660)
-        # the first connection starts sfcgi; wait until it says it serves
-        # (serves=False: a config expected never to serve)
-        self.poke()
+        # the first connection starts sfcgi (the file exists from bind(), a
+        # connect is refused until listen(): retry); wait until it says it
+        # serves (serves=False: a config expected never to serve)
+        if not wait_for(self.poke, 10):
+            raise RuntimeError(f'{sock}: no connection accepted:\n' + tail(logpath))
         if serves and not wait_for(lambda: 'serving' in self.text() or self.proc.poll() is not None, 30):
             raise RuntimeError('sfcgi did not start serving:\n' + tail(logpath))
 
     def poke(self):
-        try:
-            socket.socket(socket.AF_UNIX).connect(self.sock)
-        except OSError:
-            pass
+        """True once a connection to the socket went through."""
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(self.sock)
+                return True
+            except OSError:
+                return False
 
     def text(self):
         return tail(self.logpath, 1000000)
