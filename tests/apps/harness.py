@@ -69,6 +69,13 @@ class Instance:
                 + as_user(user) + [sfcgi, 'run', '--config', config])
         self.proc = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT,
                                      start_new_session=True, env=e)
+        try:
+            self.started(sock, logpath, serves)
+        except RuntimeError:
+            self.stop()  # the caller holds no Instance to stop
+            raise
+
+    def started(self, sock, logpath, serves):
         if not wait_for(lambda: os.path.exists(sock) or self.proc.poll() is not None, 20):
             raise RuntimeError(f'no socket {sock}:\n' + tail(logpath))
         # what app@.socket's SocketGroup=www-data and SocketMode=0660 give nginx
@@ -79,7 +86,8 @@ class Instance:
         # serves (serves=False: a config expected never to serve)
         if not wait_for(self.poke, 10):
             raise RuntimeError(f'{sock}: no connection accepted:\n' + tail(logpath))
-        if serves and not wait_for(lambda: 'serving' in self.text() or self.proc.poll() is not None, 30):
+        if serves and not wait_for(lambda: 'serving' in self.text() or self.proc.poll() is not None,
+                                   30):
             raise RuntimeError('sfcgi did not start serving:\n' + tail(logpath))
 
     def poke(self):
