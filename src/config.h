@@ -98,4 +98,10 @@ int config_set_listen(struct json *p, int v);
 /* The effective configuration, defaults filled in, as JSON. */
 void config_print(const struct config *c, FILE *f);
 
+/* For config_print.c: a limit as written in the file (seconds for
+ * SETTING_MS, else the plain number), and a drain signal's name (NULL if
+ * it is none of "drain_signal"'s choices). */
+void config_fmt_limit(char *buf, size_t cap, enum setting_type type, uint64_t v);
+const char *config_drain_signal_name(int sig);
+
 #endif
