@@ -98,6 +98,18 @@ void sup_check_failing(struct sup *s);
 /* Closes the slot's seccomp listener. */
 void sup_close_notif(struct sup *s, struct slot *sl);
 
+/* handoff.c: a worker's channel, and the connections handed over. */
+void sup_set_chan(struct sup *s, struct slot *sl, int fd);
+void sup_close_chan(struct sup *s, struct slot *sl);
+/* Records fd as the slot's seccomp listener (-1: none); closes nothing. */
+void sup_set_notif(struct sup *s, struct slot *sl, int fd);
+/* Takes what sl's worker sent up; closes the channel once it is gone. */
+void sup_receive(struct sup *s, struct slot *sl);
+/* Queues a handed-over connection (closed, logged, when the queue is full). */
+void sup_pend(struct sup *s, int fd);
+/* Sends queued connections to workers that serve, idle ones first. */
+void sup_dispatch(struct sup *s);
+
 /* refusal.c */
 /* The slot's seccomp listener is readable: a call its filter refused. */
 void sup_refusal(struct sup *s, struct slot *sl);

@@ -55,104 +55,6 @@ size_t sup_count(struct sup *s, bool current, uint32_t state)
 	return n;
 }
 
-static void close_chan(struct sup *s, struct slot *sl)
-{
-	int fd = SB_LOAD(sl->chan);
-
-	if (fd > 0)
-		close(fd);
-	SB_STORE(sl->chan, -1);
-	s->local[sl - s->sb->slots].chan = -1;
-}
-
-static void set_chan(struct sup *s, struct slot *sl, int fd)
-{
-	SB_STORE(sl->chan, fd);
-	s->local[sl - s->sb->slots].chan = fd;
-}
-
-static void set_notif(struct sup *s, struct slot *sl, int fd)
-{
-	SB_STORE(sl->notif, fd);
-	s->local[sl - s->sb->slots].notif = fd;
-}
-
-void sup_close_notif(struct sup *s, struct slot *sl)
-{
-	int fd = SB_LOAD(sl->notif);
-
-	if (fd > 0)
-		close(fd);
-	set_notif(s, sl, -1);
-}
-
-/* Connections handed over by draining workers wait here for a worker of
- * the current generation that serves. */
-static void pend(struct sup *s, int fd)
-{
-	if (s->npending == sizeof s->pending / sizeof s->pending[0]) {
-		log_err("handoff queue full: closing a connection");
-		close(fd);
-		return;
-	}
-	s->pending[s->npending++] = fd;
-}
-
-static void receive(struct sup *s, struct slot *sl)
-{
-	char tag;
-	int fd;
-
-	while ((fd = fd_recv(SB_LOAD(sl->chan), &tag)) >= 0) {
-		if (tag == FD_TAG_LISTENER) { /* its seccomp listener (filter.c) */
-			sup_close_notif(s, sl);
-			set_notif(s, sl, fd);
-			s->local[sl - s->sb->slots].listener = true;
-		} else if (s->o->handoff) {
-			pend(s, fd);
-		} else {
-			close(fd);
-		}
-	}
-	if (fd != -EAGAIN)
-		close_chan(s, sl); /* the worker is gone */
-}
-
-/* A worker of the current generation that serves and can be sent to. */
-static bool takes_conns(struct sup *s, struct slot *sl)
-{
-	return alive(sl) && SB_LOAD(sl->generation) == s->gen &&
-	       SB_LOAD(sl->state) == SLOT_READY && SB_LOAD(sl->chan) >= 0;
-}
-
-static void dispatch(struct sup *s)
-{
-	size_t sent = 0;
-
-	/* Stopping, every worker is on its way out: a connection sent to one
-	 * that exits before reading it would be closed with its channel. The
-	 * queue goes to the fd store instead (keep_for_restart). */
-	if (s->phase == STOPPING)
-		return;
-
-	/* Idle workers first (no request running): a worker starting a slow
-	 * request passes its idle connections on so that none waits for it
-	 * (worker_next); any worker that serves after that. */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t tries = 0; sent < s->npending && tries < s->sb->hiwater; tries++) {
-			struct slot *sl = slot_of(s, s->rr++ % s->sb->hiwater);
-			int r;
-
-			if (!takes_conns(s, sl) || (pass == 0 && SB_LOAD(sl->busy_since)))
-				continue;
-			while (sent < s->npending &&
-			       (r = fd_send(SB_LOAD(sl->chan), s->pending[sent])) == 0)
-				close(s->pending[sent++]);
-		}
-	memmove(s->pending, s->pending + sent, (s->npending - sent) * sizeof *s->pending);
-	s->npending -= sent;
-}
-
 /* The scoreboard as a worker sees it (supervisor_other_idle). */
 static struct scoreboard *worker_board;
 
@@ -230,14 +132,14 @@ static int spawn(struct sup *s, size_t i, struct slot **ret_slot)
 					    "on reload"
 					  : "seccomp listener channel: %m; a system call refused "
 					    "to this worker will not be named");
-	set_chan(s, sl, sv[0]);
-	set_notif(s, sl, -1);
+	sup_set_chan(s, sl, sv[0]);
+	sup_set_notif(s, sl, -1);
 	SB_STORE(sl->wchan, sv[1]);
 	pid = fork();
 	if (pid < 0) {
 		log_err("fork: %m; retrying in %d ms", BACKOFF_MAX_MS / 10);
 		SB_STORE(sl->state, (uint32_t)SLOT_FREE);
-		close_chan(s, sl);
+		sup_close_chan(s, sl);
 		if (sv[1] >= 0)
 			close(sv[1]);
 		l->restart_at = s->now + BACKOFF_MAX_MS / 10;
@@ -351,8 +253,8 @@ static void reaped(struct sup *s, pid_t pid, int status)
 			continue;
 		describe_exit(s, pid, status, sl, expected, why, sizeof why);
 		if (SB_LOAD(sl->chan) >= 0) {
-			receive(s, sl); /* what it handed over just before exiting */
-			close_chan(s, sl);
+			sup_receive(s, sl); /* what it handed over just before exiting */
+			sup_close_chan(s, sl);
 		}
 		sup_close_notif(s, sl);
 		s->sb->served_by_exited += SB_LOAD(sl->served);
@@ -688,13 +590,13 @@ static int setup(struct sup *s)
 		s->local[i].notif = SB_LOAD(sl->notif);
 	}
 	for (size_t i = 0; i < s->o->nconns; i++)
-		pend(s, s->o->conns[i]);
+		sup_pend(s, s->o->conns[i]);
 	if ((pending = getenv("SFCGI_PENDING_FDS"))) {
 		for (char *p = pending; *p;) {
 			int fd = (int)strtol(p, &p, 10);
 
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
-			pend(s, fd);
+			sup_pend(s, fd);
 			p += *p == ',';
 		}
 		unsetenv("SFCGI_PENDING_FDS");
@@ -853,7 +755,7 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 				if (!p[i].revents)
 					continue;
 				if (p[i].fd == SB_LOAD(of[i]->chan))
-					receive(&s, of[i]);
+					sup_receive(&s, of[i]);
 				else if (p[i].fd != SB_LOAD(of[i]->notif))
 					; /* closed by an earlier entry of this round */
 				else if (p[i].revents & POLLIN)
@@ -865,7 +767,7 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 				on_signals(&s);
 		}
 		if (s.npending)
-			dispatch(&s);
+			sup_dispatch(&s);
 	}
 }
 
