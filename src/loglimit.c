@@ -52,7 +52,7 @@ int loglimit_admit(struct loglimit *t, const void *key, int prio, int64_t now,
 
 void loglimit_remember(struct logkind *k, const char *text, size_t len)
 {
-	static const char more[] = "…";
+	static const char more[] = "...";
 
 	if (len < sizeof k->first) {
 		memcpy(k->first, text, len);
@@ -94,7 +94,7 @@ size_t loglimit_summary(struct loglimit *t, int64_t now, bool all, char *buf, si
 		if (!k->held || (!all && now < k->start + LOGLIMIT_WINDOW_MS))
 			continue;
 		loglimit_count(k->held, count, sizeof count);
-		n = snprintf(buf, len, "… and %s more like \"%s\" in the last %lld s", count, k->first,
+		n = snprintf(buf, len, "... and %s more like \"%s\" in the last %lld s", count, k->first,
 			     (long long)(secs < 1 ? 1 : secs));
 		*ret_prio = k->prio;
 		/* Still coming: the next window passes no line, only its summary. */

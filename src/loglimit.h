@@ -4,7 +4,7 @@
  * format string). In a window of LOGLIMIT_WINDOW_MS from a kind's first
  * line, LOGLIMIT_BURST lines pass; further ones are only counted, and when
  * the window ends one summary line tells how many there were:
- *   … and 7,011 more like "fd 12: peer sent nothing …" in the last 60 s
+ *   ... and 7,011 more like "fd 12: peer sent nothing ..." in the last 60 s
  * While the kind keeps coming, each further window passes no line, only
  * its summary; a window that ends without one gives the burst back.
  *

@@ -15,8 +15,8 @@ episodes: the instance runs under `prlimit --nofile=100:100`. Twice, 150
     descriptors are free, and so is a new one.
 flood: FCGI_WEB_SERVER_ADDRS leaves 127.0.0.1 out, so each connection is
     refused with a warning. 300 connections: 10 lines, then one summary at
-    the end of the minute with no further line to bring it ("… and 290 more
-    like "…" in the last 60 s"); 5 more connections are counted, not written
+    the end of the minute with no further line to bring it ("... and 290 more
+    like "..." in the last 60 s"); 5 more connections are counted, not written
     (the flood goes on), and summed up when the instance stops.
 Prints "ok - ..." / "not ok - ..." lines; exits 1 if anything failed.
 """
@@ -212,7 +212,7 @@ def flood(hello, work):
         check(f"300 refused connections in {took:.1f} s: 10 lines, each naming the worker",
               len(written) == 10 and all(ln == wk + what for ln in written),
               "; ".join(written[:2]) + f" ... {len(written)} lines")
-        summary_re = re.compile(r"^" + re.escape(wk) + r"… and ([0-9,]+) more like \"" +
+        summary_re = re.compile(r"^" + re.escape(wk) + r"\.\.\. and ([0-9,]+) more like \"" +
                                 re.escape(what) + r"\" in the last (\d+) s$")
         ok = wait_for(lambda: any(summary_re.search(ln) for ln in app.lines()), 75)
         waited = time.monotonic() - t0
