@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define W LOGLIMIT_WINDOW_MS
+#define W  LOGLIMIT_WINDOW_MS
 #define T0 1000000 /* any monotonic start */
 
 static const char kind_a[] = "fd %d: peer sent nothing", kind_b[] = "refused %s";
@@ -48,13 +48,15 @@ START_TEST(burst_then_count)
 	loglimit_remember(k, "fd 12: peer sent nothing", 24);
 	ck_assert_int_eq(lines(&t, kind_a, LOGLIMIT_BURST - 1, T0 + 5), LOGLIMIT_BURST - 1);
 	ck_assert_int_eq(lines(&t, kind_a, 7011, T0 + 10), 0);
-	/* another kind has its own burst */
+	/* another kind has its own burst, and so has the same format at another priority */
 	ck_assert_int_eq(lines(&t, kind_b, 3, T0 + 10), 3);
+	ck_assert_int_eq(loglimit_admit(&t, kind_a, LOG_INFO, T0 + 10, &k), LOGLIMIT_FIRST);
 	ck_assert(!loglimit_due(&t, T0 + W - 1));
 	ck_assert_uint_eq(loglimit_summary(&t, T0 + W - 1, false, buf, sizeof buf, &prio), 0);
 	ck_assert(loglimit_due(&t, T0 + W));
 	ck_assert_uint_gt(loglimit_summary(&t, T0 + W, false, buf, sizeof buf, &prio), 0);
-	ck_assert_str_eq(buf, "... and 7,011 more like \"fd 12: peer sent nothing\" in the last 60 s");
+	ck_assert_str_eq(buf,
+			 "... and 7,011 more like \"fd 12: peer sent nothing\" in the last 60 s");
 	ck_assert_int_eq(prio, LOG_WARNING);
 	/* one summary per window: nothing more due, kind_b held nothing */
 	ck_assert(!loglimit_due(&t, T0 + W));
@@ -76,7 +78,8 @@ START_TEST(flood_goes_on)
 	ck_assert(!loglimit_due(&t, T0 + 2 * W + 299));
 	ck_assert(loglimit_due(&t, T0 + 2 * W + 300));
 	ck_assert_uint_gt(loglimit_summary(&t, T0 + 2 * W + 300, false, buf, sizeof buf, &prio), 0);
-	ck_assert_str_eq(buf, "... and 1,234 more like \"fd 12: peer sent nothing\" in the last 60 s");
+	ck_assert_str_eq(buf,
+			 "... and 1,234 more like \"fd 12: peer sent nothing\" in the last 60 s");
 	/* a window without a line of it: the burst is back */
 	ck_assert_int_eq(lines(&t, kind_a, 20, T0 + 3 * W + 300), LOGLIMIT_BURST);
 }
@@ -140,10 +143,15 @@ START_TEST(counts_and_text)
 	static const struct {
 		uint64_t n;
 		const char *s;
-	} c[] = { { 0, "0" }, { 7, "7" }, { 999, "999" }, { 1000, "1,000" }, { 7011, "7,011" },
-		  { 123456, "123,456" }, { 1234567, "1,234,567" },
-		  { UINT64_MAX, "18,446,744,073,709,551,615" } };
-	struct logkind k = { 0 };
+	} c[] = {{0, "0"},
+		 {7, "7"},
+		 {999, "999"},
+		 {1000, "1,000"},
+		 {7011, "7,011"},
+		 {123456, "123,456"},
+		 {1234567, "1,234,567"},
+		 {UINT64_MAX, "18,446,744,073,709,551,615"}};
+	struct logkind k = {0};
 	char buf[32], text[300];
 
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
