@@ -297,10 +297,11 @@ static void fed(struct worker *w, bool drained)
 	if (!w->starved_since || (!drained && w->now_ms - w->starved_last < STARVED_OVER_MS))
 		return;
 	took = w->now_ms - w->starved_since;
-	log_notice("accept: accepting again after %lld.%01lld s without a free %s (%llu "
-		   "attempt(s) failed meanwhile)",
+	log_notice("accept: accepting again after %lld.%01lld s without %s (%llu attempt(s) "
+		   "failed meanwhile)",
 		   (long long)(took / 1000), (long long)(took % 1000 / 100),
-		   w->starved_err == EMFILE || w->starved_err == ENFILE ? "descriptor" : "memory",
+		   w->starved_err == EMFILE || w->starved_err == ENFILE ? "a free descriptor"
+									 : "free memory",
 		   (unsigned long long)w->starved_retries);
 	w->starved_since = 0;
 }
