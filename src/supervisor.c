@@ -16,8 +16,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "activation.h"
@@ -624,7 +624,7 @@ static int setup(struct sup *s)
 	unsetenv("SFCGI_RELOADING");
 	unsetenv("SFCGI_ROLLBACK");
 	unsetenv("SFCGI_PREVIOUS_CONFIG_FD");
-	if (sd_watchdog_enabled(0, &usec) > 0) /* kept for our next image after a reload */
+	if (activation_watchdog_enabled(0, &usec) > 0) /* kept for our next image after a reload */
 		s->watchdog_usec = (int64_t)usec;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
