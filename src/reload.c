@@ -164,6 +164,7 @@ static void reexec(struct sup *s, const char *rollback)
 	} else {
 		pass_config("SFCGI_PREVIOUS_CONFIG_FD", s->o->config_fd, true);
 	}
+	log_flush(); /* what the rate limit held: the next image starts its own counts */
 	log_info("%s: executing %s", rollback ? "rollback" : "reload", exe);
 	execv(exe, argv);
 	log_err("%s: exec %s: %m; still serving", rollback ? "rollback" : "reload", exe);
