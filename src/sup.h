@@ -59,6 +59,9 @@ struct sup {
 	uint32_t gen_failures;     /* failures of the current generation (reload: rollback) */
 	int prev_config_fd;        /* reload: the previous image's config text, 0 = none */
 	char reload_note[400];     /* after a rolled-back reload: why, in STATUS= */
+	bool reload_again;         /* SIGHUP during a reload: one more once it is done */
+	uint64_t reload_since;     /* the reload under way read the config after this
+				    * (outcome_clock(); for its outcome) */
 	bool answering;            /* no worker can serve: the supervisor answers 503 */
 	struct unavailable unavail;
 	struct local local[SCOREBOARD_SLOTS];
@@ -123,8 +126,11 @@ void sup_learn_tick(struct sup *s);
 /* Listening sockets at 3.., the scoreboard right after (LISTEN_FDS layout);
  * inherited across exec with for_exec. 0 or -errno. */
 int sup_place_fds(struct sup *s, bool for_exec);
-/* SIGHUP: check the config, then re-execute; returns only if refused or failed (logged). */
+/* SIGHUP: check the config, then re-execute; returns only if refused or failed (logged).
+ * During a reload: remembered, one more reload follows (sup_reload_again). */
 void sup_reload(struct sup *s);
+/* Running again after a reload: the one asked for during it, if any. */
+void sup_reload_again(struct sup *s);
 /* After a re-exec: promotes the new generation, drains the old one. */
 void sup_reload_progress(struct sup *s);
 

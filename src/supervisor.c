@@ -359,6 +359,9 @@ static void stop(struct sup *s, const char *why)
 
 	if (s->phase == STOPPING)
 		return;
+	if (s->reload_again) /* whoever waits on it learns now */
+		outcome_write(outcome_clock(), "failed", "the instance is stopping");
+	s->reload_again = false;
 	log_info("%s: draining %zu worker(s), then exiting", why, sup_count(s, true, 0) + sup_count(s, false, 0));
 	activation_notify("STOPPING=1");
 	s->phase = STOPPING;
@@ -604,6 +607,9 @@ static int setup(struct sup *s)
 	}
 	if (prev && !rollback && (s->prev_config_fd = atoi(prev)) > 0)
 		fcntl(s->prev_config_fd, F_SETFD, FD_CLOEXEC);
+	if (e && getenv("SFCGI_RELOAD_SINCE"))
+		s->reload_since = strtoull(getenv("SFCGI_RELOAD_SINCE"), NULL, 10);
+	s->reload_again = e && getenv("SFCGI_RELOAD_AGAIN"); /* a SIGHUP during the last image */
 	if (e && getenv("SFCGI_RELOADING") && !rollback) {
 		s->phase = RELOADING; /* the previous image's workers are the old generation */
 		s->phase_since = s->now;
@@ -614,14 +620,16 @@ static int setup(struct sup *s)
 		snprintf(s->reload_note, sizeof s->reload_note, "last reload failed: %s", rollback);
 		snprintf(state, sizeof state, "READY=1\nSTATUS=reload failed: %s; generation %u "
 			 "serving with the previous configuration", rollback, s->gen);
-		activation_notify(state);
+		activation_notify(s->reload_again ? state + 8 : state); /* READY=1: reload.c */
 		memcpy(s->status, state + 8, strlen(state + 8) + 1);
 		s->ready_sent = true;
 		s->next_status = s->now + 1000;
 	}
 	if (!e) /* a fresh start: `sfcgi reload` learns that we report outcomes */
-		outcome_write("serving", "generation %u", s->gen);
+		outcome_write(outcome_clock(), "serving", "generation %u", s->gen);
 	unsetenv("SFCGI_RELOADING");
+	unsetenv("SFCGI_RELOAD_SINCE");
+	unsetenv("SFCGI_RELOAD_AGAIN");
 	unsetenv("SFCGI_ROLLBACK");
 	unsetenv("SFCGI_PREVIOUS_CONFIG_FD");
 	if (activation_watchdog_enabled(0, &usec) > 0) /* kept for our next image after a reload */
@@ -651,6 +659,7 @@ static int step(struct sup *s, struct slot **ret_slot)
 		return k;
 	if (s->phase == RELOADING)
 		sup_reload_progress(s);
+	sup_reload_again(s); /* after a rollback */
 	sweep(s);
 	if (s->phase == STOPPING) {
 		bool gone = !sup_count(s, true, 0) && !sup_count(s, false, 0);
