@@ -169,6 +169,7 @@ static void reexec(struct sup *s, const char *rollback)
 	setenv("SFCGI_RELOAD_SINCE", num, 1);
 	if (s->reload_again)
 		setenv("SFCGI_RELOAD_AGAIN", "1", 1);
+	oom_keep(&s->oom);
 	if (rollback) {
 		setenv("SFCGI_ROLLBACK", rollback, 1);
 		pass_config("SFCGI_CONFIG_FD", s->prev_config_fd, true);
@@ -186,6 +187,7 @@ static void reexec(struct sup *s, const char *rollback)
 	unsetenv("SFCGI_ROLLBACK");
 	unsetenv("SFCGI_RELOAD_SINCE");
 	unsetenv("SFCGI_RELOAD_AGAIN");
+	unsetenv("SFCGI_OOM_SEEN");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDNAMES");

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "oom.h"
 #include "progress.h"
 #include "scoreboard.h"
 #include "supervisor.h"
@@ -70,6 +71,7 @@ struct sup {
 	int64_t next_sweep;      /* orphans.c: when to look for orphans next */
 	int orphans;             /* children that are not workers, at the last look */
 	int64_t workers_gone_at; /* stopping: when the last worker exited */
+	struct oom oom;          /* OOM kills told from other SIGKILLs (oom.h) */
 };
 
 static inline struct slot *slot_of(struct sup *s, size_t i)

@@ -197,10 +197,17 @@ static int fill(struct sup *s, struct slot **ret_slot)
 	return 0;
 }
 
-static void describe_exit(struct sup *s, pid_t pid, int status, const struct slot *sl,
-			  bool expected, char *buf, size_t len)
+/* What a worker killed by the OOM killer is told to do about it. */
+#define OOM_HINT "give the instance more memory (MemoryMax= in a drop-in, systemctl edit; by " \
+		 "hand, the cgroup's limit) or its requests less (\"request_memory\", " \
+		 "sfcgi.json(5))"
+
+/* Why the worker ended, in buf; returns 1 if the kernel's OOM killer killed it. */
+static int describe_exit(struct sup *s, pid_t pid, int status, const struct slot *sl,
+			 bool expected, char *buf, size_t len)
 {
 	const struct local *l = &s->local[sl - s->sb->slots];
+	int oom = 0;
 
 	if (l->violation && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
 		char *name = sandbox_syscall_name(l->violation - 1);
@@ -223,7 +230,17 @@ static void describe_exit(struct sup *s, pid_t pid, int status, const struct slo
 		snprintf(buf, len, "killed by the sandbox (SIGSYS); to see which call: \"sandbox\": "
 			 "{\"on_violation\": \"log\"}, then the \"learning:\" lines here (or "
 			 "journalctl -k | grep type=1326 where a warning at start says so)");
-	else if (WIFSIGNALED(status))
+	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && !l->kill_at &&
+		 (oom = oom_claim(&s->oom)) != 0) {
+		char limit[640];
+
+		oom_limit(&s->oom, limit, sizeof limit);
+		if (oom > 0)
+			snprintf(buf, len, "killed by the kernel's OOM killer (%s)", limit);
+		else
+			snprintf(buf, len, "killed by SIGKILL (by the kernel's OOM killer or not "
+				 "cannot be told: %s; journalctl -k | grep -i oom tells)", limit);
+	} else if (WIFSIGNALED(status))
 		snprintf(buf, len, "killed by SIG%s%s", sigabbrev_np(WTERMSIG(status)),
 			 WCOREDUMP(status) ? " (core dumped)" : "");
 	else if (SB_LOAD(sl->recycle))
@@ -233,11 +250,12 @@ static void describe_exit(struct sup *s, pid_t pid, int status, const struct slo
 		snprintf(buf, len, "exited with status %d%s", WEXITSTATUS(status),
 			 expected ? "" : " unexpectedly");
 	(void)pid;
+	return oom > 0;
 }
 
 static void reaped(struct sup *s, pid_t pid, int status)
 {
-	char why[384];
+	char why[1024];
 
 	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
@@ -249,10 +267,11 @@ static void reaped(struct sup *s, pid_t pid, int status)
 		int64_t lived = s->now - l->started;
 		bool served = SB_LOAD(sl->state) == SLOT_READY;
 		uint32_t delay = 0;
+		bool oom;
 
 		if (SB_LOAD(sl->pid) != pid)
 			continue;
-		describe_exit(s, pid, status, sl, expected, why, sizeof why);
+		oom = describe_exit(s, pid, status, sl, expected, why, sizeof why);
 		if (SB_LOAD(sl->chan) >= 0) {
 			sup_receive(s, sl); /* what it handed over just before exiting */
 			sup_close_chan(s, sl);
@@ -262,7 +281,10 @@ static void reaped(struct sup *s, pid_t pid, int status)
 		SB_STORE(sl->pid, 0);
 		SB_STORE(sl->state, (uint32_t)SLOT_FREE);
 		if (!current || s->phase == STOPPING || l->retired) {
-			log_debug("worker %d %s", (int)pid, why);
+			if (oom) /* draining, it still took memory someone may miss */
+				log_warning("worker %d %s; %s", (int)pid, why, OOM_HINT);
+			else
+				log_debug("worker %d %s", (int)pid, why);
 			return;
 		}
 		if (clean && s->o->exit_is_recycle && !expected) {
@@ -280,6 +302,13 @@ static void reaped(struct sup *s, pid_t pid, int status)
 		} else if (l->kill_at) {
 			log_info("worker %d replaced after request_timeout (%s)", (int)pid, why);
 			l->crashes = l->unserved = 0;
+		} else if (oom && served) {
+			/* A request took too much: no crash loop, whose backoff would
+			 * only leave the others more to serve. One that is killed
+			 * before it serves is a failure like a crash (below). */
+			log_warning("worker %d %s while serving (OOM kill %llu of this instance); "
+				    "replacing it; %s", (int)pid, why,
+				    (unsigned long long)s->oom.kills, OOM_HINT);
 		} else {
 			/* A hung worker's life counts up to its hang, not its kill. */
 			lived = (l->hung_since ? l->hung_since : s->now) - l->started;
@@ -291,10 +320,12 @@ static void reaped(struct sup *s, pid_t pid, int status)
 				if (delay > BACKOFF_MAX_MS)
 					delay = BACKOFF_MAX_MS;
 			}
-			log_warning("worker %d %s; restarting it in %.1f s (failure %u in a row)",
-				    (int)pid, why, delay / 1000.0, l->crashes);
+			log_warning("worker %d %s; restarting it in %.1f s (failure %u in a row)%s%s",
+				    (int)pid, why, delay / 1000.0, l->crashes, oom ? "; " : "",
+				    oom ? OOM_HINT : "");
 			l->unserved = served ? 0 : l->unserved + 1;
-			snprintf(s->fail_why, sizeof s->fail_why, "%s", why);
+			snprintf(s->fail_why, sizeof s->fail_why, "%.*s", (int)sizeof s->fail_why - 1,
+				 why);
 			s->gen_failures++;
 		}
 		l->restart_at = s->now + delay;
@@ -333,6 +364,7 @@ static void sweep(struct sup *s)
 		return;
 	s->next_sweep = s->now + SWEEP_MS;
 	s->orphans = orphans_sweep(is_worker, s);
+	oom_tick(&s->oom, s->now);
 }
 
 void sup_signal_gen(struct sup *s, bool current, int sig)
@@ -570,6 +602,7 @@ static int setup(struct sup *s)
 		log_err("scoreboard: %s", strerror(-r));
 		return r;
 	}
+	oom_init(&s->oom); /* before the lock-down: it opens a file */
 	if (s->o->lockdown && (r = sandbox_supervisor()) < 0)
 		return r;
 	orphans_supervisor_init(); /* logged; kept across exec, set again all the same */
