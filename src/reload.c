@@ -49,7 +49,8 @@ int sup_place_fds(struct sup *s, bool for_exec)
 	for (size_t i = 0; i <= n; i++) {
 		int fd = i < n ? s->o->fds[i] : s->sbfd;
 
-		tmp[i] = fcntl(fd, F_DUPFD_CLOEXEC, 64);
+		/* above the places they go to: also under a low open files limit */
+		tmp[i] = fcntl(fd, F_DUPFD_CLOEXEC, ACTIVATION_LISTEN_FDS_START + (int)n + 1);
 		if (tmp[i] < 0)
 			return -errno;
 	}

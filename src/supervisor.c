@@ -23,6 +23,7 @@
 #include "activation.h"
 #include "fdpass.h"
 #include "log.h"
+#include "nofile.h"
 #include "orphans.h"
 #include "outcome.h"
 #include "progress.h"
@@ -607,7 +608,14 @@ static int setup(struct sup *s)
 		return r;
 	orphans_supervisor_init(); /* logged; kept across exec, set again all the same */
 	if ((r = sup_place_fds(s, false)) < 0) {
-		log_err("arranging the listening sockets: %s", strerror(-r));
+		if (r == -EMFILE || r == -EINVAL)
+			log_err("arranging the listening sockets: the open files limit "
+				"(RLIMIT_NOFILE), %lu, is too low even to place %zu socket(s) and the "
+				"scoreboard (it takes %zu); raise it (LimitNOFILE= in a drop-in, "
+				"systemctl edit; by hand, ulimit -n)", nofile_limit(), s->o->nfds,
+				ACTIVATION_LISTEN_FDS_START + 2 * (s->o->nfds + 1));
+		else
+			log_err("arranging the listening sockets: %s", strerror(-r));
 		return r;
 	}
 	s->gen = rollback ? s->sb->generation : ++s->sb->generation;
