@@ -124,6 +124,16 @@ void sup_learn_summary(struct sup *s, const char *when);
 /* Learning mode: the summary once no new call came for a while. */
 void sup_learn_tick(struct sup *s);
 
+/* exitwhy.c */
+/* What a worker killed by the OOM killer is told to do about it. */
+#define OOM_HINT "give the instance more memory (MemoryMax= in a drop-in, systemctl edit; by " \
+		 "hand, the cgroup's limit) or its requests less (\"request_memory\", " \
+		 "sfcgi.json(5))"
+/* Why the worker in sl ended (wait status), in buf; 1 if the kernel's OOM
+ * killer killed it (then accounted for, oom.h). */
+int sup_describe_exit(struct sup *s, int status, const struct slot *sl, bool expected,
+		      char *buf, size_t len);
+
 /* reload.c */
 /* Listening sockets at 3.., the scoreboard right after (LISTEN_FDS layout);
  * inherited across exec with for_exec. 0 or -errno. */

@@ -7,6 +7,8 @@
 #      config serves (a request answers its mark)
 #   2  `sfcgi reload` asked while a reload is under way (its new generation
 #      slow to start) returns the outcome of a reload that read its config
+#   3  a SIGHUP during a reload that is rolled back (its workers fail at
+#      init): the reload after the rollback applies the config written last
 # Usage: reload.sh TESTAPP SFCGI_TOOL
 set -u
 APP=$1 TOOL=$2
@@ -26,14 +28,16 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; f
 wait_for() { for _ in $(seq 500); do eval "$1" && return 0; sleep 0.02; done; return 1; }
 req() { "$TOOL" request -b -t 10 "$dir/app.sock" "/?$1" 2>>"$dir/req.err"; }
 mark() { req env=MARK | sed -n 's/^env=//p'; }
-# config MARK [INIT_SLEEP_MS]
+# config MARK [INIT_SLEEP_MS [INIT_FAIL]]
 config() {
+	local fail=
+	[ -n "${3:-}" ] && fail=', "TESTAPP_INIT_FAIL": "1"'
 	cat >"$dir/app.json.tmp" <<EOF
 {
   "program": "$APP",
   "listen": "$dir/app.sock",
   "workers": 1,
-  "environment": { "MARK": "$1", "TESTAPP_INIT_SLEEP_MS": "${2:-0}" }
+  "environment": { "MARK": "$1", "TESTAPP_INIT_SLEEP_MS": "${2:-0}"$fail }
 }
 EOF
 	mv "$dir/app.json.tmp" "$dir/app.json"
@@ -89,6 +93,17 @@ check "sfcgi reload during a reload: the outcome of the reload after it (generat
 	grep -q "generation $((gen0 + 2)) serves" "$dir/b.out"
 check "the first sfcgi reload: exit 0 ($arc)" test "$arc" = 0
 check "config b serves" wait_for "[ \"\$(mark)\" = b ]"
+
+# 3
+wait_for "tail -1 $dir/sup.log | grep -q 'reload complete'"
+config bad 300 fail # three failures take over a second
+kill -HUP "$sup"
+sleep 0.1
+config c
+kill -HUP "$sup"
+check "rolled back, then the config written last (c) serves" wait_for "[ \"\$(mark)\" = c ]"
+check "the reload was rolled back" grep -q 'reload rolled back' "$dir/sup.log"
+check "then reloaded again" bash -c "sed -n '/reload rolled back/,\$p' $dir/sup.log | grep -q 'reloading again'"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
