@@ -3,9 +3,10 @@
  * RLIMIT_NOFILE: the supervisor raises its soft limit to the hard one at
  * start (sfcgi waits with epoll, never select(), so the 1024 a service gets
  * by default is no ceiling of ours) and its native workers inherit it; a
- * foreign program is given back the soft limit the instance started with
- * (programs may still use select(), or close every descriptor up to the
- * limit). When even the hard limit is below what the instance can need, one
+ * foreign program, and a script sfcgi-cgi runs (src/cgi/run.c, from
+ * SFCGI_NOFILE_SOFT), are given back the soft limit the instance started
+ * with (programs may still use select(), or close every descriptor up to
+ * the limit). When even the hard limit is below what the instance can need, one
  * line says so, and how to raise it.
  */
 #ifndef SFCGI_NOFILE_H

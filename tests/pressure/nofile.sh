@@ -2,15 +2,16 @@
 # The open files limit (issue 15), each start under prlimit(1):
 #   1  soft 1024, hard H (the shell's hard limit): the supervisor raises its
 #      soft limit to H and its workers have H (/proc/PID/limits); a foreign
-#      program is given back the 1024 it would have had
+#      program is given back the 1024 it would have had, and so is a CGI
+#      script that sfcgi-cgi runs
 #   2  512:512, below what max_conns=1024 needs: one line says what it needs
 #      and how to get it (LimitNOFILE=, ulimit -n); the instance serves
 #   3  60:60 (main exited: "arranging the listening sockets: Invalid
 #      argument"): it starts and serves, with that line
 #   4  6:6: no room even for the listening socket: exits, naming the limit
-# Usage: nofile.sh TESTAPP SFCGI_TOOL
+# Usage: nofile.sh TESTAPP SFCGI_TOOL SFCGI_CGI
 set -u
-APP=$1 TOOL=$2
+APP=$1 TOOL=$2 CGI=$3
 dir=$(mktemp -d /tmp/sfcgi-nofile-XXXXXX)
 pass=0 fail=0
 sup=
@@ -60,6 +61,18 @@ else
 		test "$(limits "$sup")" = "$hard:$hard"
 	check "foreign: the program has the limit it started with ($(limits "$w"))" \
 		test "$(limits "$w")" = "1024:$hard"
+	stop
+	mkdir -p "$dir/cgi-bin"
+	printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\necho "nofile=$(ulimit -n):$(ulimit -Hn)"\n' \
+		>"$dir/cgi-bin/n.sh"
+	chmod +x "$dir/cgi-bin/n.sh"
+	start cgi "1024:$hard" \
+		"{ \"program\": \"$CGI\", \"args\": [\"--root\", \"$dir/cgi-bin\"], \"listen\": \"$dir/app.sock\", \"workers\": 1, \"sandbox\": false }"
+	w=$(pgrep -P "$sup" | head -1)
+	got=$("$TOOL" request -b -t 10 -p SCRIPT_FILENAME="$dir/cgi-bin/n.sh" "$dir/app.sock" /n.sh 2>>"$dir/req.err")
+	check "cgi: the worker has the raised limit ($(limits "$w"))" test "$(limits "$w")" = "$hard:$hard"
+	check "cgi: a script has the limit the instance started with ($got)" \
+		test "$got" = "nofile=1024:$hard"
 	stop
 fi
 
