@@ -103,6 +103,8 @@ static void become_worker(struct sup *s, struct slot *sl)
 		close(s->prev_config_fd);
 	if (s->o->config_fd > 0)
 		close(s->o->config_fd);
+	if (s->oom.fd >= 0)
+		close(s->oom.fd);
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");

@@ -25,7 +25,8 @@
  *               configuration the worker was started with)
  *   ?alloc=MB    allocates and touches MB MiB (an OOM kill under a memory limit)
  * TESTAPP_INIT_FAIL=1 makes init fail (a worker that exits on start);
- * TESTAPP_INIT_SLEEP_MS=N makes init take N ms (a slow new generation).
+ * TESTAPP_INIT_SLEEP_MS=N makes init take N ms (a slow new generation);
+ * TESTAPP_INIT_ALLOC_MB=N makes init allocate and touch N MiB.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +50,13 @@ static int init(void *userdata)
 		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 		nanosleep(&ts, NULL);
+	}
+	for (long mb = getenv("TESTAPP_INIT_ALLOC_MB") ? atol(getenv("TESTAPP_INIT_ALLOC_MB")) : 0;
+	     mb > 0; mb--) {
+		char *p = malloc(1 << 20); /* kept: the OOM killer is to end us */
+
+		if (p)
+			memset(p, 1, 1 << 20);
 	}
 	return getenv("TESTAPP_INIT_FAIL") ? -EIO : 0;
 }

@@ -7,6 +7,8 @@
 #     with what to do, and the worker is replaced at once (it had served: no
 #     crash backoff)
 #   - a plain kill -9 of a worker is still "killed by SIGKILL", not OOM
+#   - a worker killed before it serves (its init takes 200 MiB) is a failure
+#     like a crash: restarted with growing delays
 # The cgroup is removed at the end. Needs root (77: skipped otherwise).
 # Usage: oom.sh TESTAPP SFCGI_TOOL
 set -u
@@ -86,6 +88,21 @@ check "kill -9: logged as killed by SIGKILL" \
 check "kill -9: not called an OOM kill" bash -c "! grep -q 'worker $victim killed by the kernel' $dir/sup.log"
 check "one OOM line in all" test "$(grep -c 'OOM killer (' "$dir/sup.log")" = 1
 
+kill -TERM "$sup"
+wait "$sup"
+sup=
+
+# 3 killed at every start, before serving: a loop, with backoff
+rm -f "$dir/app.sock"
+printf '{ "program": "%s", "listen": "%s", "workers": 1,\n  "environment": { "TESTAPP_INIT_ALLOC_MB": "200" } }\n' \
+	"$APP" "$dir/app.sock" >"$dir/init.json"
+sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" run --config "$3"' sh "$cg" "$TOOL" \
+	"$dir/init.json" 2>"$dir/init.log" &
+sup=$!
+sleep 2
+grep 'OOM killer' "$dir/init.log" | head -3 | cut -c1-150 | sed 's/^/# /'
+check "OOM at start: named, and restarted with backoff" \
+	grep -q "killed by the kernel.s OOM killer ($expect); restarting it in 0.2 s (failure 3 in a row)" "$dir/init.log"
 kill -TERM "$sup"
 wait "$sup"
 sup=
