@@ -18,7 +18,8 @@
 #      last serves (systemd 252 holds the job until READY=1, which comes only
 #      once no reload is left to run);
 #      the workers' open files limit is the hard one (raised under the unit's
-#      SystemCallFilter=)
+#      SystemCallFilter=); a worker's kill -9 is "killed by SIGKILL", the
+#      cgroup's OOM count being readable under the unit's sandbox
 #
 #   tests/systemd/reload-outcome.sh [SFCGI ECHO TESTAPP LIBSFCGI UNITDIR]
 #
@@ -124,6 +125,12 @@ w=$(in_c pgrep -P "$(mainpid)" | head -1)
 lim=$(in_c awk '/^Max open files/ { print $4 ":" $5 }' "/proc/$w/limits")
 check "5 a worker's open files limit is raised to the hard one ($lim)" \
 	test -n "$lim" -a "${lim%%:*}" = "${lim##*:}" -a "${lim%%:*}" != 1024
+
+in_c kill -9 "$w"
+wait_for 5 "[ \$(jcount 'worker $w killed by') = 1 ]"
+note "$(jlines "worker $w killed by")"
+check "5 a worker's kill -9 is told from an OOM kill (the cgroup's count is readable in the unit)" \
+	test "$(jcount "worker $w killed by SIGKILL; restarting")" = 1
 
 [ "$fail" = 0 ] || diag "reload-outcome"
 si_done
