@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "supervisor.h"
 #include "log.h"
+#include "nofile.h"
 #include "orphans.h"
 #include "request.h"
 #include "sandbox.h"
@@ -318,6 +319,8 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 	r = configure(&o, &cfg);
 	if (r == 0)
 		r = activation_adopt(&o.act, &fds, &nfds);
+	if (r == 0) /* epoll: no select() ceiling; the workers inherit it */
+		nofile_raise(cfg.workers, cfg.limits.max_conns, nfds);
 	if (r == 0 && cfg.workers > 0)
 		r = supervise(&o, &cfg, fds, nfds, argv, &slot);
 	if (r == 0 && !(s = calloc(1, sizeof *s)))
