@@ -61,6 +61,8 @@ struct worker {
 	uint64_t watchdog_ms;    /* single process under systemd: WATCHDOG=1 every half */
 	int64_t next_watchdog_ms;
 	const char *allowed_addrs; /* FCGI_WEB_SERVER_ADDRS, NULL = any */
+	int spill_fd[2];         /* held body past request_memory, per stream (spill.h) */
+	char *spill_dir;         /* where they are, for messages */
 };
 
 int64_t worker_clock_ms(void);
