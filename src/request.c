@@ -659,12 +659,15 @@ static void lose_body(struct request *r, int err)
 	struct buf *out = &r->c->out;
 
 	log_err("fd %d: request %u: the body held past request_memory=%u bytes (its response "
-		"waits for it) could not be written to the spill file in %s: %s; answered 500. "
-		"Free space there, or set \"spill_dir\" to a directory on a disk with room",
+		"waits for it) could not be written to the spill file in %s: %s; answered 500. %s",
 		r->c->fd, r->id, r->c->w->set.request_memory,
 		r->c->w->spill_dir ? r->c->w->spill_dir : spill_dir_choose(NULL),
 		err == -EBADF ? "no spill file (see the warning at the worker's start)"
-			      : strerror(-err));
+			      : strerror(-err),
+		err == -EBADF ? "Set \"spill_dir\" to a directory on disk the worker may write"
+		: err == -EFBIG ? "Raise the \"fsize\" rlimit, or lower max_stdin_bytes"
+				: "Free space there, or set \"spill_dir\" to a directory on a disk "
+				  "with room");
 	r->body_lost = true;
 	buf_reset(&r->body, REQ_KEEP_BYTES);
 	buf_reset(&r->data, REQ_KEEP_BYTES);

@@ -268,6 +268,56 @@ class Watch(threading.Thread):
 
 # -- the test ---------------------------------------------------------------
 
+SPILL_FSIZE = 4 * MIB  # spill-fails: what the spill file may grow to
+
+
+def workers_of(pid):
+    with open(f'/proc/{pid}/task/{pid}/children') as f:
+        return sorted(int(p) for p in f.read().split())
+
+
+def failing(args, port, app, app_log, spill):
+    """A body that cannot spill is answered 500 with a log line that says
+    why and what to do; the worker goes on, and serves the next bodies."""
+    before = workers_of(app.pid)
+    size = 20 * MIB
+    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=60)
+    conn.request('POST', '/upload', body=Counted(7, size),
+                 headers={'Content-Length': str(size)})
+    resp = conn.getresponse()
+    text = resp.read()
+    conn.close()
+    log(f'{size // MIB} MiB body that cannot spill: status {resp.status}, {text[:60]!r}')
+    if resp.status != 500 or b'the request body could not be stored' not in text:
+        raise Failure(f'expected the 500 of a lost body, got {resp.status} {text[:200]!r}:\n'
+                      + tail(app_log))
+    want = ('File too large' if args.scenario == 'spill-fails'
+            else 'no spill file (see the warning at the worker\'s start)')
+    time.sleep(0.2)
+    with open(app_log, errors='replace') as f:
+        logtext = f.read()
+    line = next((l for l in logtext.splitlines() if 'could not be written to the spill' in l), '')
+    log(f'log: {line}')
+    hint = '"fsize" rlimit' if args.scenario == 'spill-fails' else '"spill_dir"'
+    if want not in line or hint not in line:
+        raise Failure(f'no log line naming "{want}" and {hint}:\n' + tail(app_log))
+    if args.scenario == 'no-spill-dir' and 'cannot open a spill file in' not in logtext:
+        raise Failure('no warning at the start about the spill directory:\n' + tail(app_log))
+    # What still fits (in memory, or in the file under its limit) comes back exact.
+    fits = 3 * MIB if args.scenario == 'spill-fails' else 512 * 1024
+    for i in range(3):
+        st, n, got, sent, _ = upload(port, 20 + i, fits, 60)
+        if st != 200 or n != fits or got != sent:
+            raise Failure(f'after it: a {fits}-byte body: status {st}, {n} bytes back:\n'
+                          + tail(app_log))
+    after = workers_of(app.pid)
+    if after != before:
+        raise Failure(f'the workers changed: {before} -> {after}:\n' + tail(app_log))
+    if os.listdir(spill):
+        raise Failure(f'files left in the spill directory: {os.listdir(spill)}')
+    log(f'the workers {after} went on; three {fits}-byte bodies echoed byte-exact after it')
+
+
 def nginx_conf(d, port, sock):
     temps = '\n'.join(f'    {m}_temp_path {d}/tmp/{m};' for m in
                       ('client_body', 'fastcgi', 'proxy', 'scgi', 'uwsgi'))
@@ -323,9 +373,12 @@ def main():
     ap.add_argument('--seccomp', default='strict', choices=('strict', 'default'),
                     help='the workers\' seccomp profile')
     ap.add_argument('--report', help='write the measurements here as JSON')
+    ap.add_argument('--scenario', default='limit', choices=('limit', 'spill-fails', 'no-spill-dir'),
+                    help='limit: the bodies under the memory limit; spill-fails: the spill file '
+                         'cannot grow (an "fsize" rlimit); no-spill-dir: $TMPDIR does not exist')
     args = ap.parse_args()
 
-    if os.geteuid() != 0:
+    if os.geteuid() != 0 and args.scenario == 'limit':
         log('SKIP: creating a cgroup needs root')
         return 77
     if not os.access(args.nginx, os.X_OK):
@@ -348,24 +401,28 @@ def main():
     with open(conf, 'w') as f:
         # request_memory is left at its default (1 MiB), so that the same
         # config runs a build from before it existed (to see this test fail).
+        sandbox = {'seccomp': args.seccomp, 'read_only': ['/usr'], 'landlock': 'required'}
+        if args.scenario == 'spill-fails':
+            sandbox['rlimits'] = {'fsize': SPILL_FSIZE}
         json.dump({'workers': args.workers,
                    'limits': {k: v for k, v in limits.items() if k != 'request_memory'},
-                   'sandbox': {'seccomp': args.seccomp, 'read_only': ['/usr'],
-                               'landlock': 'required'}}, f)
+                   'sandbox': sandbox}, f)
     cg = app = nginx = watch = None
     app_log = os.path.join(d, 'app.log')
     report = {'limit_mib': args.limit_mib}
     status = 1
     try:
-        cg = Cgroup(args.limit_mib * MIB)
-        env = dict(os.environ, TMPDIR=spill)
+        if args.scenario == 'limit':
+            cg = Cgroup(args.limit_mib * MIB)
+        env = dict(os.environ, TMPDIR=spill if args.scenario != 'no-spill-dir'
+                   else os.path.join(d, 'no-such-dir'))
         env.pop('CACHE_DIRECTORY', None)
         with open(app_log, 'wb') as lf:
             app = subprocess.Popen([args.app, '--config', conf, '--listen', sock],
                                    stdin=subprocess.DEVNULL, stdout=lf, stderr=lf, env=env,
-                                   preexec_fn=cg.enter)
+                                   preexec_fn=cg.enter if cg else None)
         deadline = time.monotonic() + 20
-        while not os.path.exists(sock) or len(cg.pids()) < args.workers + 1:
+        while not os.path.exists(sock) or (cg and len(cg.pids()) < args.workers + 1):
             if app.poll() is not None or time.monotonic() > deadline:
                 raise Failure('echo did not start:\n' + tail(app_log))
             time.sleep(0.05)
@@ -385,6 +442,11 @@ def main():
                 if nginx.poll() is not None or time.monotonic() > deadline:
                     raise Failure('nginx did not start:\n' + tail(os.path.join(d, 'error.log')))
                 time.sleep(0.05)
+
+        if args.scenario != 'limit':
+            failing(args, port, app, app_log, spill)
+            log('ok')
+            return 0
 
         # What a worker holds before any large body: a small one through each.
         for i in range(2 * args.workers):
