@@ -390,7 +390,7 @@ int request_out_write(struct request *r, uint8_t type, const void *p, size_t n)
 		return -EIO; /* answered 500 already */
 	if (type == FCGI_STDOUT && (k = request_emit_head(r)) < 0)
 		return k;
-	if (type == FCGI_STDERR && n)
+	if (type == FCGI_STDERR)
 		r->stderr_used = true;
 	/* write_buffer at a time: a large write is not copied whole first. */
 	do {

@@ -241,13 +241,30 @@ def status_kib(pid, key):
     return None
 
 
-class Watch(threading.Thread):
-    """Samples every process of the cgroup: the peak VmHWM and VmRSS of each."""
+def spill_sizes(pid, spill):
+    """Sizes of the worker's open (unnamed) files in the spill directory."""
+    out = []
+    try:
+        fds = os.listdir(f'/proc/{pid}/fd')
+    except OSError:
+        return out
+    for fd in fds:
+        try:
+            if os.readlink(f'/proc/{pid}/fd/{fd}').startswith(spill + '/'):
+                out.append(os.stat(f'/proc/{pid}/fd/{fd}').st_size)
+        except OSError:
+            pass
+    return out
 
-    def __init__(self, cg, supervisor):
+
+class Watch(threading.Thread):
+    """Samples every worker of the cgroup: its peak VmHWM, and the largest
+    its spill files grew."""
+
+    def __init__(self, cg, supervisor, spill):
         super().__init__(daemon=True)
-        self.cg, self.supervisor = cg, supervisor
-        self.hwm, self.stop = {}, threading.Event()
+        self.cg, self.supervisor, self.spill = cg, supervisor, spill
+        self.hwm, self.spilled, self.stop = {}, 0, threading.Event()
 
     def sample(self):
         for p in self.cg.pids():
@@ -256,6 +273,7 @@ class Watch(threading.Thread):
             v = status_kib(p, 'VmHWM')
             if v is not None:
                 self.hwm[p] = max(self.hwm.get(p, 0), v)
+            self.spilled = max([self.spilled] + spill_sizes(p, self.spill))
 
     def run(self):
         while not self.stop.is_set():
@@ -459,7 +477,10 @@ def main():
         running, other = budget_kib(limits)
         log(f'documented budget: {running} KiB for the running request, '
             f'{other} KiB for each other connection')
-        watch = Watch(cg, app.pid)
+        files = {p: spill_sizes(p, spill) for p in workers}
+        if any(len(f) != 2 for f in files.values()):
+            raise Failure(f'each worker should hold two spill files in {spill}: {files}')
+        watch = Watch(cg, app.pid, spill)
         watch.start()
 
         big = args.big_mib * MIB
@@ -520,6 +541,14 @@ def main():
             if grew > allowed:
                 raise Failure(f'worker {p} grew by {grew} KiB, more than the documented '
                               f'{allowed} KiB')
+        ends = {p: spill_sizes(p, spill) for p in workers}
+        log(f'spill files: the largest grew to {watch.spilled} bytes; at the end {ends}')
+        report['spill_peak_bytes'] = watch.spilled
+        if watch.spilled < (args.big_mib // 2) * MIB:
+            raise Failure(f'the spill files grew to {watch.spilled} bytes only: the bodies '
+                          f'were not held where expected')
+        if any(any(f) for f in ends.values()):
+            raise Failure(f'spill files not truncated after their requests: {ends}')
         leftover = os.listdir(spill)
         if leftover:
             raise Failure(f'files left in the spill directory: {leftover}')
