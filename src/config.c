@@ -142,7 +142,10 @@ static int set_spill_dir(struct json *p, int v, const struct field *f)
 	if (p->c->spill_dir[0] != '/')
 		why = "is not an absolute path";
 	else if (stat(p->c->spill_dir, &st) < 0)
-		why = stat_failed(errno);
+		/* /var/cache/sfcgi/NAME: the unit's CacheDirectory= makes it at start */
+		why = errno == ENOENT && config_unit_directory(p->name, p->c->spill_dir)
+			      ? NULL
+			      : stat_failed(errno);
 	else if (!S_ISDIR(st.st_mode))
 		why = "is not a directory";
 	return why ? json_fail(p, json_t_start(p, v), "\"spill_dir\": %.*s %s", JSON_ECHO(p, v), why)

@@ -286,6 +286,7 @@ class Watch(threading.Thread):
 
 # -- the test ---------------------------------------------------------------
 
+ASAN_QUARANTINE_MIB = 4
 SPILL_FSIZE = 4 * MIB  # spill-fails: what the spill file may grow to
 
 
@@ -402,6 +403,8 @@ def main():
     if not os.access(args.nginx, os.X_OK):
         log(f'SKIP: no nginx at {args.nginx}')
         return 77
+    ldd = subprocess.run(['ldd', args.app], capture_output=True, text=True).stdout
+    asan = 'libasan' in ldd
     d = os.path.abspath(args.workdir)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(os.path.join(d, 'tmp'))
@@ -434,6 +437,12 @@ def main():
             cg = Cgroup(args.limit_mib * MIB)
         env = dict(os.environ, TMPDIR=spill if args.scenario != 'no-spill-dir'
                    else os.path.join(d, 'no-such-dir'))
+        if asan:
+            # The sanitizer keeps freed memory (256 MiB by default) and adds
+            # shadow memory: bounded here, and allowed for below.
+            env['ASAN_OPTIONS'] = (env.get('ASAN_OPTIONS', '') +
+                                   f':quarantine_size_mb={ASAN_QUARANTINE_MIB}'
+                                   ':thread_local_quarantine_size_kb=64').lstrip(':')
         env.pop('CACHE_DIRECTORY', None)
         with open(app_log, 'wb') as lf:
             app = subprocess.Popen([args.app, '--config', conf, '--listen', sock],
@@ -534,6 +543,10 @@ def main():
         if set(cg.pids()) - {app.pid} != set(workers):
             raise Failure(f'the workers changed: {workers} -> {cg.pids()}:\n' + tail(app_log))
         allowed = running + (args.parallel - 1) * other
+        if asan:
+            allowed += allowed // 8 + ASAN_QUARANTINE_MIB * 1024 + allowed  # shadow, quarantine, redzones
+            log(f'AddressSanitizer build: {allowed} KiB allowed (the budget, its shadow, '
+                f'{ASAN_QUARANTINE_MIB} MiB of quarantine, redzones as large as the budget)')
         for p, hwm in watch.hwm.items():
             grew = hwm - base.get(p, 0)
             log(f'worker {p}: VmHWM {hwm} KiB, {grew} KiB over its start '
