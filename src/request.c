@@ -282,7 +282,7 @@ int request_more_input(struct request *r)
 /*
  * Reads the rest of the input (up to max_stdin_bytes): request_memory
  * bytes of each stream in memory, the rest in the worker's spill files
- * (hold()). -EIO once it is all in if it could not be held (answered 500).
+ * (spill_hold()). -EIO once it is all in if it could not be held (answered 500).
  */
 static int slurp(struct request *r)
 {
@@ -687,24 +687,6 @@ static void lose_body(struct request *r, int err)
 		r->lost_close = true;
 }
 
-/*
- * Keeps n bytes of a stream until the handler reads them: in memory, or
- * while the output waits for the whole input (slurp) past request_memory,
- * in the spill file. Bytes in the file are newer than those in memory:
- * once a stream spills, it spills until its file has been read.
- */
-static int hold(struct request *r, bool is_data, const uint8_t *p, size_t n)
-{
-	struct buf *b = is_data ? &r->data : &r->body;
-	struct spill *sp = is_data ? &r->data_sp : &r->body_sp;
-	size_t mem = r->c->w->set.request_memory;
-	size_t room = mem > buf_used(b) ? mem - buf_used(b) : 0;
-
-	if (!spill_used(sp) && (!r->slurp || n <= room))
-		return buf_append(b, p, n);
-	return spill_put(r->c->w, is_data ? SPILL_DATA : SPILL_BODY, sp, p, n);
-}
-
 /* STDIN or DATA content. */
 static int feed_stream(struct request *r, uint8_t type, const uint8_t *p, size_t n,
 		       const char **why)
@@ -749,7 +731,9 @@ static int feed_stream(struct request *r, uint8_t type, const uint8_t *p, size_t
 		return FEED_OK;
 	}
 	*total += n;
-	if ((k = hold(r, is_data, p, n)) == -ENOMEM) {
+	k = spill_hold(r->c->w, is_data ? SPILL_DATA : SPILL_BODY, b,
+		       is_data ? &r->data_sp : &r->body_sp, r->slurp, p, n);
+	if (k == -ENOMEM) {
 		fail(r, 500, "out of memory");
 		return FEED_OK;
 	}

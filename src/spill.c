@@ -120,6 +120,17 @@ int spill_put(struct worker *w, enum spill_stream stream, struct spill *s, const
 	return 0;
 }
 
+int spill_hold(struct worker *w, enum spill_stream stream, struct buf *b, struct spill *s,
+	       bool held, const void *p, size_t n)
+{
+	size_t mem = w->set.request_memory;
+	size_t room = mem > buf_used(b) ? mem - buf_used(b) : 0;
+
+	if (!spill_used(s) && (!held || n <= room))
+		return buf_append(b, p, n);
+	return spill_put(w, stream, s, p, n);
+}
+
 ssize_t spill_get(struct worker *w, enum spill_stream stream, struct spill *s, void *p, size_t n)
 {
 	uint64_t left = spill_used(s);

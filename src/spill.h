@@ -12,7 +12,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <sys/types.h>
+
+#include "buf.h"
 
 struct worker;
 
@@ -44,6 +47,15 @@ const char *spill_dir_choose(const char *dir);
 void spill_open(struct worker *w, const char *dir);
 void spill_close(struct worker *w);
 
+/*
+ * Keeps n bytes of a stream until the handler reads them: in b, or, while
+ * the stream is held (its request's output waits for the whole input),
+ * past request_memory in the spill file. Bytes in the file are newer than
+ * those in b: once a stream spills, it spills until its file has been read.
+ * 0, -ENOMEM, or spill_put()'s errors.
+ */
+int spill_hold(struct worker *w, enum spill_stream stream, struct buf *b, struct spill *s,
+	       bool held, const void *p, size_t n);
 /* Appends n bytes to stream's file: 0, or negative errno (ENOSPC, EFBIG, EBADF: no file). */
 int spill_put(struct worker *w, enum spill_stream stream, struct spill *s, const void *p,
 	      size_t n);
