@@ -372,9 +372,9 @@ def budget_kib(limits):
     """sfcgi.json(5), "Memory per request": what a worker may hold for the
     request it runs, and for each other connection it holds."""
     record = 65535 + 255 + 8
-    running = (2 * limits['request_memory'] + 2 * limits['write_buffer']
-               + limits['max_params_bytes'] + 2 * record)
-    other = limits['read_ahead'] + 2 * record
+    running = (limits['max_params_bytes'] + 16 * limits['max_params']
+               + 2 * limits['request_memory'] + 2 * limits['write_buffer'] + 2 * record)
+    other = limits['read_ahead'] + 3 * record
     return running // 1024, other // 1024
 
 
@@ -416,7 +416,7 @@ def main():
         sockdir = tempfile.mkdtemp(prefix='sfcgi-mem-')
         sock = os.path.join(sockdir, 'app.sock')
     limits = {'request_memory': MIB, 'write_buffer': 256 * 1024, 'read_ahead': 64 * 1024,
-              'max_params_bytes': 64 * 1024, 'max_stdin_bytes': 2 << 30,
+              'max_params_bytes': 64 * 1024, 'max_params': 512, 'max_stdin_bytes': 2 << 30,
               'read_timeout': 60, 'write_timeout': 60}
     conf = os.path.join(d, 'echo.json')
     with open(conf, 'w') as f:
