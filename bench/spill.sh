@@ -47,8 +47,7 @@ if par:
     print(f"- {par['count']} x {par['bytes_each'] // 10**6} MB at once: {par['exact']} "
           f"byte-exact, {par['seconds']} s")
 if 'spill_peak_bytes' in r:
-    print(f"- the largest spill file: {r['spill_peak_bytes'] / 2**20:.0f} MiB (empty again after "
-          f"each request)")
+    print(f"- the largest spill file: {r['spill_peak_bytes'] / 2**20:.0f} MiB (empty at the end)")
 print(f"- oom_kill in the cgroup: {r.get('oom_kill')}; cgroup peak "
       f"{(r.get('cgroup_peak_bytes') or 0) / 2**20:.1f} MiB (page cache included)")
 if 'budget_running_kib' in r:
