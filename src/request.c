@@ -380,30 +380,18 @@ int request_emit_head(struct request *r)
 
 int request_out_write(struct request *r, uint8_t type, const void *p, size_t n)
 {
-	const uint8_t *src = p;
-	size_t most = r->c->w->set.write_buffer;
 	int k;
 
 	if (r->aborted || r->c->dead)
 		return -ECONNABORTED;
 	if (r->body_lost)
 		return -EIO; /* answered 500 already */
-	if (type == FCGI_STDOUT && (k = request_emit_head(r)) < 0)
+	if ((type == FCGI_STDOUT && (k = request_emit_head(r)) < 0) || (k = out_append(r, type, p, n)) < 0)
 		return k;
 	if (type == FCGI_STDERR)
 		r->stderr_used = true;
-	/* write_buffer at a time: a large write is not copied whole first. */
-	do {
-		size_t chunk = n < most ? n : most;
-
-		if ((k = out_append(r, type, src, chunk)) < 0)
-			return k;
-		if (buf_used(&r->c->out) >= most &&
-		    (k = request_flush_until(r, most / 2)) < 0)
-			return k;
-		src += chunk;
-		n -= chunk;
-	} while (n > 0);
+	if (buf_used(&r->c->out) >= r->c->w->set.write_buffer)
+		return request_flush_until(r, r->c->w->set.write_buffer / 2);
 	return 0;
 }
 

@@ -287,6 +287,7 @@ class Watch(threading.Thread):
 # -- the test ---------------------------------------------------------------
 
 ASAN_QUARANTINE_MIB = 4
+ECHO_WRITE = 65536  # examples/echo.c writes at most this much at once
 SPILL_FSIZE = 4 * MIB  # spill-fails: what the spill file may grow to
 
 
@@ -372,8 +373,9 @@ def budget_kib(limits):
     """sfcgi.json(5), "Memory per request": what a worker may hold for the
     request it runs, and for each other connection it holds."""
     record = 65535 + 255 + 8
+    out = limits['write_buffer'] + ECHO_WRITE + 16 * (ECHO_WRITE // 65535 + 2)
     running = (limits['max_params_bytes'] + 16 * limits['max_params']
-               + 2 * limits['request_memory'] + 2 * limits['write_buffer'] + 2 * record)
+               + 2 * limits['request_memory'] + out + 2 * record)
     other = limits['read_ahead'] + 3 * record
     return running // 1024, other // 1024
 
