@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "activation.h"
@@ -48,7 +47,7 @@ int sup_place_fds(struct sup *s, bool for_exec)
 			return -errno;
 	}
 	for (size_t i = 0; i <= n; i++) {
-		int target = SD_LISTEN_FDS_START + (int)i;
+		int target = ACTIVATION_LISTEN_FDS_START + (int)i;
 
 		if (dup3(tmp[i], target, for_exec ? 0 : O_CLOEXEC) < 0)
 			return -errno;
@@ -165,6 +164,7 @@ static void reexec(struct sup *s, const char *rollback)
 	} else {
 		pass_config("SFCGI_PREVIOUS_CONFIG_FD", s->o->config_fd, true);
 	}
+	log_flush(); /* what the rate limit held: the next image starts its own counts */
 	log_info("%s: executing %s", rollback ? "rollback" : "reload", exe);
 	execv(exe, argv);
 	log_err("%s: exec %s: %m; still serving", rollback ? "rollback" : "reload", exe);

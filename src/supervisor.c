@@ -16,8 +16,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "activation.h"
@@ -81,6 +81,7 @@ static void become_worker(struct sup *s, struct slot *sl)
 {
 	sigset_t all;
 
+	log_worker(); /* its lines name it: under journald they carry our _PID */
 	orphans_worker_init(); /* a session of its own, which names it (orphans.c) */
 	close(s->sigfd);
 	close(s->sbfd); /* the mapping stays */
@@ -623,7 +624,7 @@ static int setup(struct sup *s)
 	unsetenv("SFCGI_RELOADING");
 	unsetenv("SFCGI_ROLLBACK");
 	unsetenv("SFCGI_PREVIOUS_CONFIG_FD");
-	if (sd_watchdog_enabled(0, &usec) > 0) /* kept for our next image after a reload */
+	if (activation_watchdog_enabled(0, &usec) > 0) /* kept for our next image after a reload */
 		s->watchdog_usec = (int64_t)usec;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -645,6 +646,7 @@ static int step(struct sup *s, struct slot **ret_slot)
 {
 	int k;
 
+	log_tick(s->now);
 	if (s->phase != STOPPING && (k = fill(s, ret_slot)) != 0)
 		return k;
 	if (s->phase == RELOADING)
