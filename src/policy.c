@@ -58,6 +58,8 @@ const struct policy_entry policy_table[] = {
 	S("pread64", "reading a held body back from its spill file; open files at an offset"),
 	S("pwrite64", "holding a body in its spill file; open files at an offset"),
 	S("ftruncate", "giving a spill file's disk space back when its request ends"),
+	S("mremap", "realloc() of large buffers: the runtime's own too (a held body grows to "
+		    "request_memory, a response to write_buffer)"),
 	/* Default: what libc and ordinary handler code reach for. */
 	D("fstat", "stdio sizes its buffers"),
 	D("newfstatat", "fstat() via fstatat(fd, \"\", AT_EMPTY_PATH)"),
@@ -75,7 +77,6 @@ const struct policy_entry policy_table[] = {
 	D("getppid", "identity queries"),
 	D("rt_sigprocmask", "blocking signals around critical sections"),
 	D("sigaltstack", "signal stacks"),
-	D("mremap", "realloc() of large buffers"),
 	D("mprotect", "malloc arenas, guard pages"),
 	D("poll", "waiting on descriptors the app opened in init"),
 	D("ppoll", "waiting on descriptors the app opened in init"),
