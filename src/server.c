@@ -25,6 +25,7 @@
 #include "sandbox.h"
 #include "settings.h"
 #include "sfcgi.h"
+#include "spill.h"
 #include "worker.h"
 
 struct sfcgi_server {
@@ -327,6 +328,8 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 		r = -ENOMEM;
 	if (r == 0 && (r = worker_init(&s->w, &cfg.limits, fds, nfds)) < 0)
 		log_err("starting the worker loop: %s", strerror(-r));
+	if (r == 0 && cfg.kind == CONFIG_NATIVE)
+		spill_open(&s->w, cfg.spill_dir); /* before the lock-down: no open() needed later */
 	if (r == 0) {
 		s->w.nworkers = cfg.workers ? cfg.workers : 1;
 		s->w.max_requests = cfg.max_requests;

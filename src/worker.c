@@ -25,6 +25,7 @@
 #include "log.h"
 #include "request.h"
 #include "scoreboard.h"
+#include "spill.h"
 #include "supervisor.h"
 
 #define MAX_EVENTS 64
@@ -148,6 +149,7 @@ int worker_init(struct worker *w, const struct settings *set, const int *fds, si
 	memset(w, 0, sizeof *w);
 	w->sigfd = -1;
 	w->chan = -1;
+	w->spill_fd[0] = w->spill_fd[1] = -1;
 	w->set = *set;
 	w->nworkers = 1;
 	w->now_ms = worker_clock_ms();
@@ -229,8 +231,10 @@ void worker_free(struct worker *w)
 		close(w->chan);
 	if (w->epfd >= 0)
 		close(w->epfd);
+	spill_close(w);
 	memset(w, 0, sizeof *w);
 	w->epfd = w->sigfd = w->chan = -1;
+	w->spill_fd[0] = w->spill_fd[1] = -1;
 }
 
 /* FCGI_WEB_SERVER_ADDRS (FastCGI §3.2): comma-separated IP addresses. */

@@ -65,6 +65,8 @@ struct worker {
 	int64_t starved_last;      /* its last failure */
 	uint64_t starved_retries;  /* its attempts that failed again meanwhile */
 	int starved_err;
+	int spill_fd[2];         /* held body past request_memory, per stream (spill.h) */
+	char *spill_dir;         /* where they are, for messages */
 };
 
 int64_t worker_clock_ms(void);
