@@ -29,10 +29,16 @@ trap cleanup EXIT
 ok() { pass=$((pass + 1)); echo "ok - $*"; }
 not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
 
-# What ldd lists beyond what a lean runtime needs.
-allowed='^(linux-vdso|/lib64/ld-linux|ld-linux|libc\.so|libseccomp\.so|libsfcgi\.so|libasan\.so|libubsan\.so|libm\.so|libgcc_s\.so|libstdc\+\+\.so|libresolv\.so|libpthread\.so|libdl\.so|librt\.so)'
+# What ldd lists beyond what a lean runtime needs. A sanitizer build also
+# links the sanitizer runtimes and what they need (libm, libgcc_s,
+# libstdc++), and only such a build may.
+lean='linux-vdso|ld-linux-x86-64|libc\.so|libseccomp\.so|libsfcgi\.so'
+sanitizer='libasan\.so|libubsan\.so|libm\.so|libgcc_s\.so|libstdc\+\+\.so'
 for bin in "$LIB" "$TOOL" "$FOREIGN" "$CGI" "$HELLO" "$@"; do
-	extra=$(ldd "$bin" | awk '{print $1}' | sed 's,.*/,,' | grep -Ev "$allowed")
+	libs=$(ldd "$bin" | awk '{print $1}' | sed 's,.*/,,')
+	allowed="^($lean)"
+	grep -q '^libasan\.so' <<<"$libs" && allowed="^($lean|$sanitizer)"
+	extra=$(grep -Ev "$allowed" <<<"$libs")
 	if [ -z "$extra" ]; then
 		ok "ldd $(basename "$bin"): libc and libseccomp only"
 	else
@@ -40,8 +46,8 @@ for bin in "$LIB" "$TOOL" "$FOREIGN" "$CGI" "$HELLO" "$@"; do
 	fi
 done
 
-exports=$(nm -D --defined-only "$LIB" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' |
-	grep -Ev '^(sfcgi_|__lsan_is_turned_off$)')
+exports=$(nm -D --defined-only "$LIB" | awk '$2 ~ /^[TDBRVWiu]$/ {print $3}' | sed 's/@.*//' |
+	grep -Ev '^(sfcgi_.*|__lsan_is_turned_off)$')
 if [ -z "$exports" ]; then
 	ok "libsfcgi.so exports only sfcgi_*"
 else
