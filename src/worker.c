@@ -37,6 +37,15 @@
  * connections on worth its cost (a trip through the supervisor each);
  * shorter ones are over before a request on them would notice. */
 #define PASS_ON_MIN_MS 10
+/* At max_conns a new connection gets the place of an idle kept one, never
+ * one that was busy this recently: nginx keeps its idle upstream
+ * connections most recently used first (ngx_http_upstream_keepalive_module
+ * puts a freed one at the head of its cache and takes the head), so the
+ * one idle longest is the last it would send a request on. */
+#define EVICT_IDLE_MS 1000
+/* ... or of the slowest sender, once its request had this long to arrive
+ * (a web server sends its params in one write) */
+#define EVICT_ARRIVAL_MS 1000
 
 int64_t worker_clock_ms(void)
 {
@@ -54,6 +63,10 @@ static int sweep_period(const struct settings *s)
 		m = s->write_timeout_ms;
 	if (s->conn_idle_timeout_ms < m)
 		m = s->conn_idle_timeout_ms;
+	if (s->params_timeout_ms < m)
+		m = s->params_timeout_ms;
+	if (s->body_min_rate && s->body_timeout_ms < m)
+		m = s->body_timeout_ms;
 	m /= 4;
 	return m < 10 ? 10 : m > 1000 ? 1000 : (int)m;
 }
@@ -245,6 +258,65 @@ static bool addr_allowed(const char *list, const struct sockaddr_storage *ss, ch
 	return false;
 }
 
+/*
+ * At max_conns: the connection whose place a new one takes, or NULL (then
+ * new connections wait in the backlog). First the kept connection idle
+ * longest (EVICT_IDLE_MS at least), then the request arriving slowest
+ * (fewest bytes a second since it began, EVICT_ARRIVAL_MS at least): a
+ * slow or silent peer cannot hold a place a web server needs. Never one
+ * whose request is queued, running or being answered.
+ */
+static struct conn *eviction_victim(const struct worker *w)
+{
+	struct conn *idle = NULL, *slow = NULL;
+	int64_t idle_since = INT64_MAX, slow_since = 0;
+	uint64_t slow_bytes = 0;
+
+	for (struct conn *c = w->conns; c; c = c->next) {
+		int64_t since = conn_idle_since(c);
+		uint64_t bytes;
+
+		if (since >= 0) {
+			if (w->now_ms - since >= EVICT_IDLE_MS && since < idle_since) {
+				idle = c;
+				idle_since = since;
+			}
+			continue;
+		}
+		if (idle || !conn_arriving(c, &since, &bytes) ||
+		    w->now_ms - since < EVICT_ARRIVAL_MS)
+			continue;
+		/* bytes / age below the slowest so far; older on a tie */
+		if (!slow || (double)bytes * (double)(w->now_ms - slow_since) <
+				     (double)slow_bytes * (double)(w->now_ms - since) ||
+		    (bytes * (uint64_t)(w->now_ms - slow_since) ==
+			     slow_bytes * (uint64_t)(w->now_ms - since) &&
+		     since < slow_since)) {
+			slow = c;
+			slow_since = since;
+			slow_bytes = bytes;
+		}
+	}
+	return idle ? idle : slow;
+}
+
+static void evict(struct worker *w, struct conn *c)
+{
+	int64_t since;
+	uint64_t bytes;
+
+	if (conn_idle_since(c) >= 0)
+		log_info("max_conns=%u reached: closed a kept connection idle for %lld ms to make "
+			 "room for a new one (raise max_conns if the web server keeps more)",
+			 w->set.max_conns, (long long)(w->now_ms - c->last_io_ms));
+	else if (conn_arriving(c, &since, &bytes))
+		log_warning("max_conns=%u reached: closed the slowest sender (%llu bytes in %lld "
+			    "ms) to make room for a new connection",
+			    w->set.max_conns, (unsigned long long)bytes,
+			    (long long)(w->now_ms - since));
+	conn_close(c, NULL);
+}
+
 static void accept_some(struct worker *w, struct listener *l)
 {
 	/* With other workers waiting, one connection per wake-up: the next one
@@ -255,13 +327,17 @@ static void accept_some(struct worker *w, struct listener *l)
 	 * that it can still go to an idle worker (pass_idle_on). */
 	bool busy = w->nworkers > 1 && has_work(w);
 
-	for (int i = 0; i < burst && w->nconns < w->set.max_conns; i++) {
+	for (int i = 0; i < burst; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof ss;
 		char text[INET6_ADDRSTRLEN];
-		struct conn *c;
-		int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn *c, *victim = NULL;
+		int fd;
 
+		/* chosen before accept, closed only once a connection needs its place */
+		if (w->nconns >= w->set.max_conns && !(victim = eviction_victim(w)))
+			break;
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -280,6 +356,8 @@ static void accept_some(struct worker *w, struct listener *l)
 			close(fd);
 			continue;
 		}
+		if (victim)
+			evict(w, victim);
 		if (l->tcp)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		c = conn_new(w, fd);
@@ -294,8 +372,9 @@ static void accept_some(struct worker *w, struct listener *l)
 		if (w->slot)
 			SB_STORE(w->slot->conns, w->nconns);
 	}
-	if (w->nconns >= w->set.max_conns && !w->paused_listeners) {
-		log_notice("max_conns=%u connections open: new ones wait in the backlog",
+	if (w->nconns >= w->set.max_conns && !w->paused_listeners && !eviction_victim(w)) {
+		log_notice("max_conns=%u connections open, none idle or slow enough to close: new "
+			   "ones wait in the backlog (raise max_conns or workers)",
 			   w->set.max_conns);
 		listeners_pause(w, true);
 	}
@@ -366,7 +445,8 @@ static void sweep(struct worker *w)
 	struct conn *c, *next;
 
 	for (c = w->conns; c; c = next) {
-		int64_t d = conn_deadline(c);
+		const char *what = "";
+		int64_t d = conn_deadline(c, &what);
 
 		next = c->next;
 		if (w->draining) {
@@ -379,6 +459,14 @@ static void sweep(struct worker *w)
 		if (buf_used(&c->out))
 			log_warning("fd %d: peer read nothing for %u ms (write_timeout)", c->fd,
 				    w->set.write_timeout_ms);
+		else if (!strcmp(what, "params_timeout"))
+			log_warning("fd %d: a request's params did not arrive within %u ms of its "
+				    "start (params_timeout): closing the connection",
+				    c->fd, w->set.params_timeout_ms);
+		else if (!strcmp(what, "body_min_rate"))
+			log_warning("fd %d: a request body arrived slower than body_min_rate=%u "
+				    "bytes/s after body_timeout: closing the connection",
+				    c->fd, w->set.body_min_rate);
 		else if (c->reqs || buf_used(&c->in))
 			log_warning("fd %d: peer sent nothing for %u ms mid-request (read_timeout)",
 				    c->fd, w->set.read_timeout_ms);
@@ -386,7 +474,8 @@ static void sweep(struct worker *w)
 			log_debug("fd %d: idle for %u ms, closing", c->fd, w->set.conn_idle_timeout_ms);
 		conn_close(c, NULL);
 	}
-	if (w->paused_listeners && !w->draining && w->nconns < w->set.max_conns)
+	if (w->paused_listeners && !w->draining &&
+	    (w->nconns < w->set.max_conns || eviction_victim(w)))
 		listeners_pause(w, false);
 	if (w->nconns == 0 && w->dirty_heap) {
 		/* Idle: give the freed connection and request buffers back, so an
