@@ -266,10 +266,10 @@ static bool addr_allowed(const char *list, const struct sockaddr_storage *ss, ch
  * slow or silent peer cannot hold a place a web server needs. Never one
  * whose request is queued, running or being answered.
  */
-static struct conn *eviction_victim(const struct worker *w)
+static struct conn *eviction_victim(const struct worker *w, int64_t *ret_next)
 {
 	struct conn *idle = NULL, *slow = NULL;
-	int64_t idle_since = INT64_MAX, slow_since = 0;
+	int64_t idle_since = INT64_MAX, slow_since = 0, next = INT64_MAX;
 	uint64_t slow_bytes = 0;
 
 	for (struct conn *c = w->conns; c; c = c->next) {
@@ -281,10 +281,18 @@ static struct conn *eviction_victim(const struct worker *w)
 				idle = c;
 				idle_since = since;
 			}
+			if (since + EVICT_IDLE_MS < next)
+				next = since + EVICT_IDLE_MS;
 			continue;
 		}
-		if (idle || !conn_arriving(c, &since, &bytes) ||
-		    w->now_ms - since < EVICT_ARRIVAL_MS)
+		if (!conn_arriving(c, &since, &bytes))
+			continue;
+		if (w->now_ms - since < EVICT_ARRIVAL_MS) {
+			if (since + EVICT_ARRIVAL_MS < next)
+				next = since + EVICT_ARRIVAL_MS;
+			continue;
+		}
+		if (idle)
 			continue;
 		/* bytes / age below the slowest so far; older on a tie */
 		if (!slow || (double)bytes * (double)(w->now_ms - slow_since) <
@@ -297,6 +305,8 @@ static struct conn *eviction_victim(const struct worker *w)
 			slow_bytes = bytes;
 		}
 	}
+	if (ret_next)
+		*ret_next = next;
 	return idle ? idle : slow;
 }
 
@@ -335,7 +345,7 @@ static void accept_some(struct worker *w, struct listener *l)
 		int fd;
 
 		/* chosen before accept, closed only once a connection needs its place */
-		if (w->nconns >= w->set.max_conns && !(victim = eviction_victim(w)))
+		if (w->nconns >= w->set.max_conns && !(victim = eviction_victim(w, NULL)))
 			break;
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -372,10 +382,15 @@ static void accept_some(struct worker *w, struct listener *l)
 		if (w->slot)
 			SB_STORE(w->slot->conns, w->nconns);
 	}
-	if (w->nconns >= w->set.max_conns && !w->paused_listeners && !eviction_victim(w)) {
-		log_notice("max_conns=%u connections open, none idle or slow enough to close: new "
-			   "ones wait in the backlog (raise max_conns or workers)",
-			   w->set.max_conns);
+	if (w->nconns >= w->set.max_conns && !w->paused_listeners &&
+	    !eviction_victim(w, &w->room_ms)) {
+		/* back as soon as one has had its grace (room_ms), else at a close */
+		if (w->room_ms == INT64_MAX) {
+			w->room_ms = 0;
+			log_notice("max_conns=%u connections open, none idle or arriving slowly: "
+				   "new ones wait in the backlog (raise max_conns or workers)",
+				   w->set.max_conns);
+		}
 		listeners_pause(w, true);
 	}
 }
@@ -475,7 +490,7 @@ static void sweep(struct worker *w)
 		conn_close(c, NULL);
 	}
 	if (w->paused_listeners && !w->draining &&
-	    (w->nconns < w->set.max_conns || eviction_victim(w)))
+	    (w->nconns < w->set.max_conns || eviction_victim(w, NULL)))
 		listeners_pause(w, false);
 	if (w->nconns == 0 && w->dirty_heap) {
 		/* Idle: give the freed connection and request buffers back, so an
@@ -519,6 +534,13 @@ int worker_poll(struct worker *w, int timeout_ms)
 	reap(w);
 	if (listeners_sync(w) && (timeout_ms < 0 || timeout_ms > ARRIVAL_GRACE_MS))
 		timeout_ms = ARRIVAL_GRACE_MS;
+	if (w->room_ms) {
+		int64_t left = w->room_ms - w->now_ms;
+
+		left = left < 0 ? 0 : left;
+		if (timeout_ms < 0 || timeout_ms > left)
+			timeout_ms = (int)left;
+	}
 	n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return -errno;
@@ -542,6 +564,13 @@ int worker_poll(struct worker *w, int timeout_ms)
 		} else {
 			on_signal(w);
 		}
+	}
+	if (w->room_ms && w->now_ms >= w->room_ms) {
+		/* at max_conns: a connection has had its grace, make room for the next */
+		w->room_ms = 0;
+		if (w->paused_listeners && !w->draining && w->nconns >= w->set.max_conns &&
+		    eviction_victim(w, NULL))
+			listeners_pause(w, false);
 	}
 	if (w->now_ms >= w->next_sweep_ms)
 		sweep(w);
