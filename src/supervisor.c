@@ -81,6 +81,7 @@ static void become_worker(struct sup *s, struct slot *sl)
 {
 	sigset_t all;
 
+	log_worker(); /* its lines name it: under journald they carry our _PID */
 	orphans_worker_init(); /* a session of its own, which names it (orphans.c) */
 	close(s->sigfd);
 	close(s->sbfd); /* the mapping stays */
@@ -645,6 +646,7 @@ static int step(struct sup *s, struct slot **ret_slot)
 {
 	int k;
 
+	log_tick(s->now);
 	if (s->phase != STOPPING && (k = fill(s, ret_slot)) != 0)
 		return k;
 	if (s->phase == RELOADING)

@@ -545,6 +545,7 @@ int worker_poll(struct worker *w, int timeout_ms)
 	if (n < 0 && errno != EINTR)
 		return -errno;
 	w->now_ms = worker_clock_ms();
+	log_tick(w->now_ms);
 	for (int i = 0; i < n; i++) {
 		int kind = *(int *)evs[i].data.ptr;
 

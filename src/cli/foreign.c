@@ -99,11 +99,11 @@ static void exec_worker(const struct config *c, const int *fds, struct slot *slo
 	sigset_t none;
 
 	if (!argv || !envp) {
-		log_err("worker: out of memory");
+		log_err("out of memory");
 		_exit(127);
 	}
 	if (dup2(fds[0], STDIN_FILENO) < 0 || fcntl(STDIN_FILENO, F_SETFD, 0) < 0) {
-		log_err("worker: putting the listening socket on fd 0: %m");
+		log_err("putting the listening socket on fd 0: %m");
 		_exit(127);
 	}
 	/* The program starts as a web server would start it: no signal ignored
@@ -122,11 +122,11 @@ static void exec_worker(const struct config *c, const int *fds, struct slot *slo
 	 * promote()): the program cannot say it. */
 	execve(c->program, argv, envp);
 	if (errno == EACCES && (sb.read_only || sb.read_write))
-		log_err("worker: executing %s: %m (Landlock: the program, its #! interpreter and "
+		log_err("executing %s: %m (Landlock: the program, its #! interpreter and "
 			"the dynamic loader need execute access under the sandbox paths)",
 			c->program);
 	else
-		log_err("worker: executing %s: %m", c->program);
+		log_err("executing %s: %m", c->program);
 	_exit(127);
 }
 
