@@ -15,7 +15,8 @@ PACKAGES=(
 	nginx-light curl python3 iproute2 procps
 	# systemd-socket-activate, systemd-nspawn; spawn-fcgi (fd 0 activation)
 	systemd-container spawn-fcgi
-	# real-systemd tests: load through nginx, per-user socket ACL
+	# real-systemd tests: load through nginx, per-user socket ACL; wrk also for
+	# tests/pressure/slowpeer.py (prlimit there is util-linux, always present)
 	wrk acl
 	# man page lint
 	groff-base man-db

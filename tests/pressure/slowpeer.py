@@ -17,7 +17,9 @@ Passes when, under the slow peers: throughput is at least --min-ratio
 (0.8) of the baseline measured in the same run, wrk's p99 is under
 --max-p99-ms (50), every slow connection the instance closed lived at
 most params_timeout plus a sweep's slack (measured by the client: from
-connect to the close it saw), none is still open past it at the end, and
+connect to the close it saw), none is still open past it at the end; a
+last phase of --few (300) such peers, fewer than max_conns so that none is
+evicted, sees each closed by params_timeout alone; and
 the instance's log holds fewer than --max-log-lines (100) lines for the
 whole test.
 
@@ -309,6 +311,8 @@ def main():
     ap.add_argument('--workdir')
     ap.add_argument('--peers', type=int, default=5000)
     ap.add_argument('--tick', type=float, default=3.0)
+    ap.add_argument('--few', type=int, default=300,
+                    help='slow peers of the deadline-only phase (below max_conns)')
     ap.add_argument('--duration', type=int, default=12, help='seconds of each wrk run')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--conns', type=int, default=32)
@@ -352,6 +356,25 @@ def main():
             res = json.load(f)
         lives, open_ages = res['lives'], res['open_ages']
         limit = PARAMS_TIMEOUT + SLACK
+        # Fewer peers than max_conns: nothing needs their place, so what
+        # closes them is the deadline alone, however they trickle.
+        few_out = os.path.join(st.dir, 'few.json')
+        few = subprocess.run([sys.executable, os.path.abspath(__file__), '--peers-only',
+                              '--sock', st.sock, '--peers', str(a.few), '--tick', str(a.tick),
+                              '--peers-for', str(a.tick + limit + 1), '--peers-out', few_out],
+                             timeout=a.tick + limit + 60)
+        with open(few_out) as f:
+            fres = json.load(f)
+        fl = fres['lives']
+        log(f'{a.few} slow peers below max_conns: {len(fl)} connections closed, lived '
+            f'{min(fl, default=0):.1f}..{max(fl, default=0):.1f} s, '
+            f'{len(fres["open_ages"])} open at the end (oldest '
+            f'{max(fres["open_ages"], default=0):.1f} s)')
+        if few.returncode or len(fl) < a.few or any(
+                x < PARAMS_TIMEOUT - 0.1 or x > limit for x in fl) or any(
+                x > limit for x in fres['open_ages']):
+            failures.append(f'below max_conns, each slow connection should have closed '
+                            f'after {PARAMS_TIMEOUT:g}..{limit:g} s (params_timeout)')
         log(f'slow peers: {len(lives)} connections closed by the instance (lived '
             f'{min(lives, default=0):.1f}..{max(lives, default=0):.1f} s; '
             f'{sum(x < PARAMS_TIMEOUT - 0.5 for x in lives)} before params_timeout: made room '
