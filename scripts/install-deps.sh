@@ -15,6 +15,8 @@ PACKAGES=(
 	nginx-light curl python3 iproute2 procps
 	# systemd-socket-activate, systemd-nspawn; spawn-fcgi (fd 0 activation)
 	systemd-container spawn-fcgi
+	# tests/pressure/evict.py: HAProxy 2.6 fcgi-app in front of an instance
+	haproxy
 	# real-systemd tests: load through nginx, per-user socket ACL; wrk also for
 	# tests/pressure/slowpeer.py (prlimit there is util-linux, always present)
 	wrk acl
