@@ -719,6 +719,13 @@ int64_t conn_idle_since(const struct conn *c)
 	return conn_idle(c) && !c->fresh && !c->paused ? c->last_io_ms : -1;
 }
 
+bool conn_unread(const struct conn *c)
+{
+	char b;
+
+	return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 int conn_arriving(const struct conn *c, int64_t *ret_since, uint64_t *ret_bytes)
 {
 	if (c->dead || c->running || c->paused || c->eof || c->close_after || buf_used(&c->out))

@@ -90,6 +90,9 @@ int64_t conn_peer_turn(struct conn *c, bool waiting, const char **ret_what);
  * requests, or -1 if c is not one: when its last byte moved. */
 int64_t conn_idle_since(const struct conn *c);
 
+/* Bytes wait in c's socket, not read yet. */
+bool conn_unread(const struct conn *c);
+
 /* A request still arriving that no one but the peer waits for (nothing
  * queued, running or unsent): 1 with when it began and the bytes received
  * since, else 0. */

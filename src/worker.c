@@ -310,6 +310,24 @@ static struct conn *eviction_victim(const struct worker *w, int64_t *ret_next)
 	return idle ? idle : slow;
 }
 
+/*
+ * The victim, but not a kept connection whose next request the web server
+ * has just written, unread yet: that one is read now (it is no longer
+ * idle) and another is chosen. What remains is a request written between
+ * this look and the close, which the web server sees fail: over a unix
+ * socket its write fails and nginx tries another connection.
+ */
+static struct conn *idle_victim(struct worker *w)
+{
+	struct conn *c = eviction_victim(w, NULL);
+
+	for (int i = 0; i < 4 && c && conn_idle_since(c) >= 0 && conn_unread(c); i++) {
+		conn_event(c, EPOLLIN);
+		c = eviction_victim(w, NULL);
+	}
+	return c && conn_idle_since(c) >= 0 && conn_unread(c) ? NULL : c;
+}
+
 static void evict(struct worker *w, struct conn *c)
 {
 	int64_t since;
@@ -345,7 +363,7 @@ static void accept_some(struct worker *w, struct listener *l)
 		int fd;
 
 		/* chosen before accept, closed only once a connection needs its place */
-		if (w->nconns >= w->set.max_conns && !(victim = eviction_victim(w, NULL)))
+		if (w->nconns >= w->set.max_conns && !(victim = idle_victim(w)))
 			break;
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
