@@ -354,6 +354,7 @@ static void accept_some(struct worker *w, struct listener *l)
 	 * it (the kernel woke no other worker for it) but leave it unread, so
 	 * that it can still go to an idle worker (pass_idle_on). */
 	bool busy = w->nworkers > 1 && has_work(w);
+	bool full = false; /* at max_conns with no connection to close */
 
 	for (int i = 0; i < burst; i++) {
 		struct sockaddr_storage ss;
@@ -363,8 +364,10 @@ static void accept_some(struct worker *w, struct listener *l)
 		int fd;
 
 		/* chosen before accept, closed only once a connection needs its place */
-		if (w->nconns >= w->set.max_conns && !(victim = idle_victim(w)))
+		if (w->nconns >= w->set.max_conns && !(victim = idle_victim(w))) {
+			full = true;
 			break;
+		}
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -400,10 +403,11 @@ static void accept_some(struct worker *w, struct listener *l)
 		if (w->slot)
 			SB_STORE(w->slot->conns, w->nconns);
 	}
-	if (w->nconns >= w->set.max_conns && !w->paused_listeners &&
-	    !eviction_victim(w, &w->room_ms)) {
+	if (full && !w->paused_listeners) {
 		/* back as soon as one has had its grace (room_ms), else at a close */
-		if (w->room_ms == INT64_MAX) {
+		if (eviction_victim(w, &w->room_ms)) {
+			w->room_ms = w->now_ms + 10; /* its request was waiting unread */
+		} else if (w->room_ms == INT64_MAX) {
 			w->room_ms = 0;
 			log_notice("max_conns=%u connections open, none idle or arriving slowly: "
 				   "new ones wait in the backlog (raise max_conns or workers)",
