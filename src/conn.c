@@ -308,7 +308,6 @@ static void clocks(struct conn *c)
 		c->body_clock_ms = 0;
 	} else if (!c->body_clock_ms) {
 		c->body_clock_ms = now;
-		c->body_rx0 = c->rx_bytes;
 	}
 }
 
@@ -646,10 +645,12 @@ static bool params_arriving(const struct conn *c)
 static int64_t body_deadline(const struct conn *c)
 {
 	const struct settings *s = &c->w->set;
-	uint64_t got = c->rx_bytes - c->body_rx0, rate = s->body_min_rate, ms;
+	uint64_t got = 0, rate = s->body_min_rate, ms;
 
 	if (!c->body_clock_ms || !rate)
 		return INT64_MAX;
+	for (const struct request *r = c->reqs; r; r = r->conn_next)
+		got += r->body_total + r->data_total;
 	/* got / rate seconds more, without overflow */
 	ms = got / rate * 1000 + got % rate * 1000 / rate;
 	if (ms > (uint64_t)INT64_MAX / 4)

@@ -36,7 +36,7 @@ struct conn {
 	int64_t body_clock_ms; /* its body began, 0 = no body arriving */
 	int64_t stall_ms;      /* the peer waits on us since, 0 = it does not */
 	uint64_t rx_bytes;     /* received on this connection */
-	uint64_t req_rx0, body_rx0; /* rx_bytes at req_start_ms, body_clock_ms */
+	uint64_t req_rx0;      /* rx_bytes at req_start_ms */
 	bool eof;         /* no more input: the peer shut down its sending side, or broke the protocol */
 	bool dead;        /* closed: no more I/O */
 	bool paused;      /* a request's body buffer is full: stop reading */
