@@ -311,21 +311,21 @@ static struct conn *eviction_victim(const struct worker *w, int64_t *ret_next)
 }
 
 /*
- * The victim, but not a kept connection whose next request the web server
- * has just written, unread yet: that one is read now (it is no longer
- * idle) and another is chosen. What remains is a request written between
- * this look and the close, which the web server sees fail: over a unix
- * socket its write fails and nginx tries another connection.
+ * The victim, but not one whose bytes wait unread in its socket: a kept
+ * connection whose next request the web server has just written, or one
+ * accepted while we were busy and left unread. That one is read now (it
+ * is no longer idle, or no longer silent) and another is chosen. What
+ * remains is a request written between this look and the close.
  */
 static struct conn *idle_victim(struct worker *w)
 {
 	struct conn *c = eviction_victim(w, NULL);
 
-	for (int i = 0; i < 4 && c && conn_idle_since(c) >= 0 && conn_unread(c); i++) {
+	for (int i = 0; i < 4 && c && conn_unread(c); i++) {
 		conn_event(c, EPOLLIN);
 		c = eviction_victim(w, NULL);
 	}
-	return c && conn_idle_since(c) >= 0 && conn_unread(c) ? NULL : c;
+	return c && conn_unread(c) ? NULL : c;
 }
 
 static void evict(struct worker *w, struct conn *c)
