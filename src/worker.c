@@ -20,6 +20,7 @@
 
 #include "activation.h"
 #include "conn.h"
+#include "evict.h"
 #include "fdpass.h"
 #include "log.h"
 #include "request.h"
@@ -37,15 +38,6 @@
  * connections on worth its cost (a trip through the supervisor each);
  * shorter ones are over before a request on them would notice. */
 #define PASS_ON_MIN_MS 10
-/* At max_conns a new connection gets the place of an idle kept one, never
- * one that was busy this recently: nginx keeps its idle upstream
- * connections most recently used first (ngx_http_upstream_keepalive_module
- * puts a freed one at the head of its cache and takes the head), so the
- * one idle longest is the last it would send a request on. */
-#define EVICT_IDLE_MS 1000
-/* ... or of the slowest sender, once its request had this long to arrive
- * (a web server sends its params in one write) */
-#define EVICT_ARRIVAL_MS 1000
 
 int64_t worker_clock_ms(void)
 {
@@ -258,93 +250,6 @@ static bool addr_allowed(const char *list, const struct sockaddr_storage *ss, ch
 	return false;
 }
 
-/*
- * At max_conns: the connection whose place a new one takes, or NULL (then
- * new connections wait in the backlog). First the kept connection idle
- * longest (EVICT_IDLE_MS at least), then the request arriving slowest
- * (fewest bytes a second since it began, EVICT_ARRIVAL_MS at least): a
- * slow or silent peer cannot hold a place a web server needs. Never one
- * whose request is queued, running or being answered.
- */
-static struct conn *eviction_victim(const struct worker *w, int64_t *ret_next)
-{
-	struct conn *idle = NULL, *slow = NULL;
-	int64_t idle_since = INT64_MAX, slow_since = 0, next = INT64_MAX;
-	uint64_t slow_bytes = 0;
-
-	for (struct conn *c = w->conns; c; c = c->next) {
-		int64_t since = conn_idle_since(c);
-		uint64_t bytes;
-
-		if (since >= 0) {
-			if (w->now_ms - since >= EVICT_IDLE_MS && since < idle_since) {
-				idle = c;
-				idle_since = since;
-			}
-			if (since + EVICT_IDLE_MS < next)
-				next = since + EVICT_IDLE_MS;
-			continue;
-		}
-		if (!conn_arriving(c, &since, &bytes))
-			continue;
-		if (w->now_ms - since < EVICT_ARRIVAL_MS) {
-			if (since + EVICT_ARRIVAL_MS < next)
-				next = since + EVICT_ARRIVAL_MS;
-			continue;
-		}
-		if (idle)
-			continue;
-		/* bytes / age below the slowest so far; older on a tie */
-		if (!slow || (double)bytes * (double)(w->now_ms - slow_since) <
-				     (double)slow_bytes * (double)(w->now_ms - since) ||
-		    (bytes * (uint64_t)(w->now_ms - slow_since) ==
-			     slow_bytes * (uint64_t)(w->now_ms - since) &&
-		     since < slow_since)) {
-			slow = c;
-			slow_since = since;
-			slow_bytes = bytes;
-		}
-	}
-	if (ret_next)
-		*ret_next = next;
-	return idle ? idle : slow;
-}
-
-/*
- * The victim, but not one whose bytes wait unread in its socket: a kept
- * connection whose next request the web server has just written, or one
- * accepted while we were busy and left unread. That one is read now (it
- * is no longer idle, or no longer silent) and another is chosen. What
- * remains is a request written between this look and the close.
- */
-static struct conn *idle_victim(struct worker *w)
-{
-	struct conn *c = eviction_victim(w, NULL);
-
-	for (int i = 0; i < 4 && c && conn_unread(c); i++) {
-		conn_event(c, EPOLLIN);
-		c = eviction_victim(w, NULL);
-	}
-	return c && conn_unread(c) ? NULL : c;
-}
-
-static void evict(struct worker *w, struct conn *c)
-{
-	int64_t since;
-	uint64_t bytes;
-
-	if (conn_idle_since(c) >= 0)
-		log_info("max_conns=%u reached: closed a kept connection idle for %lld ms to make "
-			 "room for a new one (raise max_conns if the web server keeps more)",
-			 w->set.max_conns, (long long)(w->now_ms - c->last_io_ms));
-	else if (conn_arriving(c, &since, &bytes))
-		log_warning("max_conns=%u reached: closed the slowest sender (%llu bytes in %lld "
-			    "ms) to make room for a new connection",
-			    w->set.max_conns, (unsigned long long)bytes,
-			    (long long)(w->now_ms - since));
-	conn_close(c, NULL);
-}
-
 static void accept_some(struct worker *w, struct listener *l)
 {
 	/* With other workers waiting, one connection per wake-up: the next one
@@ -364,7 +269,7 @@ static void accept_some(struct worker *w, struct listener *l)
 		int fd;
 
 		/* chosen before accept, closed only once a connection needs its place */
-		if (w->nconns >= w->set.max_conns && !(victim = idle_victim(w))) {
+		if (w->nconns >= w->set.max_conns && !(victim = evict_choose(w))) {
 			full = true;
 			break;
 		}
@@ -388,7 +293,7 @@ static void accept_some(struct worker *w, struct listener *l)
 			continue;
 		}
 		if (victim)
-			evict(w, victim);
+			evict_close(w, victim);
 		if (l->tcp)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		c = conn_new(w, fd);
@@ -405,7 +310,7 @@ static void accept_some(struct worker *w, struct listener *l)
 	}
 	if (full && !w->paused_listeners) {
 		/* back as soon as one has had its grace (room_ms), else at a close */
-		if (eviction_victim(w, &w->room_ms)) {
+		if (evict_victim(w, &w->room_ms)) {
 			w->room_ms = w->now_ms + 10; /* its request was waiting unread */
 		} else if (w->room_ms == INT64_MAX) {
 			w->room_ms = 0;
@@ -512,7 +417,7 @@ static void sweep(struct worker *w)
 		conn_close(c, NULL);
 	}
 	if (w->paused_listeners && !w->draining &&
-	    (w->nconns < w->set.max_conns || eviction_victim(w, NULL)))
+	    (w->nconns < w->set.max_conns || evict_victim(w, NULL)))
 		listeners_pause(w, false);
 	if (w->nconns == 0 && w->dirty_heap) {
 		/* Idle: give the freed connection and request buffers back, so an
@@ -592,7 +497,7 @@ int worker_poll(struct worker *w, int timeout_ms)
 		/* at max_conns: a connection has had its grace, make room for the next */
 		w->room_ms = 0;
 		if (w->paused_listeners && !w->draining && w->nconns >= w->set.max_conns &&
-		    eviction_victim(w, NULL))
+		    evict_victim(w, NULL))
 			listeners_pause(w, false);
 	}
 	if (w->now_ms >= w->next_sweep_ms)
