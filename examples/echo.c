@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Echoes a request back: its role, every parameter, and the body, streamed
- * (a body of any size passes through a fixed 64 KiB buffer). Answers
+ * through a fixed 64 KiB buffer. It writes while it reads, and nginx sends
+ * no more of a body once it has a response header, so the worker holds the
+ * rest of the body while the response waits: request_memory bytes (1 MiB)
+ * in memory and the rest in a file in spill_dir; a worker's memory stays
+ * within the bound of sfcgi.json(5), "Memory per request", for a body of any
+ * size (tests/pressure/memory.py: 1 GiB under a 64 MiB limit). Answers
  * Authorizer requests (200 unless the parameter DENY is set) and Filter
  * requests (the DATA stream, upper-cased) too. Test hooks, by query string:
  *   ?size=N     respond with N bytes of filler instead (large responses)

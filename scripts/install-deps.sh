@@ -18,7 +18,7 @@ PACKAGES=(
 	# tests/pressure/evict.py: HAProxy 2.6 fcgi-app in front of an instance
 	haproxy
 	# real-systemd tests: load through nginx, per-user socket ACL; wrk also for
-	# tests/pressure/slowpeer.py (prlimit there is util-linux, always present)
+	# tests/pressure/slowpeer.py
 	wrk acl
 	# man page lint
 	groff-base man-db

@@ -73,4 +73,18 @@ uint64_t activation_watchdog_ms(void);
  * a process about to lock itself down. 0 or negative errno. */
 int activation_notify_prepare(void);
 
+/*
+ * The protocols themselves, each as its libsystemd namesake (same checks,
+ * same return values; tests/unit/test_activation.c compares them):
+ * sd_listen_fds_with_names(), sd_is_socket(), sd_watchdog_enabled(), and
+ * sd_pid_notify_with_fds(0, ...) for AF_UNIX NOTIFY_SOCKETs (a path or an
+ * abstract "@name"), without SCM_CREDENTIALS (the kernel attaches ours).
+ */
+#define ACTIVATION_LISTEN_FDS_START 3
+#define ACTIVATION_NOTIFY_MAX_FDS 200 /* SCM_RIGHTS carries 253 at most */
+int activation_listen_fds_with_names(int unset, char ***names);
+int activation_is_socket(int fd, int family, int type, int listening);
+int activation_watchdog_enabled(int unset, uint64_t *usec);
+int activation_notify_with_fds(int unset, const char *state, const int *fds, unsigned n);
+
 #endif

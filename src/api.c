@@ -76,6 +76,7 @@ int sfcgi_param_next(const struct sfcgi_request *req, size_t *cursor, const char
 static ssize_t stream_read(struct request *r, bool is_data, void *p, size_t len)
 {
 	struct buf *b = is_data ? &r->data : &r->body;
+	struct spill *sp = is_data ? &r->data_sp : &r->body_sp;
 	struct conn *c = r->c;
 
 	if (len == 0) /* nothing asked for: nothing to wait for, nothing to report */
@@ -97,6 +98,10 @@ static ssize_t stream_read(struct request *r, bool is_data, void *p, size_t len)
 				conn_resume(c);
 			return (ssize_t)n;
 		}
+		if (r->body_lost)
+			return -EIO; /* answered 500: the body could not be kept */
+		if (spill_used(sp)) /* older than anything still to come */
+			return spill_get(c->w, is_data ? SPILL_DATA : SPILL_BODY, sp, p, len);
 		if (total > c->w->set.max_stdin_bytes)
 			return -EFBIG;
 		if (done)
@@ -129,6 +134,7 @@ ssize_t sfcgi_read_data(struct sfcgi_request *req, void *buf, size_t len)
 		/* DATA follows the body on the wire: what is left of it is dropped. */
 		r->skip_stdin = true;
 		buf_reset(&r->body, REQ_KEEP_BYTES);
+		spill_drop(r->c->w, SPILL_BODY, &r->body_sp);
 		if (r->c->paused)
 			conn_resume(r->c);
 	}

@@ -130,6 +130,28 @@ static int set_program(struct json *p, int v, const struct field *f)
 	return why ? json_fail(p, json_t_start(p, v), "\"program\": %.*s %s", JSON_ECHO(p, v), why) : 0;
 }
 
+/* "spill_dir": an absolute path to an existing directory (spill.c). */
+static int set_spill_dir(struct json *p, int v, const struct field *f)
+{
+	struct stat st;
+	const char *why = NULL;
+	int r = json_get_string(p, v, f->key, &p->c->spill_dir);
+
+	if (r < 0)
+		return r;
+	if (p->c->spill_dir[0] != '/')
+		why = "is not an absolute path";
+	else if (stat(p->c->spill_dir, &st) < 0)
+		/* /var/cache/sfcgi/NAME: the unit's CacheDirectory= makes it at start */
+		why = errno == ENOENT && config_unit_directory(p->name, p->c->spill_dir)
+			      ? NULL
+			      : stat_failed(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "is not a directory";
+	return why ? json_fail(p, json_t_start(p, v), "\"spill_dir\": %.*s %s", JSON_ECHO(p, v), why)
+		   : 0;
+}
+
 /* "fdname" (systemd's fdname_is_valid(), not empty). */
 static int set_name(struct json *p, int v, const struct field *f)
 {
@@ -544,6 +566,7 @@ static const struct field fields[] = {
 	{ "listen", set_listen, 0, 0 },
 	{ "fdname", set_name, AT(fdname), 0 },
 	{ "limits", set_limits, 0, 0 },
+	{ "spill_dir", set_spill_dir, 0, 0 },
 	{ "sandbox", set_sandbox, 0, 0 },
 	{ "drain_signal", set_drain_signal, 0, 0 },
 };
@@ -589,8 +612,12 @@ static int top_key(struct json *p, const char *key)
 static int kind_checks(struct json *p, bool own)
 {
 	bool foreign = p->c->kind == CONFIG_FOREIGN;
-	int k = foreign ? top_key(p, "limits") : -1;
+	int k = foreign ? top_key(p, "spill_dir") : -1;
 
+	if (k > 0)
+		return json_fail(p, json_t_start(p, k), "\"spill_dir\": sfcgi does not see a "
+				 "foreign program's request bodies: remove it (PHP: upload_tmp_dir)");
+	k = foreign ? top_key(p, "limits") : -1;
 	if (k > 0)
 		return json_fail(p, json_t_start(p, k), "\"limits\": sfcgi does not see a foreign "
 				 "program's requests, so it cannot enforce them: remove \"limits\" "
@@ -714,6 +741,7 @@ void config_free(struct config *c)
 	free(c->listen_owner);
 	free(c->listen_group);
 	free(c->fdname);
+	free(c->spill_dir);
 	sandbox_free(&c->sandbox);
 	config_defaults(c);
 }

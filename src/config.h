@@ -47,6 +47,8 @@ struct config {
 	gid_t listen_gid;
 	char *fdname;            /* "fdname": as --fdname */
 	struct settings limits;  /* "limits": {settings_table keys} */
+	char *spill_dir;         /* "spill_dir": held bodies past request_memory, or NULL:
+				  * $CACHE_DIRECTORY, $TMPDIR, /tmp (spill.c) */
 	struct sandbox_config sandbox; /* "sandbox": {...} or false */
 };
 

@@ -175,6 +175,8 @@ void config_print(const struct config *c, FILE *f)
 			fprintf(f, "%s\"%s\": %s", i ? ",\n    " : "\n    ", d->key, buf);
 		}
 		fputs("\n  }", f);
+		if (c->spill_dir)
+			print_key(f, "spill_dir", c->spill_dir);
 	}
 	print_sandbox(&c->sandbox, f);
 	if (c->kind == CONFIG_FOREIGN && config_drain_signal_name(c->drain_signal))

@@ -30,7 +30,7 @@ int loglimit_admit(struct loglimit *t, const void *key, int prio, int64_t now,
 	struct logkind *k = NULL, *free_k = NULL;
 
 	for (size_t i = 0; i < LOGLIMIT_KINDS && !k; i++) {
-		if (t->k[i].key == key)
+		if (t->k[i].key == key && t->k[i].prio == prio)
 			k = &t->k[i];
 		else if (!free_k && spent(&t->k[i], now))
 			free_k = &t->k[i];
@@ -40,7 +40,7 @@ int loglimit_admit(struct loglimit *t, const void *key, int prio, int64_t now,
 			k = free_k;
 		if (!k) /* more kinds at once than the table holds: never lose a line */
 			return LOGLIMIT_PASS;
-		*k = (struct logkind){ .key = key, .start = now, .prio = prio };
+		*k = (struct logkind){.key = key, .start = now, .prio = prio};
 	}
 	*ret_kind = k;
 	if (k->shown < LOGLIMIT_BURST)
@@ -52,7 +52,7 @@ int loglimit_admit(struct loglimit *t, const void *key, int prio, int64_t now,
 
 void loglimit_remember(struct logkind *k, const char *text, size_t len)
 {
-	static const char more[] = "…";
+	static const char more[] = "...";
 
 	if (len < sizeof k->first) {
 		memcpy(k->first, text, len);
@@ -94,8 +94,8 @@ size_t loglimit_summary(struct loglimit *t, int64_t now, bool all, char *buf, si
 		if (!k->held || (!all && now < k->start + LOGLIMIT_WINDOW_MS))
 			continue;
 		loglimit_count(k->held, count, sizeof count);
-		n = snprintf(buf, len, "… and %s more like \"%s\" in the last %lld s", count, k->first,
-			     (long long)(secs < 1 ? 1 : secs));
+		n = snprintf(buf, len, "... and %s more like \"%s\" in the last %lld s", count,
+			     k->first, (long long)(secs < 1 ? 1 : secs));
 		*ret_prio = k->prio;
 		/* Still coming: the next window passes no line, only its summary. */
 		k->start = now;

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The rate limit of log lines, by kind: a kind is one call site (its
- * format string). In a window of LOGLIMIT_WINDOW_MS from a kind's first
+ * format string) at one priority (a warning is never held behind info
+ * lines of the same format). In a window of LOGLIMIT_WINDOW_MS from a kind's first
  * line, LOGLIMIT_BURST lines pass; further ones are only counted, and when
  * the window ends one summary line tells how many there were:
- *   … and 7,011 more like "fd 12: peer sent nothing …" in the last 60 s
+ *   ... and 7,011 more like "fd 12: peer sent nothing ..." in the last 60 s
  * While the kind keeps coming, each further window passes no line, only
  * its summary; a window that ends without one gives the burst back.
  *
@@ -18,17 +19,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LOGLIMIT_BURST 10
+#define LOGLIMIT_BURST	   10
 #define LOGLIMIT_WINDOW_MS 60000
-#define LOGLIMIT_KINDS 64 /* call sites active in one window; more pass unlimited */
-#define LOGLIMIT_TEXT 120 /* of the first line, quoted in the summary */
+#define LOGLIMIT_KINDS	   64  /* call sites active in one window; more pass unlimited */
+#define LOGLIMIT_TEXT	   120 /* of the first line, quoted in the summary */
 
 struct logkind {
-	const void *key;  /* the format string; NULL = free */
-	int64_t start;    /* the window's start */
-	uint32_t shown;   /* lines passed in this window */
-	uint64_t held;    /* lines counted, not written, in this window */
-	int prio;         /* of the first line: the summary's */
+	const void *key;	   /* the format string; NULL = free */
+	int64_t start;		   /* the window's start */
+	uint32_t shown;		   /* lines passed in this window */
+	uint64_t held;		   /* lines counted, not written, in this window */
+	int prio;		   /* the kind's, and its summary's */
 	char first[LOGLIMIT_TEXT]; /* the first line that passed, for the summary */
 };
 

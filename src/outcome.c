@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -27,7 +28,32 @@ int outcome_path(const char *dir, char *buf, size_t len)
 	return 0;
 }
 
-void outcome_write(const char *word, const char *fmt, ...)
+uint64_t outcome_clock(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+int outcome_read(const char *path, uint64_t since_ns, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+	char *after;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	/* an outcome for a reload that read the config before our SIGHUP is not ours */
+	after = strstr(buf, "\nafter: ");
+	if (after && strtoull(after + 8, NULL, 10) <= since_ns)
+		buf[0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return fd < 0 ? -1 : after != NULL;
+}
+
+void outcome_write(uint64_t after_ns, const char *word, const char *fmt, ...)
 {
 	char path[4096], tmp[4200], line[1024];
 	int n, fd;
@@ -38,10 +64,11 @@ void outcome_write(const char *word, const char *fmt, ...)
 		return;
 	n = snprintf(line, sizeof line, "%s: ", word);
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	vsnprintf(line + n, sizeof line - (size_t)n - 40, fmt, ap); /* room for "after:" */
 	va_end(ap);
 	n = (int)strlen(line);
-	line[n++] = '\n';
+	n += snprintf(line + n, sizeof line - (size_t)n, "\nafter: %llu\n",
+		      (unsigned long long)after_ns);
 	snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	ok = fd >= 0 && write(fd, line, (size_t)n) == n;

@@ -51,12 +51,19 @@ const struct policy_entry policy_table[] = {
 	S("restart_syscall", "syscalls interrupted by a signal"),
 	S("exit", "ending a thread"),
 	S("exit_group", "ending the worker"),
+	/* A held body past request_memory, in files opened before the lock-down
+	 * (spill.c): no open() is needed, nor a Landlock rule. ftruncate reaches
+	 * only files the worker holds open for writing, which pwrite64 could
+	 * overwrite anyway. */
+	S("pread64", "reading a held body back from its spill file; open files at an offset"),
+	S("pwrite64", "holding a body in its spill file; open files at an offset"),
+	S("ftruncate", "giving a spill file's disk space back when its request ends"),
+	S("mremap", "realloc() of large buffers: the runtime's own too (a held body grows to "
+		    "request_memory, a response to write_buffer)"),
 	/* Default: what libc and ordinary handler code reach for. */
 	D("fstat", "stdio sizes its buffers"),
 	D("newfstatat", "fstat() via fstatat(fd, \"\", AT_EMPTY_PATH)"),
 	D("lseek", "stdio on open files"),
-	D("pread64", "reading open files at an offset"),
-	D("pwrite64", "writing open files at an offset"),
 	D("sendfile", "sending an open file as a response"),
 	D("getrandom", "random numbers (session ids, hash seeds)"),
 	D("nanosleep", "sleep()"),
@@ -70,7 +77,6 @@ const struct policy_entry policy_table[] = {
 	D("getppid", "identity queries"),
 	D("rt_sigprocmask", "blocking signals around critical sections"),
 	D("sigaltstack", "signal stacks"),
-	D("mremap", "realloc() of large buffers"),
 	D("mprotect", "malloc arenas, guard pages"),
 	D("poll", "waiting on descriptors the app opened in init"),
 	D("ppoll", "waiting on descriptors the app opened in init"),
@@ -121,7 +127,6 @@ const struct policy_entry policy_table[] = {
 	G("linkat", GROUP_FILE_WRITE, "hard links"),
 	G("symlink", GROUP_FILE_WRITE, "symbolic links"),
 	G("symlinkat", GROUP_FILE_WRITE, "symbolic links"),
-	G("ftruncate", GROUP_FILE_WRITE, "truncating files"),
 	G("truncate", GROUP_FILE_WRITE, "truncating files"),
 	G("fsync", GROUP_FILE_WRITE, "durable saves"),
 	G("fdatasync", GROUP_FILE_WRITE, "durable saves"),

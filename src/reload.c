@@ -15,6 +15,13 @@
  * (kept in a memfd across the exec: the file on disk is the new one), so
  * the workers it starts from then on are the previous configuration's; a
  * native one keeps its new image, whose program is the one on disk.
+ *
+ * A SIGHUP during a reload (or a rollback) is remembered: once that reload
+ * is done, the old generation drained or the new one rolled back, exactly
+ * one more runs, reading the configuration as it is then, however many
+ * came. READY=1 waits for that one, and `sfcgi reload` callers get its
+ * outcome (outcome.h: "after:"), so a configuration written between two
+ * close reloads is never lost.
  */
 #include "sup.h"
 
@@ -23,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "activation.h"
@@ -43,12 +49,13 @@ int sup_place_fds(struct sup *s, bool for_exec)
 	for (size_t i = 0; i <= n; i++) {
 		int fd = i < n ? s->o->fds[i] : s->sbfd;
 
-		tmp[i] = fcntl(fd, F_DUPFD_CLOEXEC, 64);
+		/* above the places they go to: also under a low open files limit */
+		tmp[i] = fcntl(fd, F_DUPFD_CLOEXEC, ACTIVATION_LISTEN_FDS_START + (int)n + 1);
 		if (tmp[i] < 0)
 			return -errno;
 	}
 	for (size_t i = 0; i <= n; i++) {
-		int target = SD_LISTEN_FDS_START + (int)i;
+		int target = ACTIVATION_LISTEN_FDS_START + (int)i;
 
 		if (dup3(tmp[i], target, for_exec ? 0 : O_CLOEXEC) < 0)
 			return -errno;
@@ -159,12 +166,18 @@ static void reexec(struct sup *s, const char *rollback)
 	setenv("SFCGI_RELOADING", "1", 1);
 	setenv("SFCGI_SOCKET_ACTIVATED", s->o->socket_activated ? "1" : "0", 1);
 	activation_keep_created(true); /* the next image removes our "listen" file at exit */
+	snprintf(num, sizeof num, "%llu", (unsigned long long)s->reload_since);
+	setenv("SFCGI_RELOAD_SINCE", num, 1);
+	if (s->reload_again)
+		setenv("SFCGI_RELOAD_AGAIN", "1", 1);
+	oom_keep(&s->oom);
 	if (rollback) {
 		setenv("SFCGI_ROLLBACK", rollback, 1);
 		pass_config("SFCGI_CONFIG_FD", s->prev_config_fd, true);
 	} else {
 		pass_config("SFCGI_PREVIOUS_CONFIG_FD", s->o->config_fd, true);
 	}
+	log_flush(); /* what the rate limit held: the next image starts its own counts */
 	log_info("%s: executing %s", rollback ? "rollback" : "reload", exe);
 	execv(exe, argv);
 	log_err("%s: exec %s: %m; still serving", rollback ? "rollback" : "reload", exe);
@@ -173,6 +186,9 @@ static void reexec(struct sup *s, const char *rollback)
 	pass_config("SFCGI_CONFIG_FD", s->prev_config_fd, false);
 	pass_config("SFCGI_PREVIOUS_CONFIG_FD", s->o->config_fd, false);
 	unsetenv("SFCGI_ROLLBACK");
+	unsetenv("SFCGI_RELOAD_SINCE");
+	unsetenv("SFCGI_RELOAD_AGAIN");
+	unsetenv("SFCGI_OOM_SEEN");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDNAMES");
@@ -188,24 +204,28 @@ static void refused(struct sup *s, const char *why)
 {
 	snprintf(s->reload_note, sizeof s->reload_note, "last reload refused: %.300s", why);
 	s->next_status = 0; /* STATUS= says so at once */
-	outcome_write("failed", "refused: %s; generation %u serves on with the previous "
-		      "configuration", why, s->gen);
+	outcome_write(s->reload_since, "failed", "refused: %s; generation %u serves on with "
+		      "the previous configuration", why, s->gen);
 }
 
 void sup_reload(struct sup *s)
 {
-	if (s->phase != RUNNING) {
-		log_notice("SIGHUP ignored: %s", s->phase == RELOADING ? "a reload is in progress"
-									: "stopping");
-		/* before the old generation is told to drain, this reload's own
-		 * outcome is still to come: whoever waits gets that one */
-		if (s->phase != RELOADING || s->old_told)
-			outcome_write("failed", "%s", s->phase == RELOADING
-				      ? "a reload is in progress (the old generation drains): try "
-					"again once it is done"
-				      : "the instance is stopping");
+	if (s->phase == RELOADING) {
+		/* The reload under way may have read the config before this
+		 * SIGHUP's sender wrote it: one more follows, whoever waits
+		 * gets that one's outcome (a later "after:"). */
+		if (!s->reload_again)
+			log_notice("SIGHUP during a reload: one more reload follows once this one "
+				   "is done, reading the configuration as it is then");
+		s->reload_again = true;
 		return;
 	}
+	if (s->phase != RUNNING) {
+		log_notice("SIGHUP ignored: the instance is stopping");
+		outcome_write(outcome_clock(), "failed", "the instance is stopping");
+		return;
+	}
+	s->reload_since = outcome_clock(); /* the config is read after this */
 	activation_notify("RELOADING=1");
 	if (s->o->config_path) {
 		struct config c;
@@ -238,6 +258,15 @@ void sup_reload(struct sup *s)
 	reexec(s, NULL); /* returns only if it failed, logged */
 	refused(s, reexec_why);
 	activation_notify("READY=1");
+}
+
+void sup_reload_again(struct sup *s)
+{
+	if (!s->reload_again || s->phase != RUNNING)
+		return;
+	s->reload_again = false;
+	log_info("reloading again: a SIGHUP came during the last reload");
+	sup_reload(s); /* RELOADING=1 again: systemd still waits, no READY=1 came between */
 }
 
 /*
@@ -273,7 +302,8 @@ static void rollback(struct sup *s, const char *why)
 	s->gen--;
 	s->sb->generation = s->gen;
 	s->gen_failures = 0;
-	outcome_write("failed", "rolled back: %s; generation %u serves on", why, s->gen);
+	outcome_write(s->reload_since, "failed", "rolled back: %s; generation %u serves on", why,
+		      s->gen);
 	if (s->prev_config_fd > 0)
 		reexec(s, why); /* returns only if it failed, logged */
 	snprintf(s->reload_note, sizeof s->reload_note, "last reload failed: %.300s", why);
@@ -282,7 +312,8 @@ static void rollback(struct sup *s, const char *why)
 	s->idle_since = s->now;
 	snprintf(state, sizeof state, "READY=1\nSTATUS=reload failed: %.300s; generation %u serving",
 		 why, s->gen);
-	activation_notify(state);
+	/* with one more reload to come, READY=1 waits for it (sup_reload_again) */
+	activation_notify(s->reload_again ? state + 8 : state);
 	memcpy(s->status, state + 8, strlen(state + 8) + 1);
 	s->next_status = s->now + 1000;
 }
@@ -316,13 +347,14 @@ void sup_reload_progress(struct sup *s)
 				    "the old ones anyway",
 				    ready, s->o->workers, READY_WAIT_MS / 1000);
 		if (ready)
-			outcome_write("ok", "generation %u serves with %zu of %u worker(s); the old "
-				      "one drains", s->gen, ready, s->o->workers);
+			outcome_write(s->reload_since, "ok", "generation %u serves with %zu of %u "
+				      "worker(s); the old one drains", s->gen, ready,
+				      s->o->workers);
 		else
-			outcome_write("failed", "no worker of generation %u serves within %d s and no "
-				      "previous one is left to roll back to: %s", s->gen,
-				      READY_WAIT_MS / 1000, *s->fail_why ? s->fail_why : "no reason "
-				      "known");
+			outcome_write(s->reload_since, "failed", "no worker of generation %u serves "
+				      "within %d s and no previous one is left to roll back to: %s",
+				      s->gen, READY_WAIT_MS / 1000,
+				      *s->fail_why ? s->fail_why : "no reason known");
 		sup_signal_gen(s, false, s->o->drain_signal);
 		s->old_told = true;
 		s->old_told_at = s->now;
@@ -335,8 +367,11 @@ void sup_reload_progress(struct sup *s)
 		s->phase = RUNNING;
 		s->ready_sent = true;
 		s->idle_since = s->now;
-		activation_notify("READY=1");
 		log_info("reload complete: generation %u serving with %zu worker(s)", s->gen, ready);
+		if (s->reload_again)
+			sup_reload_again(s);
+		else
+			activation_notify("READY=1");
 		return;
 	}
 	if (s->now - s->old_told_at > (int64_t)s->o->drain_timeout_ms) {

@@ -64,12 +64,24 @@ static void unlink_conn(struct request *r)
 		worker_dequeue(r->c->w, r);
 }
 
+/* The held body's bytes on disk go with the request that held them. */
+static void drop_spills(struct request *r)
+{
+	if (!r->c)
+		return;
+	if (r->body_sp.wr)
+		spill_drop(r->c->w, SPILL_BODY, &r->body_sp);
+	if (r->data_sp.wr)
+		spill_drop(r->c->w, SPILL_DATA, &r->data_sp);
+}
+
 static void clear(struct request *r)
 {
 	struct buf params = r->params, body = r->body, data = r->data, head = r->head;
 	struct param_ix *ix = r->ix;
 	uint32_t ixcap = r->ixcap;
 
+	drop_spills(r);
 	buf_reset(&params, REQ_KEEP_BYTES);
 	buf_reset(&body, REQ_KEEP_BYTES);
 	buf_reset(&data, REQ_KEEP_BYTES);
@@ -90,6 +102,7 @@ static void clear(struct request *r)
 
 void request_destroy(struct request *r)
 {
+	drop_spills(r);
 	unlink_conn(r);
 	buf_free(&r->params);
 	buf_free(&r->body);
@@ -156,6 +169,7 @@ void request_seal(struct request *r)
 	/* Room for the padding was reserved when the record was opened. */
 	memcpy(out->data + out->len, zeros, pad);
 	out->len += pad;
+	r->out_added += pad;
 }
 
 /* Appends to the open record of this type, opening new ones as they fill. */
@@ -170,6 +184,10 @@ static int out_append(struct request *r, uint8_t type, const void *p, size_t n)
 		return 0;
 	if (r->c->w->slot && r == r->c->w->current)
 		SB_STORE(r->c->w->slot->req_clean, 0); /* request_timeout: no clean 504 now */
+	if (!r->out_marked) {
+		r->out_marked = true;
+		r->out_mark = buf_used(out);
+	}
 	do {
 		size_t room, chunk;
 
@@ -182,6 +200,7 @@ static int out_append(struct request *r, uint8_t type, const void *p, size_t n)
 			r->rec_type = type;
 			r->rec_rel = out->len - out->off;
 			out->len += FCGI_HEADER_LEN;
+			r->out_added += FCGI_HEADER_LEN;
 		}
 		room = FCGI_MAX_CONTENT - (out->len - out->off - r->rec_rel - FCGI_HEADER_LEN);
 		chunk = n < room ? n : room;
@@ -191,6 +210,7 @@ static int out_append(struct request *r, uint8_t type, const void *p, size_t n)
 		if (chunk)
 			memcpy(out->data + out->len, src, chunk);
 		out->len += chunk;
+		r->out_added += chunk;
 		src += chunk;
 		n -= chunk;
 		if (chunk == room)
@@ -202,6 +222,7 @@ static int out_append(struct request *r, uint8_t type, const void *p, size_t n)
 static void out_record(struct request *r, const uint8_t *rec, size_t n)
 {
 	request_seal(r);
+	r->out_added += n;
 	if (buf_append(&r->c->out, rec, n) < 0) {
 		/* Closing here would free requests under our callers' feet. */
 		log_err("fd %d: out of memory for output", r->c->fd);
@@ -260,7 +281,11 @@ int request_more_input(struct request *r)
 	return k;
 }
 
-/* Reads the rest of the input into memory (up to max_stdin_bytes). */
+/*
+ * Reads the rest of the input (up to max_stdin_bytes): request_memory
+ * bytes of each stream in memory, the rest in the worker's spill files
+ * (spill_hold()). -EIO once it is all in if it could not be held (answered 500).
+ */
 static int slurp(struct request *r)
 {
 	struct conn *c = r->c;
@@ -273,8 +298,12 @@ static int slurp(struct request *r)
 			return -ECONNABORTED;
 		if ((k = request_more_input(r)) < 0)
 			return k;
+		if (r->lost_close) {
+			conn_close(c, NULL); /* see lose_body() */
+			return -ECONNABORTED;
+		}
 	}
-	return 0;
+	return r->body_lost ? -EIO : 0;
 }
 
 int request_flush_until(struct request *r, size_t below)
@@ -357,6 +386,8 @@ int request_out_write(struct request *r, uint8_t type, const void *p, size_t n)
 
 	if (r->aborted || r->c->dead)
 		return -ECONNABORTED;
+	if (r->body_lost)
+		return -EIO; /* answered 500 already */
 	if ((type == FCGI_STDOUT && (k = request_emit_head(r)) < 0) || (k = out_append(r, type, p, n)) < 0)
 		return k;
 	if (type == FCGI_STDERR)
@@ -390,6 +421,7 @@ void request_end(struct request *r, uint32_t app_status, uint8_t protocol_status
 	}
 	buf_reset(&r->body, REQ_KEEP_BYTES);
 	buf_reset(&r->data, REQ_KEEP_BYTES);
+	drop_spills(r);
 	r->phase = REQ_DISCARD;
 }
 
@@ -601,6 +633,50 @@ static int feed_params(struct request *r, const uint8_t *p, size_t n, const char
 	return FEED_OK;
 }
 
+/*
+ * The held body could not be kept (its spill file failed). Nothing of r's
+ * response has left: output waits while its input is incomplete, and only
+ * then does a body spill. So what r queued is replaced by a 500, the rest
+ * of its input is read and dropped, and its handler's next write or read
+ * fails with -EIO. Should other output have come in between (another
+ * request's on a multiplexed connection), the connection is closed instead.
+ */
+static void lose_body(struct request *r, int err)
+{
+	static const char text[] = "Status: 500 Internal Server Error\r\n"
+				   "Content-Type: text/plain\r\n\r\n"
+				   "the request body could not be stored\n";
+	struct buf *out = &r->c->out;
+
+	log_err("fd %d: request %u: the body held past request_memory=%u bytes (its response "
+		"waits for it) could not be written to the spill file in %s: %s; answered 500. %s",
+		r->c->fd, r->id, r->c->w->set.request_memory,
+		r->c->w->spill_dir ? r->c->w->spill_dir : spill_dir_choose(NULL),
+		err == -EBADF ? "no spill file (see the warning at the worker's start)"
+			      : strerror(-err),
+		err == -EBADF ? "Set \"spill_dir\" to a directory on disk the worker may write"
+		: err == -EFBIG ? "Raise the \"fsize\" rlimit, or lower max_stdin_bytes"
+				: "Free space there, or set \"spill_dir\" to a directory on a disk "
+				  "with room");
+	r->body_lost = true;
+	buf_reset(&r->body, REQ_KEEP_BYTES);
+	buf_reset(&r->data, REQ_KEEP_BYTES);
+	drop_spills(r);
+	if (r->out_marked && buf_used(out) != r->out_mark + r->out_added) {
+		r->lost_close = true;
+		return;
+	}
+	if (r->out_marked)
+		out->len = out->off + r->out_mark;
+	r->rec_open = false;
+	r->out_marked = false;
+	r->out_added = 0;
+	r->body_started = true;
+	r->head_pending = false;
+	if (out_append(r, FCGI_STDOUT, text, sizeof text - 1) < 0)
+		r->lost_close = true;
+}
+
 /* STDIN or DATA content. */
 static int feed_stream(struct request *r, uint8_t type, const uint8_t *p, size_t n,
 		       const char **why)
@@ -610,6 +686,7 @@ static int feed_stream(struct request *r, uint8_t type, const uint8_t *p, size_t
 	bool *done = is_data ? &r->data_done : &r->stdin_done;
 	struct buf *b = is_data ? &r->data : &r->body;
 	uint64_t *total = is_data ? &r->data_total : &r->body_total;
+	int k;
 
 	if (!r->params_done) {
 		*why = is_data ? "DATA before the end of PARAMS" : "STDIN before the end of PARAMS";
@@ -628,9 +705,11 @@ static int feed_stream(struct request *r, uint8_t type, const uint8_t *p, size_t
 		check_ready(r);
 		return FEED_OK;
 	}
-	if (r->phase == REQ_DISCARD || (!is_data && r->skip_stdin) || *total > s->max_stdin_bytes)
+	if (r->phase == REQ_DISCARD || (!is_data && r->skip_stdin) || *total > s->max_stdin_bytes ||
+	    r->body_lost)
 		return FEED_OK;
-	if (buf_used(b) >= s->read_ahead && !r->slurp)
+	if (buf_used(b) + spill_used(is_data ? &r->data_sp : &r->body_sp) >= s->read_ahead &&
+	    !r->slurp)
 		return FEED_PAUSE;
 	if (n > s->max_stdin_bytes - *total) {
 		*total = s->max_stdin_bytes + 1;
@@ -642,8 +721,14 @@ static int feed_stream(struct request *r, uint8_t type, const uint8_t *p, size_t
 		return FEED_OK;
 	}
 	*total += n;
-	if (buf_append(b, p, n) < 0) {
+	k = spill_hold(r->c->w, is_data ? SPILL_DATA : SPILL_BODY, b,
+		       is_data ? &r->data_sp : &r->body_sp, r->slurp, p, n);
+	if (k == -ENOMEM) {
 		fail(r, 500, "out of memory");
+		return FEED_OK;
+	}
+	if (k < 0) {
+		lose_body(r, k);
 		return FEED_OK;
 	}
 	check_ready(r);

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "fcgi.h"
+#include "spill.h"
 
 struct conn;
 struct worker;
@@ -45,6 +46,9 @@ struct request {
 	struct param_ix *ix;
 	uint32_t nparams, ixcap;
 	struct buf body, data;
+	struct spill body_sp, data_sp; /* held past request_memory: in the worker's files */
+	bool body_lost;  /* could not be held (spill failed): answered 500, rest dropped */
+	bool lost_close; /* ... and the 500 could not replace its output: close instead */
 	uint64_t body_total, data_total;
 	int64_t begun_ms; /* BEGIN_REQUEST received (worker clock) */
 	/* response */
@@ -53,6 +57,9 @@ struct request {
 	bool head_pending, body_started, stderr_used, rec_open;
 	uint8_t rec_type;
 	size_t rec_rel; /* open record's header, relative to c->out.off */
+	bool out_marked;
+	size_t out_mark;  /* bytes queued on the connection before r's first output */
+	size_t out_added; /* bytes r queued since: while held, all of them are unsent */
 };
 
 enum feed_result { FEED_OK = 0, FEED_PAUSE = 1 };

@@ -19,11 +19,13 @@
 #include "conn.h"
 #include "supervisor.h"
 #include "log.h"
+#include "nofile.h"
 #include "orphans.h"
 #include "request.h"
 #include "sandbox.h"
 #include "settings.h"
 #include "sfcgi.h"
+#include "spill.h"
 #include "worker.h"
 
 struct sfcgi_server {
@@ -318,12 +320,16 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 	r = configure(&o, &cfg);
 	if (r == 0)
 		r = activation_adopt(&o.act, &fds, &nfds);
+	if (r == 0) /* epoll: no select() ceiling; the workers inherit it */
+		nofile_raise(cfg.workers, cfg.limits.max_conns, nfds);
 	if (r == 0 && cfg.workers > 0)
 		r = supervise(&o, &cfg, fds, nfds, argv, &slot);
 	if (r == 0 && !(s = calloc(1, sizeof *s)))
 		r = -ENOMEM;
 	if (r == 0 && (r = worker_init(&s->w, &cfg.limits, fds, nfds)) < 0)
 		log_err("starting the worker loop: %s", strerror(-r));
+	if (r == 0 && cfg.kind == CONFIG_NATIVE)
+		spill_open(&s->w, cfg.spill_dir); /* before the lock-down: no open() needed later */
 	if (r == 0) {
 		s->w.nworkers = cfg.workers ? cfg.workers : 1;
 		s->w.max_requests = cfg.max_requests;

@@ -23,6 +23,8 @@ const struct setting_desc settings_table[] = {
 	  "request body bytes; more is answered 413" },
 	{ "read_ahead", SETTING_SIZE, F(read_ahead), 4 * KIB, 64 * MIB, 64 * KIB,
 	  "body bytes buffered ahead of the handler; a larger body is streamed" },
+	{ "request_memory", SETTING_SIZE, F(request_memory), 0, 1 * GIB, 1 * MIB,
+	  "body bytes a request holds in memory while its output waits; the rest spills to a file" },
 	{ "write_buffer", SETTING_SIZE, F(write_buffer), 4 * KIB, 64 * MIB, 256 * KIB,
 	  "response bytes buffered before the handler waits for the peer" },
 	{ "read_timeout", SETTING_MS, F(read_timeout_ms), 1, 86400000, 30000,

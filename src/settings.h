@@ -19,6 +19,7 @@ struct settings {
 	uint32_t max_params;         /* name-value pairs per request */
 	uint64_t max_stdin_bytes;    /* request body */
 	uint32_t read_ahead;         /* body bytes buffered before/while the handler runs */
+	uint32_t request_memory;     /* held body bytes in memory before they spill (spill.c) */
 	uint32_t write_buffer;       /* response bytes buffered before waiting for the peer */
 	uint32_t read_timeout_ms;    /* peer stalls mid-record or mid-request */
 	uint32_t write_timeout_ms;   /* peer stops reading the response */

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "oom.h"
 #include "progress.h"
 #include "scoreboard.h"
 #include "supervisor.h"
@@ -59,6 +60,9 @@ struct sup {
 	uint32_t gen_failures;     /* failures of the current generation (reload: rollback) */
 	int prev_config_fd;        /* reload: the previous image's config text, 0 = none */
 	char reload_note[400];     /* after a rolled-back reload: why, in STATUS= */
+	bool reload_again;         /* SIGHUP during a reload: one more once it is done */
+	uint64_t reload_since;     /* the reload under way read the config after this
+				    * (outcome_clock(); for its outcome) */
 	bool answering;            /* no worker can serve: the supervisor answers 503 */
 	struct unavailable unavail;
 	struct local local[SCOREBOARD_SLOTS];
@@ -67,6 +71,7 @@ struct sup {
 	int64_t next_sweep;      /* orphans.c: when to look for orphans next */
 	int orphans;             /* children that are not workers, at the last look */
 	int64_t workers_gone_at; /* stopping: when the last worker exited */
+	struct oom oom;          /* OOM kills told from other SIGKILLs (oom.h) */
 };
 
 static inline struct slot *slot_of(struct sup *s, size_t i)
@@ -119,12 +124,25 @@ void sup_learn_summary(struct sup *s, const char *when);
 /* Learning mode: the summary once no new call came for a while. */
 void sup_learn_tick(struct sup *s);
 
+/* exitwhy.c */
+/* What a worker killed by the OOM killer is told to do about it. */
+#define OOM_HINT "give the instance more memory (MemoryMax= in a drop-in, systemctl edit; by " \
+		 "hand, the cgroup's limit) or its requests less (\"request_memory\", " \
+		 "sfcgi.json(5))"
+/* Why the worker in sl ended (wait status), in buf; 1 if the kernel's OOM
+ * killer killed it (then accounted for, oom.h). */
+int sup_describe_exit(struct sup *s, int status, const struct slot *sl, bool expected,
+		      char *buf, size_t len);
+
 /* reload.c */
 /* Listening sockets at 3.., the scoreboard right after (LISTEN_FDS layout);
  * inherited across exec with for_exec. 0 or -errno. */
 int sup_place_fds(struct sup *s, bool for_exec);
-/* SIGHUP: check the config, then re-execute; returns only if refused or failed (logged). */
+/* SIGHUP: check the config, then re-execute; returns only if refused or failed (logged).
+ * During a reload: remembered, one more reload follows (sup_reload_again). */
 void sup_reload(struct sup *s);
+/* Running again after a reload: the one asked for during it, if any. */
+void sup_reload_again(struct sup *s);
 /* After a re-exec: promotes the new generation, drains the old one. */
 void sup_reload_progress(struct sup *s);
 

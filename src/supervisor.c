@@ -16,13 +16,14 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "activation.h"
 #include "fdpass.h"
 #include "log.h"
+#include "nofile.h"
 #include "orphans.h"
 #include "outcome.h"
 #include "progress.h"
@@ -102,6 +103,8 @@ static void become_worker(struct sup *s, struct slot *sl)
 		close(s->prev_config_fd);
 	if (s->o->config_fd > 0)
 		close(s->o->config_fd);
+	if (s->oom.fd >= 0)
+		close(s->oom.fd);
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
@@ -197,47 +200,9 @@ static int fill(struct sup *s, struct slot **ret_slot)
 	return 0;
 }
 
-static void describe_exit(struct sup *s, pid_t pid, int status, const struct slot *sl,
-			  bool expected, char *buf, size_t len)
-{
-	const struct local *l = &s->local[sl - s->sb->slots];
-
-	if (l->violation && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
-		char *name = sandbox_syscall_name(l->violation - 1);
-
-		/* sup_refusal() logged the key that allows it */
-		snprintf(buf, len, "killed by the sandbox (forbidden system call %s)",
-			 name ? name : "unknown");
-		free(name);
-	} else if (l->hung_since && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-		snprintf(buf, len, "hung, killed by SIGKILL");
-	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS && SB_LOAD(sl->sigsys) > 0) {
-		char why[256];
-
-		sandbox_explain(SB_LOAD(sl->sigsys) - 1, NULL, s->o->sandbox_allow, why, sizeof why);
-		snprintf(buf, len, "killed by the sandbox: %s", why);
-	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS && l->listener)
-		snprintf(buf, len, "killed by the sandbox (SIGSYS): a system call that sfcgi refuses "
-			 "to its own supervisor too (ptrace, mount, bpf, kexec, modules...)");
-	else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
-		snprintf(buf, len, "killed by the sandbox (SIGSYS); to see which call: \"sandbox\": "
-			 "{\"on_violation\": \"log\"}, then the \"learning:\" lines here (or "
-			 "journalctl -k | grep type=1326 where a warning at start says so)");
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by SIG%s%s", sigabbrev_np(WTERMSIG(status)),
-			 WCOREDUMP(status) ? " (core dumped)" : "");
-	else if (SB_LOAD(sl->recycle))
-		snprintf(buf, len, "recycled after %llu requests (max_requests)",
-			 (unsigned long long)SB_LOAD(sl->served));
-	else
-		snprintf(buf, len, "exited with status %d%s", WEXITSTATUS(status),
-			 expected ? "" : " unexpectedly");
-	(void)pid;
-}
-
 static void reaped(struct sup *s, pid_t pid, int status)
 {
-	char why[384];
+	char why[1024];
 
 	for (size_t i = 0; i < s->sb->hiwater; i++) {
 		struct slot *sl = slot_of(s, i);
@@ -249,10 +214,11 @@ static void reaped(struct sup *s, pid_t pid, int status)
 		int64_t lived = s->now - l->started;
 		bool served = SB_LOAD(sl->state) == SLOT_READY;
 		uint32_t delay = 0;
+		bool oom;
 
 		if (SB_LOAD(sl->pid) != pid)
 			continue;
-		describe_exit(s, pid, status, sl, expected, why, sizeof why);
+		oom = sup_describe_exit(s, status, sl, expected, why, sizeof why);
 		if (SB_LOAD(sl->chan) >= 0) {
 			sup_receive(s, sl); /* what it handed over just before exiting */
 			sup_close_chan(s, sl);
@@ -262,7 +228,10 @@ static void reaped(struct sup *s, pid_t pid, int status)
 		SB_STORE(sl->pid, 0);
 		SB_STORE(sl->state, (uint32_t)SLOT_FREE);
 		if (!current || s->phase == STOPPING || l->retired) {
-			log_debug("worker %d %s", (int)pid, why);
+			if (oom) /* draining, it still took memory someone may miss */
+				log_warning("worker %d %s; %s", (int)pid, why, OOM_HINT);
+			else
+				log_debug("worker %d %s", (int)pid, why);
 			return;
 		}
 		if (clean && s->o->exit_is_recycle && !expected) {
@@ -280,6 +249,13 @@ static void reaped(struct sup *s, pid_t pid, int status)
 		} else if (l->kill_at) {
 			log_info("worker %d replaced after request_timeout (%s)", (int)pid, why);
 			l->crashes = l->unserved = 0;
+		} else if (oom && served) {
+			/* A request took too much: no crash loop, whose backoff would
+			 * only leave the others more to serve. One that is killed
+			 * before it serves is a failure like a crash (below). */
+			log_warning("worker %d %s while serving (OOM kill %llu of this instance); "
+				    "replacing it; %s", (int)pid, why,
+				    (unsigned long long)s->oom.kills, OOM_HINT);
 		} else {
 			/* A hung worker's life counts up to its hang, not its kill. */
 			lived = (l->hung_since ? l->hung_since : s->now) - l->started;
@@ -291,10 +267,12 @@ static void reaped(struct sup *s, pid_t pid, int status)
 				if (delay > BACKOFF_MAX_MS)
 					delay = BACKOFF_MAX_MS;
 			}
-			log_warning("worker %d %s; restarting it in %.1f s (failure %u in a row)",
-				    (int)pid, why, delay / 1000.0, l->crashes);
+			log_warning("worker %d %s; restarting it in %.1f s (failure %u in a row)%s%s",
+				    (int)pid, why, delay / 1000.0, l->crashes, oom ? "; " : "",
+				    oom ? OOM_HINT : "");
 			l->unserved = served ? 0 : l->unserved + 1;
-			snprintf(s->fail_why, sizeof s->fail_why, "%s", why);
+			snprintf(s->fail_why, sizeof s->fail_why, "%.*s", (int)sizeof s->fail_why - 1,
+				 why);
 			s->gen_failures++;
 		}
 		l->restart_at = s->now + delay;
@@ -333,6 +311,7 @@ static void sweep(struct sup *s)
 		return;
 	s->next_sweep = s->now + SWEEP_MS;
 	s->orphans = orphans_sweep(is_worker, s);
+	oom_tick(&s->oom, s->now);
 }
 
 void sup_signal_gen(struct sup *s, bool current, int sig)
@@ -359,6 +338,9 @@ static void stop(struct sup *s, const char *why)
 
 	if (s->phase == STOPPING)
 		return;
+	if (s->reload_again) /* whoever waits on it learns now */
+		outcome_write(outcome_clock(), "failed", "the instance is stopping");
+	s->reload_again = false;
 	log_info("%s: draining %zu worker(s), then exiting", why, sup_count(s, true, 0) + sup_count(s, false, 0));
 	activation_notify("STOPPING=1");
 	s->phase = STOPPING;
@@ -567,11 +549,19 @@ static int setup(struct sup *s)
 		log_err("scoreboard: %s", strerror(-r));
 		return r;
 	}
+	oom_init(&s->oom); /* before the lock-down: it opens a file */
 	if (s->o->lockdown && (r = sandbox_supervisor()) < 0)
 		return r;
 	orphans_supervisor_init(); /* logged; kept across exec, set again all the same */
 	if ((r = sup_place_fds(s, false)) < 0) {
-		log_err("arranging the listening sockets: %s", strerror(-r));
+		if (r == -EMFILE || r == -EINVAL)
+			log_err("arranging the listening sockets: the open files limit "
+				"(RLIMIT_NOFILE), %lu, is too low even to place %zu socket(s) and the "
+				"scoreboard (it takes %zu); raise it (LimitNOFILE= in a drop-in, "
+				"systemctl edit; by hand, ulimit -n)", nofile_limit(), s->o->nfds,
+				ACTIVATION_LISTEN_FDS_START + 2 * (s->o->nfds + 1));
+		else
+			log_err("arranging the listening sockets: %s", strerror(-r));
 		return r;
 	}
 	s->gen = rollback ? s->sb->generation : ++s->sb->generation;
@@ -604,6 +594,9 @@ static int setup(struct sup *s)
 	}
 	if (prev && !rollback && (s->prev_config_fd = atoi(prev)) > 0)
 		fcntl(s->prev_config_fd, F_SETFD, FD_CLOEXEC);
+	if (e && getenv("SFCGI_RELOAD_SINCE"))
+		s->reload_since = strtoull(getenv("SFCGI_RELOAD_SINCE"), NULL, 10);
+	s->reload_again = e && getenv("SFCGI_RELOAD_AGAIN"); /* a SIGHUP during the last image */
 	if (e && getenv("SFCGI_RELOADING") && !rollback) {
 		s->phase = RELOADING; /* the previous image's workers are the old generation */
 		s->phase_since = s->now;
@@ -614,17 +607,19 @@ static int setup(struct sup *s)
 		snprintf(s->reload_note, sizeof s->reload_note, "last reload failed: %s", rollback);
 		snprintf(state, sizeof state, "READY=1\nSTATUS=reload failed: %s; generation %u "
 			 "serving with the previous configuration", rollback, s->gen);
-		activation_notify(state);
+		activation_notify(s->reload_again ? state + 8 : state); /* READY=1: reload.c */
 		memcpy(s->status, state + 8, strlen(state + 8) + 1);
 		s->ready_sent = true;
 		s->next_status = s->now + 1000;
 	}
 	if (!e) /* a fresh start: `sfcgi reload` learns that we report outcomes */
-		outcome_write("serving", "generation %u", s->gen);
+		outcome_write(outcome_clock(), "serving", "generation %u", s->gen);
 	unsetenv("SFCGI_RELOADING");
+	unsetenv("SFCGI_RELOAD_SINCE");
+	unsetenv("SFCGI_RELOAD_AGAIN");
 	unsetenv("SFCGI_ROLLBACK");
 	unsetenv("SFCGI_PREVIOUS_CONFIG_FD");
-	if (sd_watchdog_enabled(0, &usec) > 0) /* kept for our next image after a reload */
+	if (activation_watchdog_enabled(0, &usec) > 0) /* kept for our next image after a reload */
 		s->watchdog_usec = (int64_t)usec;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -651,6 +646,7 @@ static int step(struct sup *s, struct slot **ret_slot)
 		return k;
 	if (s->phase == RELOADING)
 		sup_reload_progress(s);
+	sup_reload_again(s); /* after a rollback */
 	sweep(s);
 	if (s->phase == STOPPING) {
 		bool gone = !sup_count(s, true, 0) && !sup_count(s, false, 0);

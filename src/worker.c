@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -25,6 +26,7 @@
 #include "log.h"
 #include "request.h"
 #include "scoreboard.h"
+#include "spill.h"
 #include "supervisor.h"
 
 #define MAX_EVENTS 64
@@ -38,6 +40,14 @@
  * connections on worth its cost (a trip through the supervisor each);
  * shorter ones are over before a request on them would notice. */
 #define PASS_ON_MIN_MS 10
+/* Out of descriptors: accept() is tried again this often (the sweep) for
+ * those the application frees; a connection of ours closing retries at once. */
+#define STARVED_RETRY_MS 100
+/* ...and the episode is over once accept() finds nothing more waiting, or
+ * has not failed for this long (a busy worker may never see the backlog
+ * empty): a descriptor freed and taken at once by the next connection in
+ * the backlog is not the end of it. */
+#define STARVED_OVER_MS 1000
 
 int64_t worker_clock_ms(void)
 {
@@ -144,6 +154,7 @@ int worker_init(struct worker *w, const struct settings *set, const int *fds, si
 	memset(w, 0, sizeof *w);
 	w->sigfd = -1;
 	w->chan = -1;
+	w->spill_fd[0] = w->spill_fd[1] = -1;
 	w->set = *set;
 	w->nworkers = 1;
 	w->now_ms = worker_clock_ms();
@@ -225,8 +236,10 @@ void worker_free(struct worker *w)
 		close(w->chan);
 	if (w->epfd >= 0)
 		close(w->epfd);
+	spill_close(w);
 	memset(w, 0, sizeof *w);
 	w->epfd = w->sigfd = w->chan = -1;
+	w->spill_fd[0] = w->spill_fd[1] = -1;
 }
 
 /* FCGI_WEB_SERVER_ADDRS (FastCGI §3.2): comma-separated IP addresses. */
@@ -248,6 +261,58 @@ static bool addr_allowed(const char *list, const struct sockaddr_storage *ss, ch
 		p += strspn(p, ", ");
 	}
 	return false;
+}
+
+/*
+ * Out of descriptors (EMFILE, ENFILE) or of kernel memory (ENOBUFS, ENOMEM):
+ * accept() fails at once, over and over, while the listener keeps waking
+ * us. Accepting pauses until a connection of ours closes (or the sweep's
+ * retry); one line says so when an episode begins, one when it ends.
+ */
+static void starved(struct worker *w, int err)
+{
+	struct rlimit rl = { 0 };
+
+	listeners_pause(w, true);
+	w->next_sweep_ms = w->now_ms + STARVED_RETRY_MS;
+	w->starved_last = w->now_ms;
+	if (w->starved_since) {
+		w->starved_retries++;
+		return;
+	}
+	w->starved_since = w->now_ms > 0 ? w->now_ms : 1;
+	w->starved_retries = 0;
+	w->starved_err = err;
+	if (err == EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_err("accept: %s (nofile soft limit %llu, %u connections open): not accepting "
+			"until a descriptor is free; raise LimitNOFILE= (the hard limit) or lower "
+			"max_conns",
+			strerror(err), (unsigned long long)rl.rlim_cur, w->nconns);
+	else if (err == EMFILE || err == ENFILE)
+		log_err("accept: %s (%u connections open): not accepting until a descriptor is "
+			"free; %s",
+			strerror(err), w->nconns,
+			err == ENFILE ? "raise fs.file-max (sysctl)" : "raise LimitNOFILE=");
+	else
+		log_err("accept: %s (%u connections open): not accepting until memory is free",
+			strerror(err), w->nconns);
+}
+
+/* accept() succeeded, or (drained) found a descriptor free with nothing waiting. */
+static void fed(struct worker *w, bool drained)
+{
+	int64_t took;
+
+	if (!w->starved_since || (!drained && w->now_ms - w->starved_last < STARVED_OVER_MS))
+		return;
+	took = w->now_ms - w->starved_since;
+	log_notice("accept: accepting again after %lld.%01lld s without %s (%llu attempt(s) "
+		   "failed meanwhile)",
+		   (long long)(took / 1000), (long long)(took % 1000 / 100),
+		   w->starved_err == EMFILE || w->starved_err == ENFILE ? "a free descriptor"
+									 : "free memory",
+		   (unsigned long long)w->starved_retries);
+	w->starved_since = 0;
 }
 
 static void accept_some(struct worker *w, struct listener *l)
@@ -277,15 +342,15 @@ static void accept_some(struct worker *w, struct listener *l)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				log_err("accept: %m; not accepting for a moment");
-				listeners_pause(w, true);
-				w->next_sweep_ms = w->now_ms + 100;
-			} else if (errno != EAGAIN) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				starved(w, errno);
+			else if (errno == EAGAIN)
+				fed(w, true); /* a descriptor was free: nothing waits */
+			else
 				log_err("accept on fd %d: %m", l->fd);
-			}
 			break;
 		}
+		fed(w, false);
 		if (l->tcp && w->allowed_addrs &&
 		    !addr_allowed(w->allowed_addrs, &ss, text, sizeof text)) {
 			log_warning("refused a connection from %s: not in FCGI_WEB_SERVER_ADDRS", text);
@@ -320,6 +385,26 @@ static void accept_some(struct worker *w, struct listener *l)
 		}
 		listeners_pause(w, true);
 	}
+}
+
+/*
+ * Listening again after running out (a connection closed, or the sweep's
+ * retry): accept() says at once whether a descriptor is free, even with
+ * nothing waiting (it takes one first). Still out: the retry is due sooner
+ * than the wait the caller asked for.
+ */
+static int starved_probe(struct worker *w, int timeout_ms)
+{
+	int64_t left;
+
+	for (size_t i = 0; !w->paused_listeners && i < w->nlisteners; i++)
+		if (w->listeners[i].fd >= 0 && w->listeners[i].polled)
+			accept_some(w, &w->listeners[i]);
+	if (!w->starved_since || !w->paused_listeners)
+		return timeout_ms;
+	left = w->next_sweep_ms - w->now_ms;
+	left = left < 0 ? 0 : left;
+	return timeout_ms < 0 || timeout_ms > left ? (int)left : timeout_ms;
 }
 
 void worker_conn_closed(struct worker *w)
@@ -468,6 +553,8 @@ int worker_poll(struct worker *w, int timeout_ms)
 		if (timeout_ms < 0 || timeout_ms > left)
 			timeout_ms = (int)left;
 	}
+	if (w->starved_since)
+		timeout_ms = starved_probe(w, timeout_ms);
 	n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return -errno;

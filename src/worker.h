@@ -62,6 +62,12 @@ struct worker {
 	uint64_t watchdog_ms;    /* single process under systemd: WATCHDOG=1 every half */
 	int64_t next_watchdog_ms;
 	const char *allowed_addrs; /* FCGI_WEB_SERVER_ADDRS, NULL = any */
+	int64_t starved_since;     /* accept() out of descriptors or memory since; 0 = not */
+	int64_t starved_last;      /* its last failure */
+	uint64_t starved_retries;  /* its attempts that failed again meanwhile */
+	int starved_err;
+	int spill_fd[2];         /* held body past request_memory, per stream (spill.h) */
+	char *spill_dir;         /* where they are, for messages */
 };
 
 int64_t worker_clock_ms(void);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,10 +130,28 @@ static void free_env(char **env)
 	free(env);
 }
 
+/*
+ * The open files limit a script gets: the soft limit the instance started
+ * with (the supervisor raised ours to the hard one and kept the first in
+ * SFCGI_NOFILE_SOFT, src/nofile.h), as under a web server's fcgiwrap: a
+ * script may use select(), or close every descriptor up to the limit.
+ */
+static rlim_t script_nofile(void)
+{
+	static rlim_t soft;
+	const char *e;
+
+	if (!soft)
+		soft = (e = getenv("SFCGI_NOFILE_SOFT")) ? strtoull(e, NULL, 10) : RLIM_INFINITY;
+	return soft;
+}
+
 /* In the child: only async-signal-safe calls from here to execve. */
 static void child(const struct cgi_script *sc, const int *in, const int *out, const int *err,
-		  char **env)
+		  char **env, rlim_t nofile)
 {
+	struct rlimit rl;
+
 	char *argv[] = { sc->real, NULL };
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t none;
@@ -149,6 +168,10 @@ static void child(const struct cgi_script *sc, const int *in, const int *out, co
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (chdir(sc->dir) < 0)
 		_exit(127);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && nofile < rl.rlim_cur) {
+		rl.rlim_cur = nofile;
+		setrlimit(RLIMIT_NOFILE, &rl); /* lowering: always allowed */
+	}
 	execve(sc->real, argv, env);
 	if (write(2, msg, sizeof msg - 1) < 0)
 		_exit(127);
@@ -160,6 +183,7 @@ int cgi_spawn(struct sfcgi_request *req, const struct cgi_opts *o, const struct 
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, r = 0;
 	char **env = make_env(req, o, sc);
+	rlim_t nofile = script_nofile();
 	pid_t pid = -1;
 
 	memset(run, 0, sizeof *run);
@@ -172,7 +196,7 @@ int cgi_spawn(struct sfcgi_request *req, const struct cgi_opts *o, const struct 
 	if (r == 0 && (pid = fork()) < 0)
 		r = -errno;
 	else if (r == 0 && pid == 0)
-		child(sc, in, out, err, env);
+		child(sc, in, out, err, env, nofile);
 	else if (r == 0)
 		run->pid = pid;
 	if (in[0] >= 0)

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sfcgi-foreign --config FILE: the supervisor of a "kind": "foreign"
- * instance (foreign.c). `sfcgi run` executes it, from libexecdir; it is the
- * only part of the tool that needs libsystemd (socket adoption, sd_notify),
- * so the sfcgi command itself, which every native instance starts through,
+ * instance (foreign.c). `sfcgi run` executes it, from libexecdir, so that
+ * the sfcgi command itself, which every native instance starts through,
  * stays a light exec.
  */
 #include <errno.h>

@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "config.h"
 #include "log.h"
+#include "nofile.h"
 #include "scoreboard.h"
 #include "supervisor.h"
 
@@ -114,6 +115,7 @@ static void exec_worker(const struct config *c, const int *fds, struct slot *slo
 			signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	nofile_restore(); /* the program's own limit, as without us (nofile.h) */
 	sb.allow |= FOREIGN_ALLOW;
 	sb.notify = true; /* the SIGSYS handler would not survive the exec */
 	if (sandbox_apply(&sb, slot) < 0)
@@ -203,6 +205,7 @@ int run_foreign(struct config *c, int config_fd)
 	sb.notify = true;
 	if (sandbox_prepare(&sb) < 0)
 		return 1;
+	nofile_raise(so.workers, 0, nfds); /* ours only: the program gets its own back */
 	r = supervisor_run(&so, &slot);
 	if (r == 1)
 		exec_worker(c, fds, slot);

@@ -7,12 +7,15 @@
  * new configuration is refused or the new generation is rolled back, so
  * `systemctl reload` fails and `systemctl status` shows why. (systemd 253's
  * Type=notify-reload would wait on READY=1 itself; Debian 12 has 252, and
- * READY=1 alone does not tell a refused reload from a good one.)
+ * READY=1 alone does not tell a refused reload from a good one.) Asked
+ * during a reload, it waits for the one more reload that brings, which reads
+ * the configuration as it is then.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,18 +52,6 @@ static long long now_ms(void)
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* The outcome line, or "" while there is none. */
-static void read_outcome(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-}
-
 int cmd_reload(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -73,7 +64,8 @@ int cmd_reload(int argc, char **argv)
 	char path[4096], line[1024], *end;
 	long timeout_s = 80, pid;
 	long long deadline;
-	int opt;
+	uint64_t since;
+	int opt, tagged;
 
 	sandbox_filtered_by_unit(); /* ExecReload= runs under the unit's sandbox */
 	while ((opt = getopt_long(argc, argv, "p:t:h", longopts, NULL)) != -1) {
@@ -109,7 +101,11 @@ int cmd_reload(int argc, char **argv)
 				"(units/app@.service has both), or send SIGHUP yourself\n", name);
 		return EXIT_USAGE;
 	}
-	if (access(path, F_OK) < 0) {
+	/* A SIGHUP during a reload brings one more, which reads the config
+	 * after ours: the outcome we want has a later "after:" (outcome.h). */
+	since = outcome_clock();
+	tagged = outcome_read(path, since, line, sizeof line);
+	if (tagged < 0) {
 		/* started by a unit or a version that did not write it */
 		if (kill((pid_t)pid, SIGHUP) < 0) {
 			fprintf(stderr, "sfcgi reload %s: SIGHUP to %ld: %s\n", name, pid,
@@ -122,7 +118,10 @@ int cmd_reload(int argc, char **argv)
 				"`systemctl restart` once makes reloads report\n", name, pid, path);
 		return EXIT_OK;
 	}
-	if (unlink(path) < 0) {
+	/* A supervisor of an earlier version writes no "after:": its next
+	 * outcome is the first file to appear. Ours is never removed, so a
+	 * caller waiting at the same time still finds it. */
+	if (!tagged && unlink(path) < 0 && errno != ENOENT) {
 		fprintf(stderr, "sfcgi reload %s: %s: %s\n", name, path, strerror(errno));
 		return EXIT_FAILED;
 	}
@@ -132,7 +131,7 @@ int cmd_reload(int argc, char **argv)
 	}
 	deadline = now_ms() + timeout_s * 1000;
 	for (;;) {
-		read_outcome(path, line, sizeof line);
+		outcome_read(path, since, line, sizeof line);
 		if (!strncmp(line, "ok: ", 4)) {
 			printf("sfcgi reload %s: %s\n", name, line + 4);
 			return EXIT_OK;

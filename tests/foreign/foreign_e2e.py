@@ -98,10 +98,10 @@ def logged(text, pattern):
     """How often a line matching pattern (a regular expression) was logged:
     the lines written plus those a summary counted. sfcgi writes 10 lines of
     a kind a minute and sums up the rest at the minute's end or at exit:
-    '… and 7,011 more like "<the first line>" in the last 60 s'."""
+    '... and 7,011 more like "<the first line>" in the last 60 s'."""
     n = 0
     for line in text.splitlines():
-        m = re.search(r'… and ([0-9,]+) more like "(.*)" in the last [0-9]+ s$', line)
+        m = re.search(r'\.\.\. and ([0-9,]+) more like "(.*)" in the last [0-9]+ s$', line)
         if m:
             n += int(m.group(1).replace(',', '')) if re.search(pattern, m.group(2)) else 0
         elif re.search(pattern, line):

@@ -794,14 +794,100 @@ START_TEST(large_body_streams)
 }
 END_TEST
 
+/* request_memory small, so that a held stream spills after 64 KiB. */
+static const char *const SPILLING[] = {
+	"--set", "read_timeout=2", "--set", "max_stdin_bytes=2000000",
+	"--set", "request_memory=65536", NULL,
+};
+
+static void setup_spill(void)
+{
+	app_start(&app, "SFCGI_TEST_ECHO", SPILLING);
+	app_log_mark(&app);
+}
+
+/* Bytes no shift or repeat of a 64 KiB block leaves unchanged. */
+static char pattern(size_t i)
+{
+	return (char)('a' + (i * 7 + i / 65536) % 26);
+}
+
+/*
+ * echo writes as it reads, so its output waits for the whole input and
+ * the held stream goes past request_memory to the spill file: what comes
+ * back is the whole stream, in order (memory first, then the file). The
+ * Filter role's DATA stream (and STDIN before it) as well as a Responder's
+ * body, each several times request_memory; twice on one kept connection,
+ * so the second request finds the files truncated and starts over.
+ */
+static void spill_round_trip(int fd, uint16_t role, size_t size)
+{
+	struct buf b = { 0 }, p = { 0 };
+	static char chunk[65535];
+	struct reply r;
+	size_t sent = 0;
+	const char *at;
+
+	begin(&b, 1, role, FCGI_KEEP_CONN);
+	pair(&p, "REQUEST_METHOD", "POST");
+	rec(&b, FCGI_PARAMS, 1, p.data, p.len);
+	rec(&b, FCGI_PARAMS, 1, NULL, 0);
+	if (role == FCGI_FILTER) {
+		rec(&b, FCGI_STDIN, 1, "ignored", 7);
+		rec(&b, FCGI_STDIN, 1, NULL, 0);
+	}
+	for (; sent < size; sent += sizeof chunk) {
+		size_t n = size - sent < sizeof chunk ? size - sent : sizeof chunk;
+
+		for (size_t i = 0; i < n; i++)
+			chunk[i] = pattern(sent + i);
+		rec(&b, role == FCGI_FILTER ? FCGI_DATA : FCGI_STDIN, 1, chunk, n);
+	}
+	rec(&b, role == FCGI_FILTER ? FCGI_DATA : FCGI_STDIN, 1, NULL, 0);
+	peer_send_async(fd, b.data, b.len);
+	reply_read(fd, &r, 0, 10000);
+	ck_assert(r.ended);
+	at = role == FCGI_FILTER ? memmem(r.out.data, r.out.len, "\r\n\r\n", 4)
+				 : memmem(r.out.data, r.out.len, "body:\n", 6);
+	ck_assert_ptr_nonnull(at);
+	at += 4 + (role != FCGI_FILTER) * 2;
+	ck_assert_uint_eq((size_t)((const char *)r.out.data + r.out.len - at), size);
+	for (size_t i = 0; i < size; i++) {
+		char want = pattern(i);
+
+		if (role == FCGI_FILTER)
+			want = (char)(want - 'a' + 'A');
+		ck_assert_msg(at[i] == want, "byte %zu of %zu is %c, not %c", i, size, at[i], want);
+	}
+	reply_free(&r);
+	buf_free(&p);
+	buf_free(&b);
+}
+
+START_TEST(held_streams_spill_in_order)
+{
+	int fd = peer_connect(&app);
+
+	spill_round_trip(fd, FCGI_FILTER, 1900000);
+	spill_round_trip(fd, FCGI_RESPONDER, 1900000);
+	spill_round_trip(fd, FCGI_RESPONDER, 700000);
+	close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("protocol");
 	TCase *t = tcase_create("malformed");
 	TCase *ok = tcase_create("behaviour");
+	TCase *sp = tcase_create("spill");
 
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_checked_fixture(ok, setup, teardown);
+	tcase_add_checked_fixture(sp, setup_spill, teardown);
+	tcase_set_timeout(sp, 30);
+	tcase_add_test(sp, held_streams_spill_in_order);
+	suite_add_tcase(s, sp);
 	tcase_set_timeout(t, 30);
 	tcase_set_timeout(ok, 30);
 	tcase_add_test(t, bad_version);

@@ -21,7 +21,12 @@
  *   ?read0       reads the body until an error, then sfcgi_read() of 0 bytes;
  *               answers "read=ERRNO-NAME read0=RESULT"
  *   ?rawstatus=TEXT writes its own header block, "Status: TEXT" (CGI style)
- * TESTAPP_INIT_FAIL=1 makes init fail (a worker that exits on start).
+ *   ?env=NAME    answers "env=VALUE" (the config's "environment": which
+ *               configuration the worker was started with)
+ *   ?alloc=MB    allocates and touches MB MiB (an OOM kill under a memory limit)
+ * TESTAPP_INIT_FAIL=1 makes init fail (a worker that exits on start);
+ * TESTAPP_INIT_SLEEP_MS=N makes init take N ms (a slow new generation);
+ * TESTAPP_INIT_ALLOC_MB=N makes init allocate and touch N MiB.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +45,19 @@
 static int init(void *userdata)
 {
 	(void)userdata;
+	if (getenv("TESTAPP_INIT_SLEEP_MS")) {
+		long ms = strtol(getenv("TESTAPP_INIT_SLEEP_MS"), NULL, 10);
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	for (long mb = getenv("TESTAPP_INIT_ALLOC_MB") ? atol(getenv("TESTAPP_INIT_ALLOC_MB")) : 0;
+	     mb > 0; mb--) {
+		char *p = malloc(1 << 20); /* kept: the OOM killer is to end us */
+
+		if (p)
+			memset(p, 1, 1 << 20);
+	}
 	return getenv("TESTAPP_INIT_FAIL") ? -EIO : 0;
 }
 
@@ -64,6 +82,21 @@ static int handler(struct sfcgi_request *req, void *userdata)
 		sfcgi_printf(req, "slept=%lld-%lld\n",
 			     (long long)t0.tv_sec * 1000000 + t0.tv_nsec / 1000,
 			     (long long)t1.tv_sec * 1000000 + t1.tv_nsec / 1000);
+	} else if (!strncmp(q, "env=", 4)) {
+		const char *v = getenv(q + 4);
+
+		sfcgi_printf(req, "env=%s\n", v ? v : "(unset)");
+	} else if (!strncmp(q, "alloc=", 6)) {
+		size_t mb = strtoull(q + 6, NULL, 10), n = 0;
+
+		for (; n < mb; n++) { /* leaked on purpose: the kernel is to kill us */
+			char *p = malloc(1 << 20);
+
+			if (!p)
+				break;
+			memset(p, 1, 1 << 20);
+		}
+		sfcgi_printf(req, "alloc=%zu\n", n);
 	} else if (!strcmp(q, "crash")) {
 		abort();
 	} else if (!strncmp(q, "exit=", 5)) {

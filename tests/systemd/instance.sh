@@ -15,6 +15,7 @@
 #   8  idle exit after idle_timeout, re-activation on the next connection
 #   9  an invalid config is refused at reload (systemctl reload fails); the
 #      instance keeps serving
+#   9b WatchdogSec=2s: the pings keep it alive, a stopped supervisor is caught
 #   10 a systemctl --user instance, reached by www-data through an ACL
 #   +  systemd-analyze verify (silent) and security (exposure printed)
 #
@@ -273,6 +274,41 @@ if active "$unit" active; then
 	check "9 restored: the reload is accepted again" reload_wait
 fi
 check "9 restored: answers" grep -q pid= <<<"$(req "$sock" pid)"
+
+# ---------------------------------------------------------------- 9b
+# The watchdog, spoken by activation.c (no libsystemd in the instance):
+# with WatchdogSec=2s in a runtime drop-in, the supervisor's WATCHDOG=1
+# keeps the instance alive well past the period (systemd stamps every ping
+# in WatchdogTimestampMonotonic), and a stopped supervisor is caught.
+wd_dir=/run/systemd/system/$unit.d
+sd_write_file "$wd_dir/watchdog.conf" 0644 <<'EOF'
+[Service]
+WatchdogSec=2s
+EOF
+in_c systemctl daemon-reload
+in_c timeout 30 systemctl restart "$unit"
+pid3=$(mainpid)
+ts1=$(in_c systemctl show -P WatchdogTimestampMonotonic "$unit")
+# a light load: idle_timeout (4 s) would end the instance meanwhile
+bg KILL "$python" "$load_py" "$sock_host" 2 8 pid >"$tmp/wd.out" 2>&1
+lg=$!
+sleep 6.5
+ts2=$(in_c systemctl show -P WatchdogTimestampMonotonic "$unit")
+check "9b WatchdogSec=2s: active 6.5 s later, same MainPID (${pid3:-?})" \
+	test "$(in_c systemctl is-active "$unit")" = active -a "$(mainpid)" = "${pid3:-x}"
+check "9b systemd received the pings (WatchdogTimestampMonotonic ${ts1:-?} -> ${ts2:-?})" \
+	test "${ts2:-0}" -gt "${ts1:-0}" -a "${ts1:-0}" -gt 0
+wait "$lg"
+check "9b no request failed meanwhile ($(head -n 1 "$tmp/wd.out"))" grep -q '^ok=[1-9][0-9]* failed=0 ' "$tmp/wd.out"
+in_c kill -STOP "${pid3:-0}"
+check "9b a stopped supervisor misses the watchdog (journal: Watchdog timeout)" \
+	wait_for 10 "[ \$(jcount 'Watchdog timeout') -ge 1 ]"
+in_c kill -CONT "${pid3:-0}"
+in_c rm -rf "$wd_dir"
+in_c systemctl daemon-reload
+wait_for 60 "[ \"\$(mainpid)\" != \"${pid3:-0}\" ]" >/dev/null
+in_c timeout 30 systemctl restart "$unit"
+check "9b without the drop-in: active again and answering" grep -q pid= <<<"$(req "$sock" pid)"
 
 # ---------------------------------------------------------------- 10
 user=sfcgiuser uid=1500

@@ -13,6 +13,13 @@
 #      back"; the old generation still serves
 #   4  the good config again: systemctl reload exits 0; STATUS= no longer
 #      says the reload failed
+#   5  systemctl reload during a reload that a SIGHUP started, the old
+#      generation still draining a request: exits 0 and the config written
+#      last serves (systemd 252 holds the job until READY=1, which comes only
+#      once no reload is left to run);
+#      the workers' open files limit is the hard one (raised under the unit's
+#      SystemCallFilter=); a worker's kill -9 is "killed by SIGKILL", the
+#      cgroup's OOM count being readable under the unit's sandbox
 #
 #   tests/systemd/reload-outcome.sh [SFCGI ECHO TESTAPP LIBSFCGI UNITDIR]
 #
@@ -97,6 +104,33 @@ check "4 STATUS= no longer says failed" \
 	wait_for 3 "! in_c systemctl show -P StatusText $unit | grep -q failed"
 note "StatusText: $(in_c systemctl show -P StatusText "$unit")"
 check "4 same MainPID, still serving" test "$(mainpid)" = "$pid0" -a -n "$(serves && echo y)"
+
+# ---------------------------------------------------------------- 5
+marked() { printf '{"program": "/usr/local/lib/sfcgi/testapp", "workers": 2, "environment": {"MARK": "%s"}}\n' "$1"; }
+req "$sock" sleep=3000 >/dev/null &
+slow=$!
+sleep 0.3
+marked b | sd_write_file /etc/sfcgi/wiki.json 0644
+in_c kill -HUP "$(mainpid)"
+sleep 0.2
+marked c | sd_write_file /etc/sfcgi/wiki.json 0644
+t=$(sd__now)
+reload
+note "systemctl reload during a SIGHUP's reload answered in $(($(sd__now) - t)) ms"
+check "5 systemctl reload during a reload (the old generation draining): exit 0 ($rc)" \
+	test "$rc" = 0
+check "5 the config written last serves" wait_for 5 "req $sock env=MARK | grep -qx env=c"
+wait "$slow"
+w=$(in_c pgrep -P "$(mainpid)" | head -1)
+lim=$(in_c awk '/^Max open files/ { print $4 ":" $5 }' "/proc/$w/limits")
+check "5 a worker's open files limit is raised to the hard one ($lim)" \
+	test -n "$lim" -a "${lim%%:*}" = "${lim##*:}" -a "${lim%%:*}" != 1024
+
+in_c kill -9 "$w"
+wait_for 5 "[ \$(jcount 'worker $w killed by') = 1 ]"
+note "$(jlines "worker $w killed by")"
+check "5 a worker's kill -9 is told from an OOM kill (the cgroup's count is readable in the unit)" \
+	test "$(jcount "worker $w killed by SIGKILL; restarting")" = 1
 
 [ "$fail" = 0 ] || diag "reload-outcome"
 si_done

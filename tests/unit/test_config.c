@@ -28,8 +28,8 @@ static const char valid_keys[] =
 	"request_timeout, drain_timeout, listen, fdname, limits";
 static const char valid_limits[] =
 	"(valid: max_conns, max_reqs_per_conn, max_params_bytes, max_params, max_stdin_bytes, "
-	"read_ahead, write_buffer, read_timeout, write_timeout, conn_idle_timeout, params_timeout, "
-	"body_timeout, body_min_rate)";
+	"read_ahead, request_memory, write_buffer, read_timeout, write_timeout, conn_idle_timeout, "
+	"params_timeout, body_timeout, body_min_rate)";
 
 #define PROGRAM_WHY "(what sfcgi run executes; only a native program started as PROGRAM " \
 		    "--config FILE may leave it out)"
@@ -471,6 +471,14 @@ static const struct {
 	ROW("{\"environment\": {\"\": \"\"}}",
 	    "t.json:1:18: \"environment\": \"\" is not a valid variable name"),
 	ROW("{\"listen\": \"\"}", "t.json:1:12: \"listen\": must not be empty"),
+	ROW("{\"spill_dir\": \"tmp\"}", "t.json:1:15: \"spill_dir\": \"tmp\" is not an absolute path"),
+	ROW("{\"spill_dir\": \"/nonexistent/spill\"}",
+	    "t.json:1:15: \"spill_dir\": \"/nonexistent/spill\" does not exist"),
+	ROW("{\"spill_dir\": \"/etc/passwd\"}",
+	    "t.json:1:15: \"spill_dir\": \"/etc/passwd\" is not a directory"),
+	ROW("{\"kind\": \"foreign\", \"program\": \"/bin/true\", \"spill_dir\": \"/tmp\"}",
+	    "t.json:1:45: \"spill_dir\": sfcgi does not see a foreign program's request bodies: "
+	    "remove it (PHP: upload_tmp_dir)"),
 	ROW("{\"fdname\": \"a:b\"}",
 	    "t.json:1:12: \"fdname\": must be 1 to 255 printable ASCII characters other than ':'"),
 	ROW("{\"fdname\": \"\"}",
@@ -620,7 +628,7 @@ START_TEST(print_golden)
 	static const char text[] = "{\"program\": \"/bin/true\", \"workers\": 3, "
 				   "\"args\": [\"a\\\"b\", \"\\u0001\\n\"], "
 				   "\"environment\": {\"K\": \"v=1\"}, \"fdname\": \"web\", "
-				   "\"limits\": {\"write_timeout\": 1.25}}";
+				   "\"limits\": {\"write_timeout\": 1.25}, \"spill_dir\": \"/tmp\"}";
 	static const char want[] = "{\n"
 				   "  \"kind\": \"native\",\n"
 				   "  \"program\": \"/bin/true\",\n"
@@ -644,6 +652,7 @@ START_TEST(print_golden)
 				   "    \"max_params\": 512,\n"
 				   "    \"max_stdin_bytes\": 1073741824,\n"
 				   "    \"read_ahead\": 65536,\n"
+				   "    \"request_memory\": 1048576,\n"
 				   "    \"write_buffer\": 262144,\n"
 				   "    \"read_timeout\": 30,\n"
 				   "    \"write_timeout\": 1.25,\n"
@@ -651,7 +660,8 @@ START_TEST(print_golden)
 				   "    \"params_timeout\": 10,\n"
 				   "    \"body_timeout\": 20,\n"
 				   "    \"body_min_rate\": 500\n"
-				   "  }"; /* then "\n}\n", or keys added later */
+				   "  },\n"
+				   "  \"spill_dir\": \"/tmp\""; /* then "\n}\n", or keys added later */
 	struct config c;
 	struct config_error err;
 	char *out;

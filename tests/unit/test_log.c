@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define W LOGLIMIT_WINDOW_MS
+#define W  LOGLIMIT_WINDOW_MS
 #define T0 1000000 /* any monotonic start */
 
 static const char kind_a[] = "fd %d: peer sent nothing", kind_b[] = "refused %s";
@@ -48,13 +48,15 @@ START_TEST(burst_then_count)
 	loglimit_remember(k, "fd 12: peer sent nothing", 24);
 	ck_assert_int_eq(lines(&t, kind_a, LOGLIMIT_BURST - 1, T0 + 5), LOGLIMIT_BURST - 1);
 	ck_assert_int_eq(lines(&t, kind_a, 7011, T0 + 10), 0);
-	/* another kind has its own burst */
+	/* another kind has its own burst, and so has the same format at another priority */
 	ck_assert_int_eq(lines(&t, kind_b, 3, T0 + 10), 3);
+	ck_assert_int_eq(loglimit_admit(&t, kind_a, LOG_INFO, T0 + 10, &k), LOGLIMIT_FIRST);
 	ck_assert(!loglimit_due(&t, T0 + W - 1));
 	ck_assert_uint_eq(loglimit_summary(&t, T0 + W - 1, false, buf, sizeof buf, &prio), 0);
 	ck_assert(loglimit_due(&t, T0 + W));
 	ck_assert_uint_gt(loglimit_summary(&t, T0 + W, false, buf, sizeof buf, &prio), 0);
-	ck_assert_str_eq(buf, "… and 7,011 more like \"fd 12: peer sent nothing\" in the last 60 s");
+	ck_assert_str_eq(buf,
+			 "... and 7,011 more like \"fd 12: peer sent nothing\" in the last 60 s");
 	ck_assert_int_eq(prio, LOG_WARNING);
 	/* one summary per window: nothing more due, kind_b held nothing */
 	ck_assert(!loglimit_due(&t, T0 + W));
@@ -76,7 +78,8 @@ START_TEST(flood_goes_on)
 	ck_assert(!loglimit_due(&t, T0 + 2 * W + 299));
 	ck_assert(loglimit_due(&t, T0 + 2 * W + 300));
 	ck_assert_uint_gt(loglimit_summary(&t, T0 + 2 * W + 300, false, buf, sizeof buf, &prio), 0);
-	ck_assert_str_eq(buf, "… and 1,234 more like \"fd 12: peer sent nothing\" in the last 60 s");
+	ck_assert_str_eq(buf,
+			 "... and 1,234 more like \"fd 12: peer sent nothing\" in the last 60 s");
 	/* a window without a line of it: the burst is back */
 	ck_assert_int_eq(lines(&t, kind_a, 20, T0 + 3 * W + 300), LOGLIMIT_BURST);
 }
@@ -95,7 +98,7 @@ START_TEST(quiet_kind_rolls_over)
 	ck_assert_int_eq(lines(&t, kind_a, LOGLIMIT_BURST + 1, T0 + W), LOGLIMIT_BURST);
 	ck_assert(loglimit_due(&t, T0 + 2 * W));
 	ck_assert_uint_gt(loglimit_summary(&t, T0 + 2 * W, false, buf, sizeof buf, &prio), 0);
-	ck_assert_str_eq(buf, "… and 1 more like \"fd 12: peer sent nothing\" in the last 60 s");
+	ck_assert_str_eq(buf, "... and 1 more like \"fd 12: peer sent nothing\" in the last 60 s");
 }
 END_TEST
 
@@ -109,9 +112,9 @@ START_TEST(at_exit_all)
 	lines(&t, kind_a, 12, T0);
 	lines(&t, kind_b, 15, T0 + 1000);
 	ck_assert_uint_gt(loglimit_summary(&t, T0 + 4500, true, buf, sizeof buf, &prio), 0);
-	ck_assert_str_eq(buf, "… and 2 more like \"fd 12: peer sent nothing\" in the last 4 s");
+	ck_assert_str_eq(buf, "... and 2 more like \"fd 12: peer sent nothing\" in the last 4 s");
 	ck_assert_uint_gt(loglimit_summary(&t, T0 + 4500, true, buf, sizeof buf, &prio), 0);
-	ck_assert_str_eq(buf, "… and 5 more like \"fd 12: peer sent nothing\" in the last 3 s");
+	ck_assert_str_eq(buf, "... and 5 more like \"fd 12: peer sent nothing\" in the last 3 s");
 	ck_assert_uint_eq(loglimit_summary(&t, T0 + 4500, true, buf, sizeof buf, &prio), 0);
 }
 END_TEST
@@ -140,10 +143,15 @@ START_TEST(counts_and_text)
 	static const struct {
 		uint64_t n;
 		const char *s;
-	} c[] = { { 0, "0" }, { 7, "7" }, { 999, "999" }, { 1000, "1,000" }, { 7011, "7,011" },
-		  { 123456, "123,456" }, { 1234567, "1,234,567" },
-		  { UINT64_MAX, "18,446,744,073,709,551,615" } };
-	struct logkind k = { 0 };
+	} c[] = {{0, "0"},
+		 {7, "7"},
+		 {999, "999"},
+		 {1000, "1,000"},
+		 {7011, "7,011"},
+		 {123456, "123,456"},
+		 {1234567, "1,234,567"},
+		 {UINT64_MAX, "18,446,744,073,709,551,615"}};
+	struct logkind k = {0};
 	char buf[32], text[300];
 
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
@@ -157,7 +165,7 @@ START_TEST(counts_and_text)
 	memcpy(text + LOGLIMIT_TEXT - 7, "ééé", 6); /* the cut would fall inside the 2nd */
 	loglimit_remember(&k, text, sizeof text);
 	ck_assert_uint_eq(strlen(k.first), LOGLIMIT_TEXT - 7 + 2 + 3);
-	ck_assert_str_eq(k.first + LOGLIMIT_TEXT - 8, "xé…");
+	ck_assert_str_eq(k.first + LOGLIMIT_TEXT - 8, "xé...");
 }
 END_TEST
 
@@ -215,7 +223,7 @@ START_TEST(log_lines_and_summary)
 	log_tick(T0 + W - 1);
 	ck_assert_str_eq(drain(fd), "");
 	log_tick(T0 + W);
-	ck_assert_str_eq(drain(fd), "<4>… and 90 more like \"fd 10: peer sent nothing for 5000 "
+	ck_assert_str_eq(drain(fd), "<4>... and 90 more like \"fd 10: peer sent nothing for 5000 "
 				    "ms\" in the last 60 s\n");
 }
 END_TEST
@@ -241,7 +249,7 @@ START_TEST(log_worker_prefix)
 	log_tick(T0 + 2500);
 	log_flush();
 	snprintf(want, sizeof want,
-		 "<5>worker %d: … and 2 more like \"supervisor's 0\" in the last 2 s\n",
+		 "<5>worker %d: ... and 2 more like \"supervisor's 0\" in the last 2 s\n",
 		 (int)getpid());
 	ck_assert_str_eq(drain(fd), want);
 }
