@@ -15,7 +15,10 @@ PACKAGES=(
 	nginx-light curl python3 iproute2 procps
 	# systemd-socket-activate, systemd-nspawn; spawn-fcgi (fd 0 activation)
 	systemd-container spawn-fcgi
-	# real-systemd tests: load through nginx, per-user socket ACL
+	# tests/pressure/evict.py: HAProxy 2.6 fcgi-app in front of an instance
+	haproxy
+	# real-systemd tests: load through nginx, per-user socket ACL; wrk also for
+	# tests/pressure/slowpeer.py
 	wrk acl
 	# man page lint
 	groff-base man-db

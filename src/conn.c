@@ -45,7 +45,7 @@ struct conn *conn_new(struct worker *w, int fd)
 	c->kind = EV_CONN;
 	c->fd = fd;
 	c->w = w;
-	c->last_io_ms = c->opened_ms = w->now_ms;
+	c->last_io_ms = c->opened_ms = c->req_start_ms = w->now_ms;
 	ev.data.ptr = c;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		log_err("epoll_ctl(ADD, fd %d): %m", fd);
@@ -269,6 +269,48 @@ static void fail(struct conn *c, const char *why)
 	}
 }
 
+/* A request of c receiving its input (not queued, running or answered). */
+static bool input_arriving(const struct conn *c)
+{
+	for (const struct request *r = c->reqs; r; r = r->conn_next)
+		if (r->phase == REQ_INPUT)
+			return true;
+	return false;
+}
+
+/*
+ * Keeps the deadline clocks (see struct conn): starts the body's once a
+ * request's params are in, and moves both on by the time the peer spent
+ * waiting on us, so that neither counts our delays against the peer.
+ */
+static void clocks(struct conn *c)
+{
+	int64_t now = c->w->now_ms;
+	bool body = false, ours = c->paused;
+
+	for (const struct request *r = c->reqs; r; r = r->conn_next) {
+		if (r->phase == REQ_DISCARD)
+			continue;
+		body |= r->params_done && !request_input_done(r);
+		ours |= r->phase == REQ_QUEUED || (r->phase == REQ_RUNNING && !c->peer_turn);
+	}
+	if (ours && !c->stall_ms) {
+		c->stall_ms = now;
+	} else if (!ours && c->stall_ms) {
+		int64_t d = now - c->stall_ms;
+
+		c->req_start_ms += d;
+		if (c->body_clock_ms)
+			c->body_clock_ms += d;
+		c->stall_ms = 0;
+	}
+	if (!body) {
+		c->body_clock_ms = 0;
+	} else if (!c->body_clock_ms) {
+		c->body_clock_ms = now;
+	}
+}
+
 static void parse(struct conn *c)
 {
 	struct request *cur = c->w->current;
@@ -307,6 +349,7 @@ static void parse(struct conn *c)
 	}
 	if (!buf_used(&c->in))
 		buf_reset(&c->in, IN_KEEP);
+	clocks(c);
 }
 
 /* A peer that hangs up (reset, closed pipe) is routine, logged at info: web
@@ -337,6 +380,7 @@ static void readable(struct conn *c)
 {
 	size_t want = READ_CHUNK;
 	struct fcgi_record rec;
+	bool between;
 	ssize_t n;
 
 	/* Whole record or wait: make room for the record being received. */
@@ -350,6 +394,8 @@ static void readable(struct conn *c)
 		conn_close(c, "out of memory for input");
 		return;
 	}
+	/* between requests: these bytes begin the next one (params_timeout) */
+	between = !buf_used(&c->in) && !input_arriving(c);
 	n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, 0);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
@@ -361,12 +407,17 @@ static void readable(struct conn *c)
 		return;
 	}
 	c->last_io_ms = c->w->now_ms;
+	if (n > 0 && between && !c->fresh) {
+		c->req_start_ms = c->w->now_ms;
+		c->req_rx0 = c->rx_bytes;
+	}
 	c->fresh = false;
 	if (n == 0) {
 		on_eof(c);
 		return;
 	}
 	c->in.len += (size_t)n;
+	c->rx_bytes += (uint64_t)n;
 	parse(c);
 }
 
@@ -484,6 +535,7 @@ void conn_update(struct conn *c)
 
 	if (c->dead)
 		return;
+	clocks(c);
 	for (struct request *r = c->reqs; r; r = r->conn_next)
 		busy |= r->phase != REQ_DISCARD;
 	if (!busy && !buf_used(&c->out) && !c->eof && !c->close_after && c->w->handoff &&
@@ -572,10 +624,54 @@ void conn_free(struct conn *c)
 	free(c);
 }
 
-int64_t conn_deadline(const struct conn *c)
+/* The params of the request now arriving are not all in yet. */
+static bool params_arriving(const struct conn *c)
+{
+	bool any = false;
+
+	if (c->fresh)
+		return true;
+	for (const struct request *r = c->reqs; r; r = r->conn_next) {
+		if (r->phase == REQ_DISCARD)
+			continue;
+		any = true;
+		if (r->phase == REQ_INPUT && !r->params_done)
+			return true;
+	}
+	return !any && buf_used(&c->in); /* a BEGIN_REQUEST still arriving */
+}
+
+/* When the body arriving now falls below body_min_rate, or INT64_MAX. */
+static int64_t body_deadline(const struct conn *c)
+{
+	const struct settings *s = &c->w->set;
+	uint64_t got = 0, rate = s->body_min_rate, ms;
+
+	if (!c->body_clock_ms || !rate)
+		return INT64_MAX;
+	for (const struct request *r = c->reqs; r; r = r->conn_next)
+		got += r->body_total + r->data_total;
+	/* got / rate seconds more, without overflow */
+	ms = got / rate * 1000 + got % rate * 1000 / rate;
+	if (ms > (uint64_t)INT64_MAX / 4)
+		return INT64_MAX;
+	return c->body_clock_ms + s->body_timeout_ms + (int64_t)ms;
+}
+
+static int64_t earliest(int64_t d, int64_t e, const char *what, const char **ret_what)
+{
+	if (e >= d)
+		return d;
+	if (ret_what)
+		*ret_what = what;
+	return e;
+}
+
+int64_t conn_deadline(const struct conn *c, const char **ret_what)
 {
 	const struct settings *s = &c->w->set;
 	bool inflight = false;
+	int64_t d;
 
 	if (c->dead || c->running)
 		return INT64_MAX;
@@ -584,11 +680,63 @@ int64_t conn_deadline(const struct conn *c)
 			return INT64_MAX; /* our turn to act, not the peer's */
 		inflight |= r->phase == REQ_INPUT;
 	}
+	if (ret_what)
+		*ret_what = "write_timeout";
 	if (buf_used(&c->out))
 		return c->last_io_ms + s->write_timeout_ms;
 	if (c->paused)
 		return INT64_MAX;
-	if (inflight || buf_used(&c->in))
-		return c->last_io_ms + s->read_timeout_ms;
+	if (params_arriving(c)) {
+		if (ret_what)
+			*ret_what = "params_timeout";
+		d = c->req_start_ms + s->params_timeout_ms;
+		if (c->fresh)
+			return d; /* nothing received yet: read_timeout has not begun */
+		return earliest(d, c->last_io_ms + s->read_timeout_ms, "read_timeout", ret_what);
+	}
+	if (inflight || buf_used(&c->in)) {
+		if (ret_what)
+			*ret_what = "read_timeout";
+		d = c->last_io_ms + s->read_timeout_ms;
+		return earliest(d, body_deadline(c), "body_min_rate", ret_what);
+	}
+	if (ret_what)
+		*ret_what = "conn_idle_timeout";
 	return c->last_io_ms + s->conn_idle_timeout_ms;
+}
+
+int64_t conn_peer_turn(struct conn *c, bool waiting, const char **ret_what)
+{
+	c->peer_turn = waiting;
+	clocks(c);
+	if (ret_what)
+		*ret_what = "read_timeout";
+	return earliest(c->last_io_ms + c->w->set.read_timeout_ms, body_deadline(c),
+			"body_min_rate", ret_what);
+}
+
+int64_t conn_idle_since(const struct conn *c)
+{
+	return conn_idle(c) && !c->fresh && !c->paused ? c->last_io_ms : -1;
+}
+
+bool conn_unread(const struct conn *c)
+{
+	char b;
+
+	return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+int conn_arriving(const struct conn *c, int64_t *ret_since, uint64_t *ret_bytes)
+{
+	if (c->dead || c->running || c->paused || c->eof || c->close_after || buf_used(&c->out))
+		return 0;
+	for (const struct request *r = c->reqs; r; r = r->conn_next)
+		if (r->phase == REQ_QUEUED || r->phase == REQ_RUNNING)
+			return 0;
+	if (!c->fresh && !buf_used(&c->in) && !input_arriving(c))
+		return 0;
+	*ret_since = c->req_start_ms;
+	*ret_bytes = c->rx_bytes - c->req_rx0;
+	return 1;
 }

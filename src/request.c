@@ -247,10 +247,11 @@ static int wait_peer(struct request *r, int64_t deadline)
 }
 
 /* One step of waiting for more of r's input: buffered records first, then
- * the peer, within read_timeout. 0 to look again, or negative errno. */
+ * the peer, within read_timeout and body_min_rate. 0 to look again, or negative errno. */
 int request_more_input(struct request *r)
 {
 	struct conn *c = r->c;
+	const char *what;
 	int k;
 
 	if (c->paused) {
@@ -270,10 +271,11 @@ int request_more_input(struct request *r)
 		}
 		return 0;
 	}
-	k = wait_peer(r, c->last_io_ms + c->w->set.read_timeout_ms);
+	k = wait_peer(r, conn_peer_turn(c, true, &what));
+	conn_peer_turn(c, false, NULL); /* the handler's own time is not the peer's */
 	if (k == -ETIMEDOUT) {
-		log_warning("fd %d: request %u: peer sent nothing for %u ms mid-body (read_timeout)",
-			    c->fd, r->id, c->w->set.read_timeout_ms);
+		log_warning("fd %d: request %u: the peer sends its body too slowly (%s): closing "
+			    "the connection", c->fd, r->id, what);
 		conn_close(c, NULL);
 	}
 	return k;

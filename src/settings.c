@@ -33,6 +33,12 @@ const struct setting_desc settings_table[] = {
 	  "seconds a peer may stall while reading a response" },
 	{ "conn_idle_timeout", SETTING_MS, F(conn_idle_timeout_ms), 1, 86400000, 300000,
 	  "seconds a kept connection may wait for its next request" },
+	{ "params_timeout", SETTING_MS, F(params_timeout_ms), 1, 86400000, 10000,
+	  "seconds from a request's first byte (accept for the first) to the end of its params" },
+	{ "body_timeout", SETTING_MS, F(body_timeout_ms), 1, 86400000, 20000,
+	  "seconds of grace for a request body before body_min_rate applies" },
+	{ "body_min_rate", SETTING_UINT, F(body_min_rate), 0, UINT32_MAX, 500,
+	  "bytes per second a request body must average after body_timeout; 0 = no minimum" },
 };
 const size_t settings_count = sizeof settings_table / sizeof settings_table[0];
 

@@ -24,6 +24,9 @@ struct settings {
 	uint32_t read_timeout_ms;    /* peer stalls mid-record or mid-request */
 	uint32_t write_timeout_ms;   /* peer stops reading the response */
 	uint32_t conn_idle_timeout_ms; /* kept connection without a request */
+	uint32_t params_timeout_ms;  /* first byte of a request to the end of its params */
+	uint32_t body_timeout_ms;    /* grace for a body before body_min_rate applies */
+	uint32_t body_min_rate;      /* body bytes per second after the grace, 0 = none */
 };
 
 enum setting_type { SETTING_UINT, SETTING_SIZE, SETTING_MS };

@@ -21,6 +21,7 @@
 
 #include "activation.h"
 #include "conn.h"
+#include "evict.h"
 #include "fdpass.h"
 #include "log.h"
 #include "request.h"
@@ -64,6 +65,10 @@ static int sweep_period(const struct settings *s)
 		m = s->write_timeout_ms;
 	if (s->conn_idle_timeout_ms < m)
 		m = s->conn_idle_timeout_ms;
+	if (s->params_timeout_ms < m)
+		m = s->params_timeout_ms;
+	if (s->body_min_rate && s->body_timeout_ms < m)
+		m = s->body_timeout_ms;
 	m /= 4;
 	return m < 10 ? 10 : m > 1000 ? 1000 : (int)m;
 }
@@ -319,14 +324,21 @@ static void accept_some(struct worker *w, struct listener *l)
 	 * it (the kernel woke no other worker for it) but leave it unread, so
 	 * that it can still go to an idle worker (pass_idle_on). */
 	bool busy = w->nworkers > 1 && has_work(w);
+	bool full = false; /* at max_conns with no connection to close */
 
-	for (int i = 0; i < burst && w->nconns < w->set.max_conns; i++) {
+	for (int i = 0; i < burst; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof ss;
 		char text[INET6_ADDRSTRLEN];
-		struct conn *c;
-		int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn *c, *victim = NULL;
+		int fd;
 
+		/* chosen before accept, closed only once a connection needs its place */
+		if (w->nconns >= w->set.max_conns && !(victim = evict_choose(w))) {
+			full = true;
+			break;
+		}
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -345,6 +357,8 @@ static void accept_some(struct worker *w, struct listener *l)
 			close(fd);
 			continue;
 		}
+		if (victim)
+			evict_close(w, victim);
 		if (l->tcp)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		c = conn_new(w, fd);
@@ -359,9 +373,16 @@ static void accept_some(struct worker *w, struct listener *l)
 		if (w->slot)
 			SB_STORE(w->slot->conns, w->nconns);
 	}
-	if (w->nconns >= w->set.max_conns && !w->paused_listeners) {
-		log_notice("max_conns=%u connections open: new ones wait in the backlog",
-			   w->set.max_conns);
+	if (full && !w->paused_listeners) {
+		/* back as soon as one has had its grace (room_ms), else at a close */
+		if (evict_victim(w, &w->room_ms)) {
+			w->room_ms = w->now_ms + 10; /* its request was waiting unread */
+		} else if (w->room_ms == INT64_MAX) {
+			w->room_ms = 0;
+			log_notice("max_conns=%u connections open, none idle or arriving slowly: "
+				   "new ones wait in the backlog (raise max_conns or workers)",
+				   w->set.max_conns);
+		}
 		listeners_pause(w, true);
 	}
 }
@@ -451,7 +472,8 @@ static void sweep(struct worker *w)
 	struct conn *c, *next;
 
 	for (c = w->conns; c; c = next) {
-		int64_t d = conn_deadline(c);
+		const char *what = "";
+		int64_t d = conn_deadline(c, &what);
 
 		next = c->next;
 		if (w->draining) {
@@ -464,6 +486,14 @@ static void sweep(struct worker *w)
 		if (buf_used(&c->out))
 			log_warning("fd %d: peer read nothing for %u ms (write_timeout)", c->fd,
 				    w->set.write_timeout_ms);
+		else if (!strcmp(what, "params_timeout"))
+			log_warning("fd %d: a request's params did not arrive within %u ms of its "
+				    "start (params_timeout): closing the connection",
+				    c->fd, w->set.params_timeout_ms);
+		else if (!strcmp(what, "body_min_rate"))
+			log_warning("fd %d: a request body arrived slower than body_min_rate=%u "
+				    "bytes/s after body_timeout: closing the connection",
+				    c->fd, w->set.body_min_rate);
 		else if (c->reqs || buf_used(&c->in))
 			log_warning("fd %d: peer sent nothing for %u ms mid-request (read_timeout)",
 				    c->fd, w->set.read_timeout_ms);
@@ -471,7 +501,8 @@ static void sweep(struct worker *w)
 			log_debug("fd %d: idle for %u ms, closing", c->fd, w->set.conn_idle_timeout_ms);
 		conn_close(c, NULL);
 	}
-	if (w->paused_listeners && !w->draining && w->nconns < w->set.max_conns)
+	if (w->paused_listeners && !w->draining &&
+	    (w->nconns < w->set.max_conns || evict_victim(w, NULL)))
 		listeners_pause(w, false);
 	if (w->nconns == 0 && w->dirty_heap) {
 		/* Idle: give the freed connection and request buffers back, so an
@@ -515,6 +546,13 @@ int worker_poll(struct worker *w, int timeout_ms)
 	reap(w);
 	if (listeners_sync(w) && (timeout_ms < 0 || timeout_ms > ARRIVAL_GRACE_MS))
 		timeout_ms = ARRIVAL_GRACE_MS;
+	if (w->room_ms) {
+		int64_t left = w->room_ms - w->now_ms;
+
+		left = left < 0 ? 0 : left;
+		if (timeout_ms < 0 || timeout_ms > left)
+			timeout_ms = (int)left;
+	}
 	if (w->starved_since)
 		timeout_ms = starved_probe(w, timeout_ms);
 	n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout_ms);
@@ -541,6 +579,13 @@ int worker_poll(struct worker *w, int timeout_ms)
 		} else {
 			on_signal(w);
 		}
+	}
+	if (w->room_ms && w->now_ms >= w->room_ms) {
+		/* at max_conns: a connection has had its grace, make room for the next */
+		w->room_ms = 0;
+		if (w->paused_listeners && !w->draining && w->nconns >= w->set.max_conns &&
+		    evict_victim(w, NULL))
+			listeners_pause(w, false);
 	}
 	if (w->now_ms >= w->next_sweep_ms)
 		sweep(w);

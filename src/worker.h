@@ -51,6 +51,7 @@ struct worker {
 	bool draining;
 	bool handoff;  /* draining for a successor: idle connections go to it */
 	bool paused_listeners;
+	int64_t room_ms; /* out at max_conns: when a connection may make room, 0 = none */
 	bool dirty_heap; /* a connection came since the last malloc_trim() */
 	uint64_t served;
 	int64_t started_ms;      /* when the current request was handed out */

@@ -28,7 +28,8 @@ static const char valid_keys[] =
 	"request_timeout, drain_timeout, listen, fdname, limits";
 static const char valid_limits[] =
 	"(valid: max_conns, max_reqs_per_conn, max_params_bytes, max_params, max_stdin_bytes, "
-	"read_ahead, request_memory, write_buffer, read_timeout, write_timeout, conn_idle_timeout)";
+	"read_ahead, request_memory, write_buffer, read_timeout, write_timeout, conn_idle_timeout, "
+	"params_timeout, body_timeout, body_min_rate)";
 
 #define PROGRAM_WHY "(what sfcgi run executes; only a native program started as PROGRAM " \
 		    "--config FILE may leave it out)"
@@ -655,7 +656,10 @@ START_TEST(print_golden)
 				   "    \"write_buffer\": 262144,\n"
 				   "    \"read_timeout\": 30,\n"
 				   "    \"write_timeout\": 1.25,\n"
-				   "    \"conn_idle_timeout\": 300\n"
+				   "    \"conn_idle_timeout\": 300,\n"
+				   "    \"params_timeout\": 10,\n"
+				   "    \"body_timeout\": 20,\n"
+				   "    \"body_min_rate\": 500\n"
 				   "  },\n"
 				   "  \"spill_dir\": \"/tmp\""; /* then "\n}\n", or keys added later */
 	struct config c;
