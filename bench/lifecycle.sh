@@ -17,8 +17,9 @@
 #   bench/lifecycle.sh [ROUNDS] [SECONDS] [SECTIONS]
 #
 # Default 3 rounds of 5 s, SECTIONS "sandbox cold memory" (any of them).
-# SFCGI_BUILD=DIR measures another release tree with this harness (the
-# before of a before/after); default build-release of this source.
+# SFCGI_BUILD=DIR: the release tree measured (default build-release of this
+# source); SFCGI_BEFORE=DIR: another release tree (e.g. of the previous
+# commit) measured in the same memory rounds, interleaved: a before/after.
 set -euo pipefail
 ROUNDS=${1:-3}
 SECS=${2:-5}
@@ -105,16 +106,25 @@ want memory || exit 0
 echo "## Memory: after 1 s of requests on one kept connection, then 1.5 s idle (KiB, medians of $ROUNDS)"
 echo
 echo "Each process group measured alone, so shared library pages are divided only"
-echo "with what else runs on the machine (bench/pss.py). USS: pages no other process maps."
+echo "with what else runs on the machine (bench/pss.py); USS: pages no other process maps."
+# SFCGI_BEFORE=DIR: another release tree's hello measured in the same rounds,
+# interleaved, for a before/after on equal terms (Pss_File moves with the
+# rest of the machine's load; USS much less).
+builds=("now:$B")
+if [ -n "${SFCGI_BEFORE:-}" ]; then
+	ninja -C "$SFCGI_BEFORE" >/dev/null
+	builds=("before:$SFCGI_BEFORE" "now:$B")
+	echo "Before: $SFCGI_BEFORE; now: $B."
+fi
 echo
-for n in 1 2; do
-	cat >"$dir/mem$n.json" <<EOF
-{ "program": "$HELLO", "workers": $n, "listen": "$dir/mem$n.sock", "sandbox": { "user": "nobody" } }
+for b in "${builds[@]}"; do
+	tag=${b%%:*} bdir=${b#*:}
+	for n in 0 1 2; do
+		cat >"$dir/$tag$n.json" <<EOF
+{ "program": "$bdir/examples/hello", "workers": $n, "listen": "$dir/$tag$n.sock", "sandbox": { "user": "nobody" } }
 EOF
+	done
 done
-cat >"$dir/single.json" <<EOF
-{ "program": "$HELLO", "workers": 0, "listen": "$dir/single.sock", "sandbox": { "user": "nobody" } }
-EOF
 settle() { # SOCKET: load, then idle long enough for the worker's idle trim
 	"$LOADGEN" -c "$1" -n 1 -d 1 -w 0 --kv >/dev/null
 	sleep 1.5
@@ -125,36 +135,39 @@ sample() { # KEY PID...: appends "Pss Pss_Anon Pss_File USS", summed over PIDs, 
 	python3 "$SRC/bench/pss.py" "$@" |
 		awk '{ p += $2; a += $3; f += $4; u += $5 } END { print p, a, f, u }' >>"$dir/m.$key"
 }
-start() { # NAME: an instance from $dir/NAME.json, pinned to CPU 0; prints its pid once it listens
+start() { # NAME TOOL: an instance from $dir/NAME.json, pinned to CPU 0; prints its pid once it listens
 	rm -f "$dir/$1.sock"
-	taskset -c 0 "$TOOL" run --config "$dir/$1.json" >/dev/null 2>>"$dir/$1.log" &
+	taskset -c 0 "$2" run --config "$dir/$1.json" >/dev/null 2>>"$dir/$1.log" &
 	local pid=$!
 	for _ in $(seq 200); do [ -S "$dir/$1.sock" ] && break; sleep 0.01; done
 	echo "$pid"
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 for r in $(seq "$ROUNDS"); do
-	for n in 1 2; do
-		pid=$(start "mem$n")
-		sleep 0.2
-		settle "$dir/mem$n.sock"
-		mapfile -t workers < <(pgrep -P "$pid")
-		if [ "${#workers[@]}" != "$n" ]; then
-			echo "expected $n workers under $pid, found ${#workers[@]}" >&2
-			exit 1
-		fi
-		sample "sup$n" "$pid"
-		sample "worker$n" "${workers[0]}"
-		sample "all$n" "$pid" "${workers[@]}"
-		if [ "$r" = 1 ] && [ "$n" = 1 ]; then
-			python3 "$SRC/bench/pss.py" --by-object "${workers[0]}" >"$dir/worker.objects"
-		fi
-		stop "$pid"
+	for b in "${builds[@]}"; do
+		tag=${b%%:*} bdir=${b#*:}
+		for n in 1 2; do
+			pid=$(start "$tag$n" "$bdir/src/sfcgi")
+			sleep 0.2
+			settle "$dir/$tag$n.sock"
+			mapfile -t workers < <(pgrep -P "$pid")
+			if [ "${#workers[@]}" != "$n" ]; then
+				echo "expected $n workers under $pid, found ${#workers[@]}" >&2
+				exit 1
+			fi
+			sample "$tag.sup$n" "$pid"
+			sample "$tag.worker$n" "${workers[0]}"
+			sample "$tag.all$n" "$pid" "${workers[@]}"
+			if [ "$r" = 1 ] && [ "$n" = 1 ]; then
+				python3 "$SRC/bench/pss.py" --by-object "${workers[0]}" >"$dir/$tag.objects"
+			fi
+			stop "$pid"
+		done
+		one=$(start "${tag}0" "$bdir/src/sfcgi")
+		settle "$dir/${tag}0.sock"
+		sample "$tag.one" "$one"
+		stop "$one"
 	done
-	one=$(start single)
-	settle "$dir/single.sock"
-	sample one "$one"
-	stop "$one"
 	rm -f "$dir/lf.sock"
 	taskset -c 0 "$LIBFCGI" --listen "$dir/lf.sock" >/dev/null 2>&1 &
 	lf=$!
@@ -168,22 +181,37 @@ col() { # KEY FIELD: the median over the rounds (fields: Pss Pss_Anon Pss_File U
 }
 echo "| process | Pss | Pss_Anon | Pss_File | USS |"
 echo "|---|---|---|---|---|"
-for row in "sup1 supervisor (instance of 1 worker)" "worker1 idle worker (instance of 1)" \
-	"sup2 supervisor (instance of 2 workers)" "worker2 an idle worker (instance of 2)" \
-	"all2 whole instance: supervisor + 2 idle workers" \
-	"one the same app in one process (workers: 0)" "lf libfcgi hello"; do
-	k=${row%% *}
-	echo "| ${row#* } | $(col "$k" 1) | $(col "$k" 2) | $(col "$k" 3) | $(col "$k" 4) |"
+for b in "${builds[@]}"; do
+	tag=${b%%:*}
+	label=
+	[ "${#builds[@]}" = 1 ] || label="$tag: "
+	for row in "sup1 supervisor (instance of 1 worker)" "worker1 idle worker (instance of 1)" \
+		"sup2 supervisor (instance of 2 workers)" "worker2 an idle worker (instance of 2)" \
+		"all2 whole instance: supervisor + 2 idle workers" \
+		"one the same app in one process (workers: 0)"; do
+		k=$tag.${row%% *}
+		echo "| $label${row#* } | $(col "$k" 1) | $(col "$k" 2) | $(col "$k" 3) | $(col "$k" 4) |"
+	done
 done
+echo "| libfcgi hello | $(col lf 1) | $(col lf 2) | $(col lf 3) | $(col lf 4) |"
 echo
-awk -v l="$(col lf 1)" -v w="$(col worker1 1)" -v o="$(col one 1)" -v a="$(col all2 1)" 'BEGIN {
-	printf "- idle worker / libfcgi hello: %.2fx (target: at most 1.00x)\n", w / l
-	printf "- one process / libfcgi hello: %.2fx (target: at most 1.50x)\n", o / l
-	printf "- supervisor + 2 idle workers / libfcgi hello: %.2fx (target: at most 3.00x)\n", a / l
-}'
-echo
-echo "Where the idle worker's Pss is (KiB, per mapped object; instance of 1, round 1):"
-echo
-echo '```'
-head -12 "$dir/worker.objects"
-echo '```'
+for b in "${builds[@]}"; do
+	tag=${b%%:*}
+	label=
+	[ "${#builds[@]}" = 1 ] || label="$tag: "
+	awk -v t="$label" -v l="$(col lf 1)" -v w="$(col "$tag.worker1" 1)" \
+		-v o="$(col "$tag.one" 1)" -v a="$(col "$tag.all2" 1)" 'BEGIN {
+		printf "- %sidle worker / libfcgi hello: %.2fx (target: at most 1.00x)\n", t, w / l
+		printf "- %sone process / libfcgi hello: %.2fx (target: at most 1.50x)\n", t, o / l
+		printf "- %ssupervisor + 2 idle workers / libfcgi hello: %.2fx (target: at most 3.00x)\n", t, a / l
+	}'
+done
+for b in "${builds[@]}"; do
+	tag=${b%%:*}
+	echo
+	echo "Where the idle worker's Pss is, $tag (KiB, per mapped object; instance of 1, round 1):"
+	echo
+	echo '```'
+	head -12 "$dir/$tag.objects"
+	echo '```'
+done

@@ -17,7 +17,9 @@ static char who[32]; /* "worker 1234: " in a worker */
  * lines are startup and configuration errors, one-offs all. */
 static bool armed;
 static int64_t now_ms; /* the loop's clock, as of its last log_tick() */
-static struct loglimit limit = { .due = INT64_MAX };
+/* Zero (bss, not 10 KiB of .data): log_init() sets due; a worker writes
+ * only the pages of it that it uses. */
+static struct loglimit limit;
 
 static const char *const names[] = {
 	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
@@ -28,6 +30,7 @@ void log_init(void)
 	const char *e = getenv("SFCGI_LOG_LEVEL");
 
 	tty = isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM");
+	loglimit_reset(&limit);
 	if (!e)
 		return;
 	for (int i = 0; i < 8; i++)
