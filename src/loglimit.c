@@ -6,6 +6,12 @@
 
 void loglimit_reset(struct loglimit *t)
 {
+	memset(t, 0, sizeof *t);
+	t->due = INT64_MAX;
+}
+
+void loglimit_forget(struct loglimit *t)
+{
 	/* Only the kinds in use, not all 10 KiB: a worker calls this after
 	 * fork, and every page it writes stops being shared with the supervisor. */
 	for (size_t i = 0; i < LOGLIMIT_KINDS; i++)
