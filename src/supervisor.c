@@ -696,17 +696,29 @@ static int step(struct sup *s, struct slot **ret_slot)
 	return 0;
 }
 
+enum { LISTEN_MAX = 16 }; /* listening sockets watched while answering 503 */
+
+/* What supervisor_run() keeps, in one anonymous mapping (see there). */
+struct sup_mem {
+	struct sup s;
+	struct pollfd p[1 + 2 * SCOREBOARD_SLOTS + LISTEN_MAX + UNAVAILABLE_CONNS];
+	struct slot *of[1 + 2 * SCOREBOARD_SLOTS];
+};
+
 int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 {
-	/* Large (per-slot bookkeeping): a mapping of its own, zero already, whose
-	 * pages are touched only as slots get used; a worker unmaps it (below):
-	 * each page of it we write after a fork would otherwise stay in every
-	 * worker as a private copy it never reads. */
-	struct sup *s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			     -1, 0);
+	/* Large (per-slot bookkeeping, the poll set): a mapping of its own, zero
+	 * already, whose pages are touched only as slots get used; a worker
+	 * unmaps it (below): each page of it we write after a fork would
+	 * otherwise stay in every worker as a private copy it never reads. */
+	struct sup_mem *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct sup *s = &m->s;
+	struct pollfd *p = m->p;
+	struct slot **of = m->of;
 	int r;
 
-	if (s == MAP_FAILED)
+	if (m == MAP_FAILED)
 		return -errno;
 	s->o = o;
 	s->sigfd = -1;
@@ -715,9 +727,6 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 	if ((r = setup(s)) < 0)
 		return r;
 	for (;;) {
-		enum { LISTEN_MAX = 16 }; /* listening sockets watched while answering 503 */
-		static struct pollfd p[1 + 2 * SCOREBOARD_SLOTS + LISTEN_MAX + UNAVAILABLE_CONNS];
-		static struct slot *of[1 + 2 * SCOREBOARD_SLOTS];
 		nfds_t nslots, nlisten;
 		bool starting = sup_count(s, true, SLOT_STARTING) || s->phase != RUNNING || s->npending;
 		int timeout = starting ? 10 : 250;
@@ -732,7 +741,7 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 		s->now = worker_clock_ms();
 		if ((r = step(s, ret_slot)) != 0) {
 			if (*ret_slot) /* a worker: the supervisor's state is not ours */
-				munmap(s, sizeof *s);
+				munmap(m, sizeof *m);
 			return r;
 		}
 		p[0] = (struct pollfd){ .fd = s->sigfd, .events = POLLIN };
