@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Proportional memory (Pss) of processes, in KiB, from /proc/PID/smaps.
 
-  pss.py PID...            one line per process: total Pss, anon, file
+  pss.py PID...            one line per process: total Pss, anon, file, USS
   pss.py --by-object PID   where one process's Pss is: per mapped object
 
 Pss divides each page by the number of processes mapping it, so the file
 part (shared libraries) depends on what else runs on the machine; the anon
 part (heap, stack, written data) is the process's own or shared with its
-parent after fork.
+parent after fork. USS (Private_Clean + Private_Dirty) is what the process
+alone holds: what ending it would give back.
 """
 import re
 import sys
@@ -42,9 +43,10 @@ def main():
         with open(f'/proc/{pid}/smaps_rollup') as f:
             for line in f:
                 key, _, rest = line.partition(':')
-                if key in ('Pss', 'Pss_Anon', 'Pss_File'):
+                if key in ('Pss', 'Pss_Anon', 'Pss_File', 'Private_Clean', 'Private_Dirty'):
                     tot[key] = int(rest.split()[0])
-        print(f"{pid} {tot['Pss']} {tot['Pss_Anon']} {tot['Pss_File']}")
+        uss = tot['Private_Clean'] + tot['Private_Dirty']
+        print(f"{pid} {tot['Pss']} {tot['Pss_Anon']} {tot['Pss_File']} {uss}")
 
 
 if __name__ == '__main__':

@@ -50,7 +50,10 @@
 
 #define MAX_NR 512
 
-static char names[MAX_NR][24];
+/* The names, packed (about 4 KiB, not 512 x 24 bytes of bss), in one-process
+ * mode only: name_at[nr] is an offset into name_pool, 0 for none. */
+static char *name_pool;
+static uint16_t *name_at;
 static struct slot *sigsys_slot;
 static uint32_t sigsys_allowed; /* groups granted: a hint never names them */
 
@@ -205,9 +208,10 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 	} else {
 		char line[320];
 		size_t n = cat(line, 0, sizeof line, "<3>sandbox: ");
+		bool named = name_at && nr >= 0 && nr < MAX_NR && name_at[nr];
 
-		n = explain(nr, nr >= 0 && nr < MAX_NR && names[nr][0] ? names[nr] : "unknown", NULL,
-			    sigsys_allowed, line + n, sizeof line - n - 1) + n;
+		n = explain(nr, named ? name_pool + name_at[nr] : "unknown", NULL, sigsys_allowed,
+			    line + n, sizeof line - n - 1) + n;
 		line[n++] = '\n';
 		if (write(STDERR_FILENO, line, n) < 0) {
 			/* dying anyway */
@@ -219,13 +223,34 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 
 static void fill_names(void)
 {
-	for (int nr = 0; nr < MAX_NR; nr++) {
-		char *n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	size_t used = 1, cap = 4096; /* offset 0: no name */
+	char *pool = malloc(cap);
+	uint16_t *at = calloc(MAX_NR, sizeof *at);
 
-		if (n)
-			snprintf(names[nr], sizeof names[nr], "%s", n);
+	for (int nr = 0; pool && at && nr < MAX_NR; nr++) {
+		char *n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+		size_t len = n ? strlen(n) + 1 : 0;
+
+		if (len && used + len > cap && used + len <= UINT16_MAX) {
+			char *p = realloc(pool, cap *= 2);
+
+			if (!p) {
+				free(n);
+				break;
+			}
+			pool = p;
+		}
+		if (len && used + len <= cap) {
+			memcpy(pool + used, n, len);
+			at[nr] = (uint16_t)used;
+			used += len;
+		}
 		free(n);
 	}
+	name_pool = pool;
+	name_at = pool ? at : NULL; /* no pool: every call is "unknown" */
+	if (!pool)
+		free(at);
 }
 
 static int add(scmp_filter_ctx ctx, const struct policy_entry *e, bool any_open)

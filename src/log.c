@@ -17,7 +17,8 @@ static char who[32]; /* "worker 1234: " in a worker */
  * lines are startup and configuration errors, one-offs all. */
 static bool armed;
 static int64_t now_ms; /* the loop's clock, as of its last log_tick() */
-static struct loglimit limit = { .due = INT64_MAX };
+/* Zero (bss, not 10 KiB of .data): log_init() sets due. */
+static struct loglimit limit;
 
 static const char *const names[] = {
 	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
@@ -28,6 +29,8 @@ void log_init(void)
 	const char *e = getenv("SFCGI_LOG_LEVEL");
 
 	tty = isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM");
+	if (!limit.due)
+		limit.due = INT64_MAX; /* what loglimit_reset() leaves; the rest is zero */
 	if (!e)
 		return;
 	for (int i = 0; i < 8; i++)
@@ -102,7 +105,7 @@ void log_tick(int64_t now)
 void log_worker(void)
 {
 	snprintf(who, sizeof who, "worker %d: ", (int)getpid());
-	loglimit_reset(&limit); /* the supervisor's counts are not ours */
+	loglimit_forget(&limit); /* the supervisor's counts are not ours */
 }
 
 /* err, warning, notice and info are limited; crit and above never (rare

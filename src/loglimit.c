@@ -10,6 +10,17 @@ void loglimit_reset(struct loglimit *t)
 	t->due = INT64_MAX;
 }
 
+void loglimit_forget(struct loglimit *t)
+{
+	/* Only the kinds in use, not all 10 KiB: a worker calls this after
+	 * fork, and every page it writes stops being shared with the supervisor. */
+	for (size_t i = 0; i < LOGLIMIT_KINDS; i++)
+		if (t->k[i].key)
+			memset(&t->k[i], 0, sizeof t->k[i]);
+	if (t->due != INT64_MAX)
+		t->due = INT64_MAX;
+}
+
 static void recompute_due(struct loglimit *t)
 {
 	t->due = INT64_MAX;

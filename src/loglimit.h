@@ -72,4 +72,8 @@ void loglimit_count(uint64_t n, char *buf, size_t len);
 /* Everything forgotten (a forked worker starts its own counts). */
 void loglimit_reset(struct loglimit *t);
 
+/* The same for a table loglimit_reset() set up once, writing only what is in
+ * use (a forked worker: the pages it leaves alone stay shared). */
+void loglimit_forget(struct loglimit *t);
+
 #endif

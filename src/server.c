@@ -18,6 +18,7 @@
 #include "config.h"
 #include "conn.h"
 #include "supervisor.h"
+#include "heap.h"
 #include "log.h"
 #include "nofile.h"
 #include "orphans.h"
@@ -294,8 +295,8 @@ static int supervise(struct options *o, struct config *cfg, int *fds, size_t nfd
 	sb->notify = notify; /* kept by the worker: s->sandbox in sfcgi_server_open() */
 	r = sandbox_prepare(sb);
 	/* Parsing and compiling left freed heap behind: release it now, or every
-	 * worker starts with its own dirty copy of those pages. */
-	malloc_trim(0);
+	 * worker starts with its own dirty copy of those pages (heap.c). */
+	heap_settle();
 	if (r == 0)
 		r = supervisor_run(&so, ret_slot);
 	return r < 0 ? r : 0;

@@ -22,7 +22,8 @@
 
 const char *spill_dir_choose(const char *dir)
 {
-	static char first[PATH_MAX];
+	/* On the heap, not 4 KiB of bss between the variables a worker writes */
+	static char *first;
 	const char *e;
 
 	if (dir && *dir)
@@ -31,10 +32,10 @@ const char *spill_dir_choose(const char *dir)
 	if ((e = getenv("CACHE_DIRECTORY")) && *e == '/') {
 		size_t n = strcspn(e, ":");
 
-		if (n < sizeof first) {
-			memcpy(first, e, n);
-			first[n] = 0;
-			return first;
+		if (n < PATH_MAX) {
+			free(first);
+			if ((first = strndup(e, n)))
+				return first;
 		}
 	}
 	if ((e = getenv("TMPDIR")) && *e == '/')

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -22,6 +23,7 @@
 
 #include "activation.h"
 #include "fdpass.h"
+#include "heap.h"
 #include "log.h"
 #include "nofile.h"
 #include "orphans.h"
@@ -139,6 +141,7 @@ static int spawn(struct sup *s, size_t i, struct slot **ret_slot)
 	sup_set_chan(s, sl, sv[0]);
 	sup_set_notif(s, sl, -1);
 	SB_STORE(sl->wchan, sv[1]);
+	heap_settle(); /* what we freed since: not a copy in each worker (heap.c) */
 	pid = fork();
 	if (pid < 0) {
 		log_err("fork: %m; retrying in %d ms", BACKOFF_MAX_MS / 10);
@@ -693,79 +696,96 @@ static int step(struct sup *s, struct slot **ret_slot)
 	return 0;
 }
 
+enum { LISTEN_MAX = 16 }; /* listening sockets watched while answering 503 */
+
+/* What supervisor_run() keeps, in one anonymous mapping (see there). */
+struct sup_mem {
+	struct sup s;
+	struct pollfd p[1 + 2 * SCOREBOARD_SLOTS + LISTEN_MAX + UNAVAILABLE_CONNS];
+	struct slot *of[1 + 2 * SCOREBOARD_SLOTS];
+};
+
 int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 {
-	/* Large (per-slot bookkeeping): static, zero already, and its pages are
-	 * touched only as slots get used (supervisor_run runs once a process). */
-	static struct sup s;
+	/* Large (per-slot bookkeeping, the poll set): a mapping of its own, zero
+	 * already, whose pages are touched only as slots get used; a worker
+	 * unmaps it (below): each page of it we write after a fork would
+	 * otherwise stay in every worker as a private copy it never reads. */
+	struct sup_mem *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct sup *s = &m->s;
+	struct pollfd *p = m->p;
+	struct slot **of = m->of;
 	int r;
 
-	s.o = o;
-	s.sigfd = -1;
-	s.now = worker_clock_ms();
-	s.idle_since = s.now;
-	if ((r = setup(&s)) < 0)
+	if (m == MAP_FAILED)
+		return -errno;
+	s->o = o;
+	s->sigfd = -1;
+	s->now = worker_clock_ms();
+	s->idle_since = s->now;
+	if ((r = setup(s)) < 0)
 		return r;
 	for (;;) {
-		enum { LISTEN_MAX = 16 }; /* listening sockets watched while answering 503 */
-		static struct pollfd p[1 + 2 * SCOREBOARD_SLOTS + LISTEN_MAX + UNAVAILABLE_CONNS];
-		static struct slot *of[1 + 2 * SCOREBOARD_SLOTS];
 		nfds_t nslots, nlisten;
-		bool starting = sup_count(&s, true, SLOT_STARTING) || s.phase != RUNNING || s.npending;
+		bool starting = sup_count(s, true, SLOT_STARTING) || s->phase != RUNNING || s->npending;
 		int timeout = starting ? 10 : 250;
 
 		/* a restart due sooner (backoff, exit 0) is on time */
-		for (size_t i = 0; i < s.sb->hiwater; i++)
-			if (s.local[i].restart_at && s.local[i].restart_at - s.now < timeout)
-				timeout = s.local[i].restart_at > s.now
-						  ? (int)(s.local[i].restart_at - s.now) : 0;
+		for (size_t i = 0; i < s->sb->hiwater; i++)
+			if (s->local[i].restart_at && s->local[i].restart_at - s->now < timeout)
+				timeout = s->local[i].restart_at > s->now
+						  ? (int)(s->local[i].restart_at - s->now) : 0;
 		nfds_t n = 1;
 
-		s.now = worker_clock_ms();
-		if ((r = step(&s, ret_slot)) != 0)
+		s->now = worker_clock_ms();
+		if ((r = step(s, ret_slot)) != 0) {
+			if (*ret_slot) /* a worker: the supervisor's state is not ours */
+				munmap(m, sizeof *m);
 			return r;
-		p[0] = (struct pollfd){ .fd = s.sigfd, .events = POLLIN };
-		for (size_t i = 0; i < s.sb->hiwater; i++)
-			if (SB_LOAD(slot_of(&s, i)->chan) >= 0) {
-				of[n] = slot_of(&s, i);
+		}
+		p[0] = (struct pollfd){ .fd = s->sigfd, .events = POLLIN };
+		for (size_t i = 0; i < s->sb->hiwater; i++)
+			if (SB_LOAD(slot_of(s, i)->chan) >= 0) {
+				of[n] = slot_of(s, i);
 				p[n] = (struct pollfd){ .fd = SB_LOAD(of[n]->chan), .events = POLLIN };
 				n++;
 			}
-		for (size_t i = 0; i < s.sb->hiwater; i++)
-			if (SB_LOAD(slot_of(&s, i)->notif) > 0) {
-				of[n] = slot_of(&s, i);
+		for (size_t i = 0; i < s->sb->hiwater; i++)
+			if (SB_LOAD(slot_of(s, i)->notif) > 0) {
+				of[n] = slot_of(s, i);
 				p[n] = (struct pollfd){ .fd = SB_LOAD(of[n]->notif), .events = POLLIN };
 				n++;
 			}
 		nslots = n;
 		/* answering 503: a waiting connection is taken at once (step()) */
-		for (size_t i = 0; s.answering && unavailable_room(&s.unavail) &&
-				   i < (s.o->handoff ? s.o->nfds : 1) && i < LISTEN_MAX; i++)
-			p[n++] = (struct pollfd){ .fd = s.o->fds[i], .events = POLLIN };
+		for (size_t i = 0; s->answering && unavailable_room(&s->unavail) &&
+				   i < (s->o->handoff ? s->o->nfds : 1) && i < LISTEN_MAX; i++)
+			p[n++] = (struct pollfd){ .fd = s->o->fds[i], .events = POLLIN };
 		nlisten = n;
-		n += unavailable_pollfds(&s.unavail, p + n);
+		n += unavailable_pollfds(&s->unavail, p + n);
 		if (poll(p, n, timeout) > 0) {
-			s.now = worker_clock_ms();
+			s->now = worker_clock_ms();
 			for (nfds_t i = nlisten; i < n; i++)
 				if (p[i].revents)
-					unavailable_event(&s.unavail, p[i].fd, p[i].revents, s.fail_why);
+					unavailable_event(&s->unavail, p[i].fd, p[i].revents, s->fail_why);
 			for (nfds_t i = 1; i < nslots; i++) {
 				if (!p[i].revents)
 					continue;
 				if (p[i].fd == SB_LOAD(of[i]->chan))
-					sup_receive(&s, of[i]);
+					sup_receive(s, of[i]);
 				else if (p[i].fd != SB_LOAD(of[i]->notif))
 					; /* closed by an earlier entry of this round */
 				else if (p[i].revents & POLLIN)
-					sup_refusal(&s, of[i]);
+					sup_refusal(s, of[i]);
 				else if (p[i].revents & (POLLHUP | POLLERR | POLLNVAL))
-					sup_close_notif(&s, of[i]); /* the filter has no process left */
+					sup_close_notif(s, of[i]); /* the filter has no process left */
 			}
 			if (p[0].revents)
-				on_signals(&s);
+				on_signals(s);
 		}
-		if (s.npending)
-			sup_dispatch(&s);
+		if (s->npending)
+			sup_dispatch(s);
 	}
 }
 

@@ -138,6 +138,28 @@ START_TEST(table_full_passes)
 }
 END_TEST
 
+/* A forked worker's loglimit_forget(): the supervisor's kinds and held
+ * lines are gone, as after loglimit_reset(), and the table works on. */
+START_TEST(forget_is_reset)
+{
+	struct loglimit t;
+	char buf[256];
+	int prio;
+
+	loglimit_reset(&t);
+	ck_assert_int_eq(lines(&t, kind_a, 15, T0), LOGLIMIT_BURST);
+	ck_assert_int_eq(lines(&t, kind_b, 3, T0), 3);
+	ck_assert(loglimit_due(&t, T0 + W));
+	loglimit_forget(&t);
+	ck_assert(!loglimit_due(&t, T0 + W));
+	ck_assert_uint_eq(loglimit_summary(&t, T0 + W, true, buf, sizeof buf, &prio), 0);
+	for (size_t i = 0; i < LOGLIMIT_KINDS; i++)
+		ck_assert(!t.k[i].key && !t.k[i].held && !t.k[i].shown && !t.k[i].first[0]);
+	/* a full burst again, not the remainder of the supervisor's */
+	ck_assert_int_eq(lines(&t, kind_a, 15, T0 + 1), LOGLIMIT_BURST);
+}
+END_TEST
+
 START_TEST(counts_and_text)
 {
 	static const struct {
@@ -267,6 +289,7 @@ int main(void)
 	tcase_add_test(tc, quiet_kind_rolls_over);
 	tcase_add_test(tc, at_exit_all);
 	tcase_add_test(tc, table_full_passes);
+	tcase_add_test(tc, forget_is_reset);
 	tcase_add_test(tc, counts_and_text);
 	tcase_add_test(tc, log_lines_and_summary);
 	tcase_add_test(tc, log_worker_prefix);
