@@ -52,6 +52,10 @@ void activation_forget_created(void);
  * image of this PID that the socket file is its to remove at exit. */
 void activation_keep_created(bool keep);
 
+/* At start: a socket file the previous image of this PID made (a reload's
+ * re-exec) is ours to remove at exit (listen.c). */
+void activation_adopt_created(void);
+
 /* sd_notify(3) wrapper; a no-op without NOTIFY_SOCKET. */
 void activation_notify(const char *state);
 
