@@ -49,6 +49,12 @@ int activation_listen(const struct activation_opts *o);
  * activation_listen(), a socket file of mode 0600. fd or negative errno, logged. */
 int activation_listen_status(const char *spec);
 
+/* The status socket's fd to serve, 0 for none, or negative errno (logged):
+ * systemd's (adopted), else --status-listen (option, or sfcgi run's in
+ * $SFCGI_STATUS_LISTEN), else the config's "status". After a reload's
+ * re-exec, 0: the supervisor has it in $SFCGI_STATUS_FD. */
+int activation_status_socket(int adopted, const char *option, const char *config);
+
 /* A process about to lock itself down (one process, no supervisor) could
  * not unlink at exit: the file stays, and the next start replaces it. */
 void activation_forget_created(void);

@@ -273,6 +273,19 @@ int activation_listen(const struct activation_opts *o)
 	return listen_inet(spec); /* a mode or group is a file's: config.c refuses them here */
 }
 
+int activation_status_socket(int adopted, const char *option, const char *config)
+{
+	const char *spec = option ? option : getenv("SFCGI_STATUS_LISTEN");
+
+	spec = spec ? spec : config;
+	unsetenv("SFCGI_STATUS_LISTEN"); /* sfcgi run --status-listen: ours, not the app's */
+	if (getenv("SFCGI_STATUS_FD"))
+		return 0; /* a reload's re-exec: the previous image's (counters.c) */
+	if (adopted > 0)
+		return adopted;
+	return spec ? activation_listen_status(spec) : 0;
+}
+
 int activation_listen_status(const char *spec)
 {
 	/* root's (or the user's) only: the web server connects as root, or
