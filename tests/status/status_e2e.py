@@ -302,7 +302,8 @@ def scenario_prometheus(env):
 
             # the sample of a scrape that began after the last request finished
             def counted():
-                r = prom_query(port, 'timestamp(sum(sfcgi_requests_total{job="sfcgi"}))')
+                # timestamp() of a raw series is its sample's (of a sum: now)
+                r = prom_query(port, 'timestamp(sfcgi_generation{job="sfcgi"})')
                 if not r or float(r[0]['value'][1]) < done + 0.001:
                     return None
                 return prom_query(port, 'sum(sfcgi_requests_total{job="sfcgi"})')
