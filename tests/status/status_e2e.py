@@ -556,6 +556,10 @@ def main():
         check(f'{a.scenario} ran without an exception', False, f'{e!r}\n{tail(env.log)}')
     finally:
         env.stop()
+    if os.path.exists(env.log):
+        bad = [l for l in env.text().splitlines() if re.search(
+            r'AddressSanitizer|LeakSanitizer|runtime error:', l)]
+        check('no sanitizer report in the instance\'s log', not bad, bad[:3])
     return finish()
 
 
