@@ -352,8 +352,8 @@ echo
 echo "Server pinned to CPU $SRV_CPU, loadgen to CPU $CLI_CPU unless noted; unix socket."
 echo "sfcgi = examples/hello --workers 1 (one worker under its supervisor)."
 [ -n "$STATUS" ] && echo "sfcgi-status = the same with --status-listen, /metrics scraped every" \
-	"second during each run ($(grep -c '^ok' "$TMP/scrapes" 2>/dev/null || echo 0) scrapes" \
-	"answered, $(grep -c '^failed' "$TMP/scrapes" 2>/dev/null || echo 0) failed)."
+	"second during each run ($(grep -c "^ok" "$TMP/scrapes" 2>/dev/null || true) scrapes" \
+	"answered, $(grep -c "^failed" "$TMP/scrapes" 2>/dev/null || true) failed)."
 [ -n "$BASE" ] && echo "sfcgi-base = examples/hello --workers 1 of $BASE."
 echo "\"max wait\": longest any one request waited, unanswered ones included."
 echo "CPU columns: % of one CPU over the run; \"other\" is everything else on the machine"

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,18 +16,26 @@
 
 #define OUT_MAX (8u << 20) /* an answer never grows past this: the peer is not reading */
 
+/* Closes and frees the connection; c->fd is -1 after (the caller's cue). */
 static void drop(struct status_conn *c)
 {
 	close(c->fd);
 	buf_free(&c->out);
-	memset(c, 0, offsetof(struct status_conn, params));
 	c->fd = -1;
+}
+
+/* Frees the connections drop() closed. */
+static void sweep(struct status *st)
+{
+	for (size_t i = 0; i < STATUS_CONNS; i++)
+		if (st->c[i] && st->c[i]->fd < 0) {
+			free(st->c[i]);
+			st->c[i] = NULL;
+		}
 }
 
 void status_init(struct status *st, int fd)
 {
-	for (size_t i = 0; i < STATUS_CONNS; i++)
-		st->c[i].fd = -1;
 	st->fd = fd;
 	if (fd >= 0) {
 		int fl = fcntl(fd, F_GETFL);
@@ -42,8 +51,8 @@ void status_close_all(struct status *st)
 	if (!st->init)
 		return;
 	for (size_t i = 0; i < STATUS_CONNS; i++)
-		if (st->c[i].fd >= 0)
-			close(st->c[i].fd); /* the buffers are the supervisor's, unmapped */
+		if (st->c[i] && st->c[i]->fd >= 0)
+			close(st->c[i]->fd); /* the memory is the supervisor's: left alone */
 	if (st->fd >= 0)
 		close(st->fd);
 }
@@ -57,9 +66,9 @@ size_t status_pollfds(struct status *st, struct pollfd *p)
 	if (!st->resume_at)
 		p[n++] = (struct pollfd){ .fd = st->fd, .events = POLLIN };
 	for (size_t i = 0; i < STATUS_CONNS; i++) {
-		struct status_conn *c = &st->c[i];
+		struct status_conn *c = st->c[i];
 
-		if (c->fd >= 0)
+		if (c && c->fd >= 0)
 			p[n++] = (struct pollfd){ .fd = c->fd,
 						  .events = POLLIN | (buf_used(&c->out) ? POLLOUT : 0) };
 	}
@@ -69,6 +78,7 @@ size_t status_pollfds(struct status *st, struct pollfd *p)
 static void accept_some(struct sup *s, struct status *st)
 {
 	for (int k = 0; k < STATUS_ACCEPT_BURST; k++) {
+		size_t slot = STATUS_CONNS;
 		struct status_conn *c = NULL;
 		int fd = accept4(st->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -86,15 +96,19 @@ static void accept_some(struct sup *s, struct status *st)
 				return;
 			continue;
 		}
-		for (size_t i = 0; i < STATUS_CONNS && !c; i++)
-			if (st->c[i].fd < 0)
-				c = &st->c[i];
-		if (!c) { /* full: the backlog would only hold it until its timeout */
+		sweep(st);
+		for (size_t i = 0; i < STATUS_CONNS && slot == STATUS_CONNS; i++)
+			if (!st->c[i])
+				slot = i;
+		/* full (or out of memory): the backlog would only hold it until its timeout */
+		if (slot == STATUS_CONNS || !(c = malloc(sizeof *c))) {
 			close(fd);
 			st->rejected++;
 			continue;
 		}
 		memset(c, 0, offsetof(struct status_conn, params));
+		memset(&c->out, 0, sizeof c->out);
+		st->c[slot] = c;
 		c->fd = fd;
 		c->deadline = s->now + STATUS_TIMEOUT_MS;
 	}
@@ -384,8 +398,8 @@ void status_event(struct sup *s, struct status *st, int fd, short revents)
 		return;
 	}
 	for (size_t i = 0; i < STATUS_CONNS; i++)
-		if (st->c[i].fd == fd) {
-			on_conn(s, &st->c[i], revents);
+		if (st->c[i] && st->c[i]->fd == fd) {
+			on_conn(s, st->c[i], revents);
 			return;
 		}
 }
@@ -395,6 +409,8 @@ void status_expire(struct status *st, int64_t now)
 	if (st->resume_at && now >= st->resume_at)
 		st->resume_at = 0;
 	for (size_t i = 0; st->init && i < STATUS_CONNS; i++)
-		if (st->c[i].fd >= 0 && now >= st->c[i].deadline)
-			drop(&st->c[i]);
+		if (st->c[i] && st->c[i]->fd >= 0 && now >= st->c[i]->deadline)
+			drop(st->c[i]);
+	if (st->init)
+		sweep(st);
 }

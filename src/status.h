@@ -53,7 +53,9 @@ struct sup;
 
 struct status {
 	int fd;           /* the listening socket, -1 = none */
-	struct status_conn c[STATUS_CONNS];
+	/* Allocated while open: an idle status socket costs the supervisor no
+	 * memory, a flood at most STATUS_CONNS of them. */
+	struct status_conn *c[STATUS_CONNS];
 	uint64_t rejected; /* connections closed at once: STATUS_CONNS were open */
 	int64_t resume_at; /* out of descriptors: not accepting until then, 0 = accepting */
 	bool init;
