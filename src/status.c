@@ -68,9 +68,12 @@ size_t status_pollfds(struct status *st, struct pollfd *p)
 	for (size_t i = 0; i < STATUS_CONNS; i++) {
 		struct status_conn *c = st->c[i];
 
+		short ev = POLLIN;
+
+		if (c && buf_used(&c->out))
+			ev |= POLLOUT;
 		if (c && c->fd >= 0)
-			p[n++] = (struct pollfd){ .fd = c->fd,
-						  .events = POLLIN | (buf_used(&c->out) ? POLLOUT : 0) };
+			p[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
 	}
 	return n;
 }
@@ -83,7 +86,8 @@ static void accept_some(struct sup *s, struct status *st)
 		int fd = accept4(st->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
 				/* what is waiting stays readable: no busy loop meanwhile */
 				log_warning("status socket: accept: %m; not accepting for 1 s");
 				st->resume_at = s->now + 1000;
