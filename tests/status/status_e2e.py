@@ -410,6 +410,27 @@ def scenario_json(env):
     check('an authorizer request is answered FCGI_UNKNOWN_ROLE',
           len(d) >= 16 and d[1] == 3 and d[12] == 3, d)
     s.close()
+    # FCGI_GET_VALUES, then two requests on one kept connection (FCGI_KEEP_CONN)
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(env.status_sock)
+    s.sendall(rec(9, 0, pair(b'FCGI_MPXS_CONNS', b'') + pair(b'FCGI_MAX_CONNS', b'')))
+    d = s.recv(200)
+    check('FCGI_GET_VALUES is answered', d[1:2] == b'\x0a' and b'FCGI_MPXS_CONNS0' in d and
+          b'FCGI_MAX_CONNS64' in d, d)
+    ends = 0
+    buf = b''
+    for rid in (1, 2):
+        s.sendall(request_bytes({'REQUEST_URI': '/ping'}, rid=rid, keep=1))
+    while ends < 2:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        ends = sum(1 for i in range(0, len(buf) - 1) if buf[i] == 1 and buf[i + 1] == 3)
+    check('two requests on one kept connection are both answered', buf.count(b'pong') == 2,
+          buf)
+    s.close()
 
 
 def _quiet(f):
