@@ -543,13 +543,13 @@ static int setup(struct sup *s)
 	uint64_t usec = 0;
 	int r;
 
+	s->reexeced = e != NULL;
 	r = scoreboard_map(e ? atoi(e) : -1, &s->sb, &s->sbfd);
 	unsetenv("SFCGI_SCOREBOARD_FD");
 	if (r < 0) {
 		log_err("scoreboard: %s", strerror(-r));
 		return r;
 	}
-	oom_init(&s->oom); /* before the lock-down: it opens a file */
 	if (s->o->lockdown && (r = sandbox_supervisor()) < 0)
 		return r;
 	orphans_supervisor_init(); /* logged; kept across exec, set again all the same */
@@ -612,8 +612,6 @@ static int setup(struct sup *s)
 		s->ready_sent = true;
 		s->next_status = s->now + 1000;
 	}
-	if (!e) /* a fresh start: `sfcgi reload` learns that we report outcomes */
-		outcome_write(outcome_clock(), "serving", "generation %u", s->gen);
 	unsetenv("SFCGI_RELOADING");
 	unsetenv("SFCGI_RELOAD_SINCE");
 	unsetenv("SFCGI_RELOAD_AGAIN");
@@ -634,6 +632,20 @@ static int setup(struct sup *s)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
+}
+
+/*
+ * What setup() leaves until the first workers are forked (supervisor_run):
+ * the baseline of the cgroup's OOM kills (a worker killed before it is
+ * read is reported as a plain SIGKILL), and, on a fresh start, the outcome
+ * `sfcgi reload` looks for. Before anything is reaped or reported.
+ */
+static void later(struct sup *s)
+{
+	oom_init(&s->oom);
+	if (!s->reexeced) /* a fresh start: `sfcgi reload` learns that we report outcomes */
+		outcome_write(outcome_clock(), "serving", "generation %u", s->gen);
+	s->later_done = true;
 }
 
 /* One visible step per state: fill, promote, stop, report. */
@@ -702,15 +714,28 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 
 	s.o = o;
 	s.sigfd = -1;
+	s.oom.fd = -1; /* opened by later() */
 	s.now = worker_clock_ms();
 	s.idle_since = s.now;
 	if ((r = setup(&s)) < 0)
+		return r;
+	/*
+	 * The first workers come before the rest of a round: a new worker
+	 * often waits for the CPU its parent holds until the parent sleeps in
+	 * poll(), and nothing else the supervisor does is needed before a
+	 * worker's first answer. The next round (at most 10 ms later, while
+	 * starting) does the rest.
+	 */
+	s.now = worker_clock_ms();
+	log_tick(s.now);
+	if ((r = fill(&s, ret_slot)) != 0)
 		return r;
 	for (;;) {
 		enum { LISTEN_MAX = 16 }; /* listening sockets watched while answering 503 */
 		static struct pollfd p[1 + 2 * SCOREBOARD_SLOTS + LISTEN_MAX + UNAVAILABLE_CONNS];
 		static struct slot *of[1 + 2 * SCOREBOARD_SLOTS];
 		nfds_t nslots, nlisten;
+		int k;
 		bool starting = sup_count(&s, true, SLOT_STARTING) || s.phase != RUNNING || s.npending;
 		int timeout = starting ? 10 : 250;
 
@@ -744,7 +769,10 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 			p[n++] = (struct pollfd){ .fd = s.o->fds[i], .events = POLLIN };
 		nlisten = n;
 		n += unavailable_pollfds(&s.unavail, p + n);
-		if (poll(p, n, timeout) > 0) {
+		k = poll(p, n, timeout);
+		if (!s.later_done)
+			later(&s);
+		if (k > 0) {
 			s.now = worker_clock_ms();
 			for (nfds_t i = nlisten; i < n; i++)
 				if (p[i].revents)
