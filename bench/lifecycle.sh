@@ -8,11 +8,12 @@
 #     worker filter adds to a system call (bench/syscall_cost);
 #  2. cold start: first connection to first response through socket
 #     activation (bench/coldstart.py), for sfcgi run + hello (supervisor and
-#     one worker), hello alone, and libfcgi's hello;
+#     one worker), hello alone, and libfcgi's hello, ROUNDS rounds side by
+#     side (with BEFORE=OTHER/build-release, that build's two as well);
 #  3. memory: Pss of the supervisor and of an idle worker after serving,
 #     against libfcgi's hello (from /proc/PID/smaps_rollup).
 #
-#   bench/lifecycle.sh [ROUNDS] [SECONDS]     (default 3 rounds of 5 s)
+#   [BEFORE=DIR] bench/lifecycle.sh [ROUNDS] [SECONDS]   (default 3 rounds of 5 s)
 set -euo pipefail
 ROUNDS=${1:-3}
 SECS=${2:-5}
@@ -78,14 +79,53 @@ echo
 cat >"$dir/cold.json" <<EOF
 { "program": "$HELLO", "workers": 1 }
 EOF
-echo '```'
-printf 'sfcgi run + hello (supervisor, 1 worker, sandbox): '
-python3 "$SRC/bench/coldstart.py" 30 -- "$TOOL" run --config "$dir/cold.json"
-printf 'hello alone (one process, sandbox):                '
-python3 "$SRC/bench/coldstart.py" 30 -- "$HELLO"
-printf 'libfcgi hello (adopts fd 3 itself):                '
-python3 "$SRC/bench/coldstart.py" 30 -- "$LIBFCGI" --fd 3
-echo '```'
+# BEFORE=ANOTHER/build-release: that build's chain and hello alone too, in
+# the same rounds, for a before/after measured side by side.
+labels=("sfcgi run chain" "hello alone" "libfcgi hello")
+cmds=("$TOOL run --config $dir/cold.json" "$HELLO" "$LIBFCGI --fd 3")
+if [ -n "${BEFORE:-}" ]; then
+	cat >"$dir/cold-before.json" <<EOF
+{ "program": "$BEFORE/examples/hello", "workers": 1 }
+EOF
+	labels+=("chain, before" "alone, before")
+	cmds+=("$BEFORE/src/sfcgi run --config $dir/cold-before.json" "$BEFORE/examples/hello")
+fi
+echo "Median of 30 cold starts per cell (ms). Chain: sfcgi run --config, a supervisor, one"
+echo "worker, the default sandbox; alone: examples/hello in one process, sandboxed; libfcgi:"
+echo "bench/libfcgi_hello adopting fd 3 itself. $ROUNDS rounds, the commands one after the other."
+echo
+printf '| round |'
+printf ' %s |' "${labels[@]}"
+echo
+printf '|---|'
+printf -- '---|%.0s' "${labels[@]}"
+echo
+declare -A cold
+for r in $(seq "$ROUNDS"); do
+	printf '| %d |' "$r"
+	for i in "${!cmds[@]}"; do
+		# shellcheck disable=SC2086 # the command and its arguments
+		m=$(python3 "$SRC/bench/coldstart.py" 30 -- ${cmds[$i]} |
+			sed -n 's/.*median=\([0-9.]*\).*/\1/p')
+		cold[$i]="${cold[$i]:-} $m"
+		printf ' %s |' "$m"
+	done
+	echo
+done
+declare -A coldmed
+printf '| median |'
+for i in "${!cmds[@]}"; do
+	# shellcheck disable=SC2086 # a list of numbers
+	coldmed[$i]=$(med ${cold[$i]})
+	printf ' %s |' "${coldmed[$i]}"
+done
+echo
+echo
+for i in "${!cmds[@]}"; do
+	[ "$i" = 2 ] && continue
+	awk -v l="${labels[$i]}" -v a="${coldmed[$i]}" -v b="${coldmed[2]}" \
+		'BEGIN { printf "- %s / libfcgi hello: %.2fx\n", l, a / b }'
+done
 
 echo
 echo "## Memory: Pss after 1 s of requests on one kept connection, then 1.5 s idle (KiB)"
