@@ -747,7 +747,7 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 		nfds_t n = 1;
 
 		s.now = worker_clock_ms();
-		if ((r = step(&s, ret_slot)) != 0)
+		if (s.later_done && (r = step(&s, ret_slot)) != 0) /* the first round: see above */
 			return r;
 		p[0] = (struct pollfd){ .fd = s.sigfd, .events = POLLIN };
 		for (size_t i = 0; i < s.sb->hiwater; i++)
