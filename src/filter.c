@@ -180,11 +180,21 @@ int sandbox_notif_continue(int fd, uint64_t id)
 	return ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 ? -errno : 0;
 }
 
+const char *filter_builtin_name(int nr)
+{
+	if (!&filter_embedded_count || nr < 0 || nr >= MAX_NR || !filter_embedded_name_at[nr])
+		return NULL;
+	return filter_embedded_name_pool + filter_embedded_name_at[nr];
+}
+
 char *sandbox_syscall_name(int nr)
 {
 	/* the build's table: a supervisor naming its worker's call loads nothing */
-	if (&filter_embedded_count && nr >= 0 && nr < MAX_NR)
-		return filter_embedded_names[nr][0] ? strdup(filter_embedded_names[nr]) : NULL;
+	if (&filter_embedded_count && nr >= 0 && nr < MAX_NR) {
+		const char *n = filter_builtin_name(nr);
+
+		return n ? strdup(n) : NULL;
+	}
 	return seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
 }
 
@@ -201,8 +211,11 @@ static const char *name_of(int nr)
 {
 	if (nr < 0 || nr >= MAX_NR)
 		return "unknown";
-	if (&filter_embedded_count) /* the names come with the programs: read-only, shared */
-		return filter_embedded_names[nr][0] ? filter_embedded_names[nr] : "unknown";
+	if (&filter_embedded_count) { /* the names come with the programs: read-only, shared */
+		const char *n = filter_builtin_name(nr);
+
+		return n ? n : "unknown";
+	}
 	return name_at && name_at[nr] ? name_pool + name_at[nr] : "unknown";
 }
 

@@ -43,7 +43,11 @@ struct filter_embedded {
 
 extern const struct filter_embedded filter_embedded[] __attribute__((weak));
 extern const unsigned filter_embedded_count __attribute__((weak));
-extern const char filter_embedded_names[MAX_NR][24] __attribute__((weak));
+/* The names by number, packed: filter_embedded_name_at[nr] is an offset
+ * into filter_embedded_name_pool, 0 for no name (about 4 KiB, where a
+ * [MAX_NR][24] table took 12 KiB that every process maps). */
+extern const char filter_embedded_name_pool[] __attribute__((weak));
+extern const uint16_t filter_embedded_name_at[MAX_NR] __attribute__((weak));
 
 /* What libseccomp makes of c (marks: see filter.c), in out->filter
  * (malloc'd). 0 or negative errno (logged). */
@@ -52,6 +56,8 @@ int filter_compile_bpf(const struct sandbox_config *c, bool marks, struct sock_f
 int filter_supervisor_bpf(struct sock_fprog *out);
 /* Syscall names by number as libseccomp resolves them ("" if none). */
 void filter_syscall_names(char (*buf)[24]);
+/* The built-in name of call nr, or NULL (none, or no built-in table). */
+const char *filter_builtin_name(int nr);
 /* The embedded program for c, or NULL. */
 const struct filter_embedded *filter_embedded_for(enum filter_kind kind,
 						  const struct sandbox_config *c, bool marks);

@@ -7,6 +7,7 @@
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "filter_embedded.h"
 
@@ -30,7 +31,8 @@ int main(void)
 	char (*names)[24] = calloc(MAX_NR, sizeof *names);
 	const struct scmp_version *v = seccomp_version();
 	struct sock_fprog p;
-	unsigned n = 0;
+	unsigned n = 0, at[MAX_NR] = { 0 };
+	size_t used = 0; /* the pool's length after its leading NUL */
 
 	if (!names)
 		return 1;
@@ -67,11 +69,20 @@ int main(void)
 		fputs(entries[i], stdout);
 	printf("};\nconst unsigned filter_embedded_count = %u;\n\n", n);
 	filter_syscall_names(names);
-	printf("const char filter_embedded_names[MAX_NR][24] = {\n");
+	printf("const char filter_embedded_name_pool[] =\n\t\"\" /* offset 0: no name */");
 	for (int nr = 0; nr < MAX_NR; nr++)
-		if (names[nr][0])
-			printf("\t[%d] = \"%s\",\n", nr, names[nr]);
+		if (names[nr][0]) {
+			printf("\n\t\"\\0%s\"", names[nr]);
+			at[nr] = (unsigned)(used + 1);
+			used += 1 + strlen(names[nr]);
+		}
+	printf(";\n\nconst uint16_t filter_embedded_name_at[MAX_NR] = {\n");
+	for (int nr = 0; nr < MAX_NR; nr++)
+		if (at[nr])
+			printf("\t[%d] = %u,\n", nr, at[nr]);
 	printf("};\n");
+	if (used > 65535)
+		return 1;
 	free(names);
 	return ferror(stdout) ? 1 : 0;
 }
