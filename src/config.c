@@ -636,7 +636,11 @@ static int kind_checks(struct json *p, bool own)
 
 void config_defaults(struct config *c)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	/* glibc reads /sys for it each time; a load calls this twice */
+	static long cpus;
+
+	if (!cpus)
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	memset(c, 0, sizeof *c);
 	c->kind = CONFIG_NATIVE;

@@ -39,19 +39,20 @@
 #include <unistd.h>
 
 #include "fdpass.h"
+#include "filter_embedded.h"
 #include "log.h"
 #include "policy.h"
 #include "profile.h"
 #include "scoreboard.h"
+#include "seccomp_dl.h" /* after <seccomp.h>: its calls, loaded on first use */
 
 /* libseccomp's SCMP_A0..A5 macros leave datum_b to zero-initialisation;
  * clang's -Wextra calls that a missing initializer. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-#define MAX_NR 512
-
 /* The names, packed (about 4 KiB, not 512 x 24 bytes of bss), in one-process
- * mode only: name_at[nr] is an offset into name_pool, 0 for none. */
+ * mode without the build's table (filter_embedded.h): name_at[nr] is an
+ * offset into name_pool, 0 for none. */
 static char *name_pool;
 static uint16_t *name_at;
 static struct slot *sigsys_slot;
@@ -179,17 +180,43 @@ int sandbox_notif_continue(int fd, uint64_t id)
 	return ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 ? -errno : 0;
 }
 
+const char *filter_builtin_name(int nr)
+{
+	if (!&filter_embedded_count || nr < 0 || nr >= MAX_NR || !filter_embedded_name_at[nr])
+		return NULL;
+	return filter_embedded_name_pool + filter_embedded_name_at[nr];
+}
+
 char *sandbox_syscall_name(int nr)
 {
+	/* the build's table: a supervisor naming its worker's call loads nothing */
+	if (&filter_embedded_count && nr >= 0 && nr < MAX_NR) {
+		const char *n = filter_builtin_name(nr);
+
+		return n ? strdup(n) : NULL;
+	}
 	return seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
 }
 
 void sandbox_explain(int nr, const uint64_t *args, uint32_t allowed, char *buf, size_t len)
 {
-	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	char *name = sandbox_syscall_name(nr);
 
 	explain(nr, name ? name : "unknown", args, allowed, buf, len);
 	free(name);
+}
+
+/* The name of call nr for the SIGSYS handler: "unknown" if none. */
+static const char *name_of(int nr)
+{
+	if (nr < 0 || nr >= MAX_NR)
+		return "unknown";
+	if (&filter_embedded_count) { /* the names come with the programs: read-only, shared */
+		const char *n = filter_builtin_name(nr);
+
+		return n ? n : "unknown";
+	}
+	return name_at && name_at[nr] ? name_pool + name_at[nr] : "unknown";
 }
 
 static void on_sigsys(int sig, siginfo_t *si, void *ctx)
@@ -208,9 +235,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 	} else {
 		char line[320];
 		size_t n = cat(line, 0, sizeof line, "<3>sandbox: ");
-		bool named = name_at && nr >= 0 && nr < MAX_NR && name_at[nr];
 
-		n = explain(nr, named ? name_pool + name_at[nr] : "unknown", NULL, sigsys_allowed,
+		n = explain(nr, name_of(nr), NULL, sigsys_allowed,
 			    line + n, sizeof line - n - 1) + n;
 		line[n++] = '\n';
 		if (write(STDERR_FILENO, line, n) < 0) {
@@ -221,7 +247,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGSYS);
 }
 
-static void fill_names(void)
+/* The names, packed (see name_pool), for a build without the table. */
+static void pool_names(void)
 {
 	size_t used = 1, cap = 4096; /* offset 0: no name */
 	char *pool = malloc(cap);
@@ -251,6 +278,24 @@ static void fill_names(void)
 	name_at = pool ? at : NULL; /* no pool: every call is "unknown" */
 	if (!pool)
 		free(at);
+}
+
+void filter_syscall_names(char (*buf)[24])
+{
+	for (int nr = 0; nr < MAX_NR; nr++) {
+		char *n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+		buf[nr][0] = 0;
+		if (n)
+			snprintf(buf[nr], sizeof buf[nr], "%s", n);
+		free(n);
+	}
+}
+
+static void fill_names(void)
+{
+	if (!&filter_embedded_count)
+		pool_names();
 }
 
 static int add(scmp_filter_ctx ctx, const struct policy_entry *e, bool any_open)
@@ -509,35 +554,91 @@ static bool notif_possible(const struct sandbox_config *c)
 	return false;
 }
 
-int filter_prepare(const struct sandbox_config *c)
+/* libseccomp's program for ctx, through a memfd (its only export). */
+static int export(scmp_filter_ctx ctx, struct sock_fprog *out)
 {
-	scmp_filter_ctx ctx;
 	struct stat st;
-	int r, fd;
+	int r, fd = memfd_create("sfcgi-bpf", MFD_CLOEXEC);
 
-	if (!c->enabled || c->profile == PROFILE_OFF)
-		return 0;
-	if (!(ctx = compile(c, true, &r)))
-		return r;
-	fd = memfd_create("sfcgi-bpf", MFD_CLOEXEC);
+	*out = (struct sock_fprog){ 0 };
 	if (fd < 0) {
 		r = -errno;
 	} else if ((r = seccomp_export_bpf(ctx, fd)) == 0) {
 		if (fstat(fd, &st) < 0)
 			r = -errno;
-		else if (st.st_size <= 0 || st.st_size % sizeof *prepared.filter ||
-			 st.st_size / sizeof *prepared.filter > BPF_MAXINSNS)
+		else if (st.st_size <= 0 || st.st_size % sizeof *out->filter ||
+			 st.st_size / sizeof *out->filter > BPF_MAXINSNS)
 			r = -E2BIG;
-		else if (!(prepared.filter = malloc((size_t)st.st_size)))
+		else if (!(out->filter = malloc((size_t)st.st_size)))
 			r = -ENOMEM;
-		else if (pread(fd, prepared.filter, (size_t)st.st_size, 0) != st.st_size)
+		else if (pread(fd, out->filter, (size_t)st.st_size, 0) != st.st_size)
 			r = -EIO;
 		else
-			prepared.len = (unsigned short)(st.st_size / sizeof *prepared.filter);
+			out->len = (unsigned short)(st.st_size / sizeof *out->filter);
 	}
 	if (fd >= 0)
 		close(fd);
+	if (r < 0) {
+		free(out->filter);
+		*out = (struct sock_fprog){ 0 };
+	}
+	return r;
+}
+
+int filter_compile_bpf(const struct sandbox_config *c, bool marks, struct sock_fprog *out)
+{
+	scmp_filter_ctx ctx;
+	int r;
+
+	*out = (struct sock_fprog){ 0 };
+	if (!(ctx = compile(c, marks, &r)))
+		return r;
+	r = export(ctx, out);
 	seccomp_release(ctx);
+	return r;
+}
+
+const struct filter_embedded *filter_embedded_for(enum filter_kind kind,
+						  const struct sandbox_config *c, bool marks)
+{
+	if (!&filter_embedded_count)
+		return NULL;
+	/* a worker's: nothing but the profile, action and marks decide it */
+	if (kind == FILTER_WORKER &&
+	    (c->allow || c->syscalls || c->runtime || (marks && c->notify)))
+		return NULL;
+	for (unsigned i = 0; i < filter_embedded_count; i++) {
+		const struct filter_embedded *e = &filter_embedded[i];
+
+		if (e->kind == kind && (kind == FILTER_SUPERVISOR ||
+					(e->profile == c->profile && e->action == c->action &&
+					 e->marks == marks)))
+			return e;
+	}
+	return NULL;
+}
+
+/* A copy of the built-in program for c, or libseccomp's. */
+static int program(const struct sandbox_config *c, bool marks, struct sock_fprog *out)
+{
+	const struct filter_embedded *e = filter_embedded_for(FILTER_WORKER, c, marks);
+
+	if (!e)
+		return filter_compile_bpf(c, marks, out);
+	if (!(out->filter = malloc(e->len * sizeof *e->insns)))
+		return -ENOMEM;
+	memcpy(out->filter, e->insns, e->len * sizeof *e->insns);
+	out->len = e->len;
+	return 0;
+}
+
+int filter_prepare(const struct sandbox_config *c)
+{
+	int r;
+
+	if (!c->enabled || c->profile == PROFILE_OFF)
+		return 0;
+	r = program(c, true, &prepared);
 	if (r == 0 && c->notify && notif_possible(c) &&
 	    make_notif(c->action == ACTION_LOG ? SECCOMP_RET_LOG : SECCOMP_RET_TRAP) < 0)
 		log_warning("sandbox: no default action to turn into a user notification in the "
@@ -586,6 +687,7 @@ int filter_worker(const struct sandbox_config *c, struct slot *slot)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigsys,
 				.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER };
+	const struct filter_embedded *e;
 	scmp_filter_ctx ctx;
 	int r = 0;
 
@@ -614,6 +716,12 @@ int filter_worker(const struct sandbox_config *c, struct slot *slot)
 			r = -errno;
 			log_err("sandbox: loading the seccomp filter: %m");
 		}
+	} else if ((e = filter_embedded_for(FILTER_WORKER, c, false))) {
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+			  &(struct sock_fprog){ e->len, (struct sock_filter *)e->insns }) < 0) {
+			r = -errno;
+			log_err("sandbox: loading the seccomp filter: %m");
+		}
 	} else if ((ctx = compile(c, false, &r))) {
 		if ((r = seccomp_load(ctx)) < 0)
 			log_err("sandbox: loading the seccomp filter: %s", strerror(-r));
@@ -629,21 +737,12 @@ int filter_worker(const struct sandbox_config *c, struct slot *slot)
 	return r;
 }
 
-int sandbox_supervisor(void)
+static scmp_filter_ctx supervisor_compile(int *r)
 {
-	scmp_filter_ctx ctx;
-	int r = 0;
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 
-	const char *e = getenv("SFCGI_SUPERVISOR_FILTERED");
-	char pid[24];
-
-	snprintf(pid, sizeof pid, "%d", (int)getpid());
-	if (e && !strcmp(e, pid))
-		return 0; /* this process loaded it before a re-exec; filters survive exec */
-	ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx)
-		return -ENOMEM;
-	for (const char *const *d = policy_supervisor_deny; *d && r == 0; d++) {
+	*r = ctx ? 0 : -ENOMEM;
+	for (const char *const *d = policy_supervisor_deny; ctx && *d && *r == 0; d++) {
 		int nr = seccomp_syscall_resolve_name(*d);
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -651,11 +750,49 @@ int sandbox_supervisor(void)
 			continue; /* LeakSanitizer stops the threads with ptrace at exit */
 #endif
 		if (nr != __NR_SCMP_ERROR)
-			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+			*r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
 	}
-	if (r == 0)
-		r = seccomp_load(ctx); /* sets no_new_privs (SCMP_FLTATR_CTL_NNP) */
+	if (*r < 0 && ctx) {
+		seccomp_release(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+int filter_supervisor_bpf(struct sock_fprog *out)
+{
+	scmp_filter_ctx ctx;
+	int r;
+
+	*out = (struct sock_fprog){ 0 };
+	if (!(ctx = supervisor_compile(&r)))
+		return r;
+	r = export(ctx, out);
 	seccomp_release(ctx);
+	return r;
+}
+
+int sandbox_supervisor(void)
+{
+	const struct filter_embedded *e = filter_embedded_for(FILTER_SUPERVISOR, NULL, false);
+	scmp_filter_ctx ctx;
+	int r = 0;
+
+	const char *env = getenv("SFCGI_SUPERVISOR_FILTERED");
+	char pid[24];
+
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	if (env && !strcmp(env, pid))
+		return 0; /* this process loaded it before a re-exec; filters survive exec */
+	if (e) { /* what seccomp_load() does: no_new_privs, then the program */
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+			  &(struct sock_fprog){ e->len, (struct sock_filter *)e->insns }) < 0)
+			r = -errno;
+	} else if ((ctx = supervisor_compile(&r))) {
+		r = seccomp_load(ctx); /* sets no_new_privs (SCMP_FLTATR_CTL_NNP) */
+		seccomp_release(ctx);
+	}
 	if (r < 0) {
 		log_err("sandbox: the supervisor's seccomp filter: %s", strerror(-r));
 		return r;

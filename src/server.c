@@ -330,7 +330,8 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 	if (r == 0 && (r = worker_init(&s->w, &cfg.limits, fds, nfds)) < 0)
 		log_err("starting the worker loop: %s", strerror(-r));
 	if (r == 0 && cfg.kind == CONFIG_NATIVE)
-		spill_open(&s->w, cfg.spill_dir); /* before the lock-down: no open() needed later */
+		spill_open(&s->w, cfg.spill_dir, /* before the lock-down: no open() needed later */
+			   cfg.sandbox.rlimits[sandbox_rlimit_index("fsize")]);
 	if (r == 0) {
 		s->w.nworkers = cfg.workers ? cfg.workers : 1;
 		s->w.max_requests = cfg.max_requests;

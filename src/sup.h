@@ -47,6 +47,8 @@ struct sup {
 	int64_t next_status;
 	int64_t watchdog_usec, next_watchdog;
 	bool ready_sent;
+	bool reexeced;       /* started by a reload's exec, not afresh */
+	bool later_done;     /* later() ran: see supervisor.c */
 	bool old_told;       /* reload: the old generation was told to drain */
 	int pending[1024];   /* handed-over connections waiting for a worker */
 	size_t npending;

@@ -546,13 +546,14 @@ static int setup(struct sup *s)
 	uint64_t usec = 0;
 	int r;
 
+	s->reexeced = e != NULL;
 	r = scoreboard_map(e ? atoi(e) : -1, &s->sb, &s->sbfd);
 	unsetenv("SFCGI_SCOREBOARD_FD");
 	if (r < 0) {
 		log_err("scoreboard: %s", strerror(-r));
 		return r;
 	}
-	oom_init(&s->oom); /* before the lock-down: it opens a file */
+	oom_init(&s->oom); /* before the lock-down (it opens a file) and the first fork */
 	if (s->o->lockdown && (r = sandbox_supervisor()) < 0)
 		return r;
 	orphans_supervisor_init(); /* logged; kept across exec, set again all the same */
@@ -615,8 +616,6 @@ static int setup(struct sup *s)
 		s->ready_sent = true;
 		s->next_status = s->now + 1000;
 	}
-	if (!e) /* a fresh start: `sfcgi reload` learns that we report outcomes */
-		outcome_write(outcome_clock(), "serving", "generation %u", s->gen);
 	unsetenv("SFCGI_RELOADING");
 	unsetenv("SFCGI_RELOAD_SINCE");
 	unsetenv("SFCGI_RELOAD_AGAIN");
@@ -637,6 +636,20 @@ static int setup(struct sup *s)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
+}
+
+/*
+ * What setup() leaves until the first workers are forked (supervisor_run):
+ * on a fresh start, the outcome `sfcgi reload` looks for. Before anything
+ * is reaped or reported. (The cgroup's OOM-kill baseline is not among
+ * them: read after the fork, a worker killed in its first milliseconds
+ * would be reported as a plain SIGKILL.)
+ */
+static void later(struct sup *s)
+{
+	if (!s->reexeced) /* a fresh start: `sfcgi reload` learns that we report outcomes */
+		outcome_write(outcome_clock(), "serving", "generation %u", s->gen);
+	s->later_done = true;
 }
 
 /* One visible step per state: fill, promote, stop, report. */
@@ -726,8 +739,23 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 	s->idle_since = s->now;
 	if ((r = setup(s)) < 0)
 		return r;
+	/*
+	 * The first workers come before the rest of a round: a new worker
+	 * often waits for the CPU its parent holds until the parent sleeps in
+	 * poll(), and nothing else the supervisor does is needed before a
+	 * worker's first answer. The next round (at most 10 ms later, while
+	 * starting) does the rest.
+	 */
+	s->now = worker_clock_ms();
+	log_tick(s->now);
+	if ((r = fill(s, ret_slot)) != 0) {
+		if (*ret_slot)
+			munmap(m, sizeof *m);
+		return r;
+	}
 	for (;;) {
 		nfds_t nslots, nlisten;
+		int k;
 		bool starting = sup_count(s, true, SLOT_STARTING) || s->phase != RUNNING || s->npending;
 		int timeout = starting ? 10 : 250;
 
@@ -739,7 +767,7 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 		nfds_t n = 1;
 
 		s->now = worker_clock_ms();
-		if ((r = step(s, ret_slot)) != 0) {
+		if (s->later_done && (r = step(s, ret_slot)) != 0) { /* the first round: see above */
 			if (*ret_slot) /* a worker: the supervisor's state is not ours */
 				munmap(m, sizeof *m);
 			return r;
@@ -764,7 +792,10 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 			p[n++] = (struct pollfd){ .fd = s->o->fds[i], .events = POLLIN };
 		nlisten = n;
 		n += unavailable_pollfds(&s->unavail, p + n);
-		if (poll(p, n, timeout) > 0) {
+		k = poll(p, n, timeout);
+		if (!s->later_done)
+			later(s);
+		if (k > 0) {
 			s->now = worker_clock_ms();
 			for (nfds_t i = nlisten; i < n; i++)
 				if (p[i].revents)

@@ -154,7 +154,7 @@ int worker_init(struct worker *w, const struct settings *set, const int *fds, si
 	memset(w, 0, sizeof *w);
 	w->sigfd = -1;
 	w->chan = -1;
-	w->spill_fd[0] = w->spill_fd[1] = -1;
+	w->spill_fd = -1;
 	w->set = *set;
 	w->nworkers = 1;
 	w->now_ms = worker_clock_ms();
@@ -239,7 +239,7 @@ void worker_free(struct worker *w)
 	spill_close(w);
 	memset(w, 0, sizeof *w);
 	w->epfd = w->sigfd = w->chan = -1;
-	w->spill_fd[0] = w->spill_fd[1] = -1;
+	w->spill_fd = -1;
 }
 
 /* FCGI_WEB_SERVER_ADDRS (FastCGI §3.2): comma-separated IP addresses. */

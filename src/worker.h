@@ -66,7 +66,9 @@ struct worker {
 	int64_t starved_last;      /* its last failure */
 	uint64_t starved_retries;  /* its attempts that failed again meanwhile */
 	int starved_err;
-	int spill_fd[2];         /* held body past request_memory, per stream (spill.h) */
+	int spill_fd;            /* held input past request_memory, both streams (spill.h) */
+	uint64_t spill_region;   /* where the DATA stream's part of it starts */
+	uint64_t spill_end[2];   /* per stream: the end of what it wrote since truncated */
 	char *spill_dir;         /* where they are, for messages */
 };
 
