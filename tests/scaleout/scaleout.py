@@ -149,7 +149,7 @@ def descendants(pid):
 
 
 class App:
-    def __init__(self, net, name, sfcgi, work):
+    def __init__(self, net, name, sfcgi, work, workers=2):
         self.net, self.name, self.sfcgi = net, name, sfcgi
         self.dir = os.path.join(work, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -159,7 +159,7 @@ class App:
         self.proc = None
         with open(self.config, "w") as f:
             json.dump({"program": self.program, "listen": f"{APPS[name]}:{PORT}",
-                       "allow_from": [LB], "workers": 2, "drain_timeout": 10,
+                       "allow_from": [LB], "workers": workers, "drain_timeout": 10,
                        "environment": {"VERAPP_HOST": name}}, f, indent=2)
 
     def install(self, binary):
@@ -227,7 +227,7 @@ def contrib_text(src, rel, subst):
 class Nginx:
     name = "nginx"
 
-    def __init__(self, net, src, work):
+    def __init__(self, net, src, work, one_host=False):
         self.net, self.dir = net, os.path.join(work, "nginx")
         os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
         self.errlog = os.path.join(self.dir, "error.log")
@@ -235,6 +235,8 @@ class Nginx:
         site = contrib_text(src, "contrib/nginx/scaleout.conf", {
             "@APP1@": f"{APPS['app1']}:{PORT}", "@APP2@": f"{APPS['app2']}:{PORT}",
             "@LISTEN@": f"{LB}:{LB_PORT}"})
+        if one_host:  # bench/scaleout.py: the same file with app2's line left out
+            site = "\n".join(ln for ln in site.splitlines() if APPS["app2"] not in ln) + "\n"
         d = self.dir
         temps = "".join(f"    {m}_temp_path {d}/tmp/{m};\n"
                         for m in ("client_body", "fastcgi", "proxy", "scgi", "uwsgi"))
