@@ -557,10 +557,6 @@ static int setup(struct sup *s)
 		log_err("scoreboard: %s", strerror(-r));
 		return r;
 	}
-	s->gate.allow = s->o->allow;
-	s->gate.from_what = s->o->allow_what;
-	s->gate.shared = &s->sb->refused_allow;
-	s->unavail.gate = s->o->allow ? &s->gate : NULL;
 	oom_init(&s->oom); /* before the lock-down: it opens a file */
 	if (s->o->lockdown && (r = sandbox_supervisor()) < 0)
 		return r;
@@ -654,7 +650,6 @@ static int step(struct sup *s, struct slot **ret_slot)
 	int k;
 
 	log_tick(s->now);
-	gate_tick(&s->gate, s->now, false);
 	if (s->phase != STOPPING && (k = fill(s, ret_slot)) != 0)
 		return k;
 	if (s->phase == RELOADING)

@@ -4,7 +4,7 @@
 verapp (a request whose query has "trace" is written to its stderr, so the
 test sees every request that reached the application):
 
-    allow.py VERAPP WORKDIR
+    allow.py VERAPP WORKDIR TESTAPP
 
 tcp: 127.0.0.1:PORT with "allow_from": ["127.0.0.2", "fd00::/64"]. A
     client bound to 127.0.0.2 is served; 30 clients from 127.0.0.1 and 5 from
@@ -18,6 +18,8 @@ dual: a dual-stack socket on [::]:PORT passed on fd 0 (IPv4 arrives as
 env: no allow_from, FCGI_WEB_SERVER_ADDRS=127.0.0.2: the same as tcp.
 unix: a socket file of mode 0666 with "allow_peers": ["root"]: root is
     served; a client running as nobody gets no byte and verapp sees nothing.
+unavailable: testapp whose init fails, so that the supervisor answers 503
+    itself: 127.0.0.2 gets the 503, 127.0.0.1 gets no byte.
 Prints "ok - ..." / "not ok - ..."; exits 1 if anything failed.
 """
 import glob
@@ -63,7 +65,7 @@ def wait_for(pred, timeout):
 
 
 class Instance:
-    def __init__(self, app, work, name, listen, config, env=None):
+    def __init__(self, app, work, name, listen, config, env=None, ready="worker(s) serving"):
         self.log = os.path.join(work, name + ".log")
         cfg = os.path.join(work, name + ".json")
         config = dict(config)
@@ -88,7 +90,7 @@ class Instance:
                                          stdin=stdin, stdout=f, stderr=f, env=env)
         if args == []:
             stdin.close()
-        self.up = wait_for(lambda: "worker(s) serving" in self.text()
+        self.up = wait_for(lambda: ready in self.text()
                            or self.proc.poll() is not None, 10) and self.proc.poll() is None
 
     def text(self):
@@ -194,6 +196,34 @@ def unix_case(app, work):
           lines)
 
 
+def unavailable_case(testapp, work):
+    """Every worker failing: the supervisor answers 503 itself, to allowed peers only."""
+    port = free_port()
+    inst = Instance(testapp, work, "unavailable", f"127.0.0.1:{port}",
+                    {"allow_from": ["127.0.0.2"]}, env={"TESTAPP_INIT_FAIL": "1"},
+                    ready="failing: ")
+    try:
+        check("unavailable: every worker fails at start", inst.up, inst.text()[-600:])
+        if not inst.up:
+            return
+        try:
+            body = fc.get(("127.0.0.1", port), "x", source="127.0.0.2")
+        except OSError as e:
+            body = repr(e).encode()
+        check("unavailable: 127.0.0.2 (allowed) gets the supervisor's 503",
+              b"Status: 503" in body, body[:200])
+        got = fc.refused(("127.0.0.1", port), "x", source="127.0.0.1")
+        check("unavailable: 127.0.0.1 (left out) gets no byte, not even the 503", got == b"",
+              got[:200] if got else got)
+        count = inst.refused_allow()
+        check("unavailable: the scoreboard counts it", count == 1, count)
+    finally:
+        inst.stop()
+    check("unavailable: the supervisor logs the refusal",
+          "refused a connection from 127.0.0.1: not in allow_from" in inst.text(),
+          inst.text()[-400:])
+
+
 def main():
     app, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
@@ -207,6 +237,7 @@ def main():
     tcp_case(app, work, "env", f"127.0.0.1:{port}", ("127.0.0.1", port), {},
              env={"FCGI_WEB_SERVER_ADDRS": "127.0.0.2"})
     unix_case(app, work)
+    unavailable_case(sys.argv[3], work)
     sys.exit(1 if failed else 0)
 
 
