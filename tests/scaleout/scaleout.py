@@ -541,6 +541,12 @@ def scenario(kind, sfcgi, v1, v2, src, work):
                           for i in range(len(marks) - 1)]
         explain(lines_by_phase, NGINX_EXPECTED if kind == "nginx" else HAPROXY_EXPECTED,
                 kind)
+        # the host really went away under load: 0 failures is the retries' work
+        killed = dict(lines_by_phase).get("kill", [])
+        check(f"{kind} SIGKILL of app2: the balancer saw it (its log has {len(killed)} "
+              f"line(s) about it)", any("app2" in ln or APPS["app2"] in ln for ln in killed))
+        check(f"{kind} rolling reload: not a line in the balancer's log",
+              not dict(lines_by_phase).get("reload"), dict(lines_by_phase).get("reload"))
     finally:
         if lb:
             lb.stop()
