@@ -585,6 +585,21 @@ def outsider(net, kind, app, work):
     check(f"{kind} outsider: app1 logs the refusal", ok, app.text()[mark:][-300:])
 
 
+def sweep():
+    """Namespaces (and what runs in them) a run killed with SIGKILL left behind."""
+    for line in run("ip", "netns", "list", check_rc=False).stdout.splitlines():
+        m = re.match(r"^(sf(\d+)-(sw|lb|app1|app2|out))\b", line)
+        if not m or os.path.exists(f"/proc/{m.group(2)}"):
+            continue
+        for pid in run("ip", "netns", "pids", m.group(1), check_rc=False).stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        run("ip", "netns", "del", m.group(1), check_rc=False)
+        note(f"removed {m.group(1)}, left by a run that died")
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "loadgen":
         loadgen(sys.argv[2], int(sys.argv[3]))
@@ -595,6 +610,7 @@ def main():
         print("1..0 # SKIP needs root and network namespaces (ip netns)")
         return 77
     run("ip", "netns", "del", "sfprobe%d" % os.getpid())
+    sweep()
     if not shutil.which(kind):
         print(f"not ok - {kind} is not installed (scripts/install-deps.sh)")
         return 1
