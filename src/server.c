@@ -9,6 +9,7 @@
 #include <pwd.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +236,31 @@ static int web_server_addrs(struct allowlist *l)
 	return 0;
 }
 
+/* A list that no listening socket is checked against is a mistake worth a
+ * line: "allow_from" on a unix socket, "allow_peers" on TCP. */
+static void allow_unused(const struct allowlist *l, const int *fds, size_t nfds)
+{
+	bool tcp = false, local = false;
+
+	for (size_t i = 0; i < nfds; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+
+		if (getsockname(fds[i], (struct sockaddr *)&ss, &len) < 0)
+			continue;
+		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+			tcp = true;
+		else
+			local = true;
+	}
+	if (nfds && !tcp && l->from_set && allow_what && strncmp(allow_what, "allow_from", 10) == 0)
+		log_warning("\"allow_from\": no listening socket is TCP, so it lets in anyone the "
+			    "socket's file mode does; use \"allow_peers\" for a unix socket");
+	if (nfds && !local && l->peers_set)
+		log_warning("\"allow_peers\": no listening socket is a unix socket, so it checks "
+			    "no one; use \"allow_from\" for TCP");
+}
+
 /* The instance config (if any), then the command line over it. */
 static int configure(struct options *o, struct config *cfg)
 {
@@ -353,6 +379,8 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 		r = activation_adopt(&o.act, &fds, &nfds);
 	if (r == 0) /* epoll: no select() ceiling; the workers inherit it */
 		nofile_raise(cfg.workers, cfg.limits.max_conns, nfds);
+	if (r == 0 && !getenv("SFCGI_RELOADING"))
+		allow_unused(&cfg.allow, fds, nfds);
 	if (r == 0 && cfg.workers > 0)
 		r = supervise(&o, &cfg, fds, nfds, argv, &slot);
 	if (r == 0 && !(s = calloc(1, sizeof *s)))
