@@ -552,6 +552,11 @@ static int set_listen(struct json *p, int v, const struct field *f)
 	return config_set_listen(p, v); /* config_listen.c */
 }
 
+static int set_allow(struct json *p, int v, const struct field *f)
+{
+	return config_set_allow(p, v, f->off == 0); /* config_allow.c */
+}
+
 #define AT(member) offsetof(struct config, member)
 static const struct field fields[] = {
 	{ "kind", set_kind, 0, 0 },
@@ -569,6 +574,8 @@ static const struct field fields[] = {
 	{ "spill_dir", set_spill_dir, 0, 0 },
 	{ "sandbox", set_sandbox, 0, 0 },
 	{ "drain_signal", set_drain_signal, 0, 0 },
+	{ "allow_from", set_allow, 0, 0 },
+	{ "allow_peers", set_allow, 1, 0 },
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -617,6 +624,16 @@ static int kind_checks(struct json *p, bool own)
 	if (k > 0)
 		return json_fail(p, json_t_start(p, k), "\"spill_dir\": sfcgi does not see a "
 				 "foreign program's request bodies: remove it (PHP: upload_tmp_dir)");
+	for (int from = 0; foreign && from < 2; from++)
+		if ((k = top_key(p, from ? "allow_from" : "allow_peers")) > 0)
+			return json_fail(p, json_t_start(p, k), "\"%s\": a foreign program "
+					 "accepts its connections itself, so sfcgi cannot check "
+					 "them: %s", from ? "allow_from" : "allow_peers",
+					 from ? "use IPAddressAllow= on the socket unit (or "
+						"FCGI_WEB_SERVER_ADDRS in \"environment\": php-cgi "
+						"and libfcgi honour it)"
+					      : "let the socket file's mode and group decide "
+						"(SocketGroup=, or \"listen\": {\"group\": ...})");
 	k = foreign ? top_key(p, "limits") : -1;
 	if (k > 0)
 		return json_fail(p, json_t_start(p, k), "\"limits\": sfcgi does not see a foreign "
@@ -746,6 +763,7 @@ void config_free(struct config *c)
 	free(c->listen_group);
 	free(c->fdname);
 	free(c->spill_dir);
+	allow_free(&c->allow);
 	sandbox_free(&c->sandbox);
 	config_defaults(c);
 }

@@ -36,6 +36,7 @@ struct local {
 
 struct sup {
 	struct supervisor_opts *o;
+	struct gate gate;        /* the allow-list at the 503 answer's accept */
 	struct scoreboard *sb;
 	int sbfd;
 	int sigfd;

@@ -79,6 +79,11 @@ bool supervisor_other_idle(const struct slot *self, bool empty)
 	return false;
 }
 
+uint64_t *supervisor_refused_allow(void)
+{
+	return worker_board ? &worker_board->refused_allow : NULL;
+}
+
 /* In the child: back to a plain process that serves. */
 static void become_worker(struct sup *s, struct slot *sl)
 {
