@@ -45,116 +45,14 @@
 #include "profile.h"
 #include "scoreboard.h"
 #include "seccomp_dl.h" /* after <seccomp.h>: its calls, loaded on first use */
+#include "syscall_text.h"
 
 /* libseccomp's SCMP_A0..A5 macros leave datum_b to zero-initialisation;
  * clang's -Wextra calls that a missing initializer. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-/* The names, packed (about 4 KiB, not 512 x 24 bytes of bss), in one-process
- * mode without the build's table (filter_embedded.h): name_at[nr] is an
- * offset into name_pool, 0 for none. */
-static char *name_pool;
-static uint16_t *name_at;
 static struct slot *sigsys_slot;
 static uint32_t sigsys_allowed; /* groups granted: a hint never names them */
-
-/* Appends s to buf (async-signal-safe); returns the new length. */
-static size_t cat(char *buf, size_t off, size_t len, const char *s)
-{
-	while (*s && off + 1 < len)
-		buf[off++] = *s++;
-	buf[off] = 0;
-	return off;
-}
-
-/* Appends the decimal nr (async-signal-safe). */
-static size_t cat_num(char *buf, size_t off, size_t len, long nr)
-{
-	char num[24];
-	int i = (int)sizeof num - 1;
-	bool neg = nr < 0;
-
-	num[i] = 0;
-	if (neg)
-		nr = -nr;
-	do
-		num[--i] = (char)('0' + nr % 10);
-	while ((nr /= 10) > 0 && i > 1);
-	if (neg)
-		num[--i] = '-';
-	return cat(buf, off, len, num + i);
-}
-
-/*
- * "\"sandbox\": {\"allow\": [\"file-read\"]}" or "... {\"syscalls\":
- * [\"ptrace\"]}": a call in two groups (openat, clone) names both, never
- * one granted already; then the profile that lists it, and whether it is
- * allowed with other arguments (async-signal-safe).
- */
-static size_t key_text(const char *name, const uint64_t *args, uint32_t allowed, char *buf,
-		       size_t off, size_t len)
-{
-	struct policy_key k = args ? policy_key_choose(name, args, allowed)
-				   : policy_key_for(name, allowed);
-	bool found = false;
-
-	off = cat(buf, off, len, "\"sandbox\": {");
-	switch (k.kind) {
-	case KEY_DEFAULT:
-		off = cat(buf, off, len, "\"seccomp\": \"default\"");
-		break;
-	case KEY_GROUPS:
-		for (uint32_t bit = 1; bit && bit <= k.groups; bit <<= 1) {
-			if (!(k.groups & bit))
-				continue;
-			off = cat(buf, off, len, found ? "} or {\"allow\": [\"" : "\"allow\": [\"");
-			off = cat(buf, off, len, sandbox_group_name(bit));
-			off = cat(buf, off, len, "\"]");
-			found = true;
-		}
-		break;
-	case KEY_SYSCALL:
-		off = cat(buf, off, len, "\"syscalls\": [\"");
-		off = cat(buf, off, len, name);
-		off = cat(buf, off, len, "\"]");
-		break;
-	}
-	off = cat(buf, off, len, "}");
-	/* not a profile that allows it with certain arguments only (socket: unix) */
-	for (unsigned p = 0; p < runtime_profile_count; p++)
-		if (runtime_profile_lists_any(&runtime_profiles[p], name)) {
-			off = cat(buf, off, len, " (the \"");
-			off = cat(buf, off, len, runtime_profiles[p].name);
-			off = cat(buf, off, len, "\" profile allows it)");
-			break;
-		}
-	if (k.args_only)
-		off = cat(buf, off, len, " (allowed already with certain arguments only; this "
-					 "one was not among them)");
-	return off;
-}
-
-static size_t explain(int nr, const char *name, const uint64_t *args, uint32_t allowed, char *buf,
-		      size_t len)
-{
-	size_t off = cat(buf, 0, len, "forbidden system call ");
-
-	off = cat(buf, off, len, name);
-	off = cat(buf, off, len, " (");
-	off = cat_num(buf, off, len, nr);
-	off = cat(buf, off, len, "); to allow it: ");
-	return key_text(name, args, allowed, buf, off, len);
-}
-
-void sandbox_key_text(int nr, const uint64_t *args, uint32_t allowed, char *buf, size_t len)
-{
-	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-
-	if (len)
-		buf[0] = 0;
-	key_text(name ? name : "unknown", args, allowed, buf, 0, len);
-	free(name);
-}
 
 int sandbox_notif_receive(int fd, struct sandbox_notif *ret)
 {
@@ -180,45 +78,6 @@ int sandbox_notif_continue(int fd, uint64_t id)
 	return ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 ? -errno : 0;
 }
 
-const char *filter_builtin_name(int nr)
-{
-	if (!&filter_embedded_count || nr < 0 || nr >= MAX_NR || !filter_embedded_name_at[nr])
-		return NULL;
-	return filter_embedded_name_pool + filter_embedded_name_at[nr];
-}
-
-char *sandbox_syscall_name(int nr)
-{
-	/* the build's table: a supervisor naming its worker's call loads nothing */
-	if (&filter_embedded_count && nr >= 0 && nr < MAX_NR) {
-		const char *n = filter_builtin_name(nr);
-
-		return n ? strdup(n) : NULL;
-	}
-	return seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-}
-
-void sandbox_explain(int nr, const uint64_t *args, uint32_t allowed, char *buf, size_t len)
-{
-	char *name = sandbox_syscall_name(nr);
-
-	explain(nr, name ? name : "unknown", args, allowed, buf, len);
-	free(name);
-}
-
-/* The name of call nr for the SIGSYS handler: "unknown" if none. */
-static const char *name_of(int nr)
-{
-	if (nr < 0 || nr >= MAX_NR)
-		return "unknown";
-	if (&filter_embedded_count) { /* the names come with the programs: read-only, shared */
-		const char *n = filter_builtin_name(nr);
-
-		return n ? n : "unknown";
-	}
-	return name_at && name_at[nr] ? name_pool + name_at[nr] : "unknown";
-}
-
 static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 {
 	int nr = si->si_syscall;
@@ -233,11 +92,11 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 		if (SB_LOAD(sigsys_slot->pid) == (int32_t)getpid())
 			SB_STORE(sigsys_slot->sigsys, nr + 1);
 	} else {
-		char line[320];
-		size_t n = cat(line, 0, sizeof line, "<3>sandbox: ");
+		char line[320] = "<3>sandbox: ";
+		size_t n = strlen(line);
 
-		n = explain(nr, name_of(nr), NULL, sigsys_allowed,
-			    line + n, sizeof line - n - 1) + n;
+		n = syscall_explain(nr, syscall_sigsys_name(nr), NULL, sigsys_allowed,
+				    line + n, sizeof line - n - 1) + n;
 		line[n++] = '\n';
 		if (write(STDERR_FILENO, line, n) < 0) {
 			/* dying anyway */
@@ -245,57 +104,6 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 	}
 	/* SA_RESETHAND made SIGSYS fatal again: die of it, for all to see. */
 	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGSYS);
-}
-
-/* The names, packed (see name_pool), for a build without the table. */
-static void pool_names(void)
-{
-	size_t used = 1, cap = 4096; /* offset 0: no name */
-	char *pool = malloc(cap);
-	uint16_t *at = calloc(MAX_NR, sizeof *at);
-
-	for (int nr = 0; pool && at && nr < MAX_NR; nr++) {
-		char *n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-		size_t len = n ? strlen(n) + 1 : 0;
-
-		if (len && used + len > cap && used + len <= UINT16_MAX) {
-			char *p = realloc(pool, cap *= 2);
-
-			if (!p) {
-				free(n);
-				break;
-			}
-			pool = p;
-		}
-		if (len && used + len <= cap) {
-			memcpy(pool + used, n, len);
-			at[nr] = (uint16_t)used;
-			used += len;
-		}
-		free(n);
-	}
-	name_pool = pool;
-	name_at = pool ? at : NULL; /* no pool: every call is "unknown" */
-	if (!pool)
-		free(at);
-}
-
-void filter_syscall_names(char (*buf)[24])
-{
-	for (int nr = 0; nr < MAX_NR; nr++) {
-		char *n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-
-		buf[nr][0] = 0;
-		if (n)
-			snprintf(buf[nr], sizeof buf[nr], "%s", n);
-		free(n);
-	}
-}
-
-static void fill_names(void)
-{
-	if (!&filter_embedded_count)
-		pool_names();
 }
 
 static int add(scmp_filter_ctx ctx, const struct policy_entry *e, bool any_open)
@@ -695,7 +503,7 @@ int filter_worker(const struct sandbox_config *c, struct slot *slot)
 		return 0;
 	if (c->action == ACTION_KILL) {
 		if (!slot)
-			fill_names(); /* under a supervisor, it names the call */
+			syscall_names_prepare(); /* under a supervisor, it names the call */
 		sigsys_slot = slot;
 		sigsys_allowed = c->allow;
 		sigemptyset(&sa.sa_mask);
@@ -799,12 +607,4 @@ int sandbox_supervisor(void)
 	}
 	setenv("SFCGI_SUPERVISOR_FILTERED", pid, 1);
 	return 0;
-}
-
-/* libseccomp knows the calls of every architecture: those this one lacks
- * (socketcall, ipc on x86_64) resolve to negative pseudo-numbers, which a
- * rule accepts and ignores. */
-int sandbox_syscall_known(const char *name)
-{
-	return seccomp_syscall_resolve_name(name) < 0 ? -EINVAL : 0;
 }
