@@ -104,9 +104,19 @@ EOF
 	labels+=("chain, before" "alone, before")
 	cmds+=("$SFCGI_BEFORE/src/sfcgi run --config $dir/cold-before.json" "$SFCGI_BEFORE/examples/hello")
 fi
+# As under a unit with User=: systemd-socket-activate and the program run as
+# nobody (a root instance without "user" also drops the capability bounding
+# set, about 50 us, and is warned about). Client and server pinned to CPU 1,
+# as bench/run.sh pins; SCHED_FIFO where allowed, so that other load on this
+# 2-core machine does not preempt one side or the other.
+chmod 755 "$dir"
+chmod 644 "$dir"/cold*.json
+pin=(taskset -c 1)
+chrt -f 50 true 2>/dev/null && pin+=(chrt -f 50)
 echo "Median of 30 cold starts per cell (ms). Chain: sfcgi run --config, a supervisor, one"
 echo "worker, the default sandbox; alone: examples/hello in one process, sandboxed; libfcgi:"
-echo "bench/libfcgi_hello adopting fd 3 itself. $ROUNDS rounds, the commands one after the other."
+echo "bench/libfcgi_hello adopting fd 3 itself. All run as nobody, client and server on CPU 1"
+echo "(${pin[*]}). $ROUNDS rounds, the commands one after the other."
 echo
 printf '| round |'
 printf ' %s |' "${labels[@]}"
@@ -119,7 +129,7 @@ for r in $(seq "$ROUNDS"); do
 	printf '| %d |' "$r"
 	for i in "${!cmds[@]}"; do
 		# shellcheck disable=SC2086 # the command and its arguments
-		m=$(python3 "$SRC/bench/coldstart.py" 30 -- ${cmds[$i]} |
+		m=$("${pin[@]}" python3 "$SRC/bench/coldstart.py" 30 --user nobody -- ${cmds[$i]} |
 			sed -n 's/.*median=\([0-9.]*\).*/\1/p')
 		cold[$i]="${cold[$i]:-} $m"
 		printf ' %s |' "$m"
