@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <grp.h>
@@ -653,11 +654,15 @@ static int kind_checks(struct json *p, bool own)
 
 void config_defaults(struct config *c)
 {
-	/* glibc reads /sys for it each time; a load calls this twice */
+	/* The CPUs this process may run on (CPUAffinity=, taskset), as nginx's
+	 * worker_processes auto and Go's GOMAXPROCS count them: one system
+	 * call, where sysconf() opens and parses a file in /sys each time. */
 	static long cpus;
+	cpu_set_t set;
 
 	if (!cpus)
-		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+								: sysconf(_SC_NPROCESSORS_ONLN);
 
 	memset(c, 0, sizeof *c);
 	c->kind = CONFIG_NATIVE;
