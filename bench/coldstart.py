@@ -4,10 +4,17 @@
 systemd-socket-activate listens, and on the first connection executes the
 command, as systemd does for a .socket unit; the time is from connect() to
 FCGI_END_REQUEST of the first request. Repeated RUNS times; median and p90.
-Usage: coldstart.py RUNS -- COMMAND [ARG]...   (the socket is passed as fd 3,
-LISTEN_FDS=1, FileDescriptorName=fastcgi)
+Usage: coldstart.py RUNS [--user USER] -- COMMAND [ARG]...   (the socket is
+passed as fd 3, LISTEN_FDS=1, FileDescriptorName=fastcgi)
+
+--user: systemd-socket-activate and so the command run as USER (setpriv,
+before the socket exists, so outside the time measured), as a service with
+User= does; without it, as root.
 """
+import grp
 import os
+import pwd
+import shutil
 import signal
 import socket
 import struct
@@ -51,13 +58,20 @@ def first_response(path):
 
 def main():
     runs = int(sys.argv[1])
+    opts = sys.argv[2:sys.argv.index("--")]
     cmd = sys.argv[sys.argv.index("--") + 1:]
+    user = opts[opts.index("--user") + 1] if "--user" in opts else None
     times = []
     for _ in range(runs):
         d = tempfile.mkdtemp(prefix="sfcgi-cold-")
         path = os.path.join(d, "s.sock")
-        p = subprocess.Popen(["systemd-socket-activate", "-l", path, "--fdname=fastcgi"] + cmd,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
+        pre = []
+        if user:
+            shutil.chown(d, user)
+            pre = ["setpriv", "--reuid=" + user, "--regid=" + grp.getgrgid(
+                pwd.getpwnam(user).pw_gid).gr_name, "--clear-groups"]
+        p = subprocess.Popen(pre + ["systemd-socket-activate", "-l", path, "--fdname=fastcgi"]
+                             + cmd, stderr=subprocess.DEVNULL, start_new_session=True)
         while not os.path.exists(path):
             time.sleep(0.005)
         time.sleep(0.05)  # listening, nothing started yet

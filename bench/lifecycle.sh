@@ -8,7 +8,8 @@
 #     worker filter adds to a system call (bench/syscall_cost);
 #  2. cold start: first connection to first response through socket
 #     activation (bench/coldstart.py), for sfcgi run + hello (supervisor and
-#     one worker), hello alone, and libfcgi's hello;
+#     one worker), hello alone, and libfcgi's hello, ROUNDS rounds of 30
+#     cold starts each, the commands one after the other in each round;
 #  3. memory: Pss and USS of the supervisor and of idle workers after
 #     serving (an instance with 1 worker, one with 2), of the app in one
 #     process, and of libfcgi's hello (from /proc/PID/smaps_rollup), each
@@ -19,7 +20,8 @@
 # Default 3 rounds of 5 s, SECTIONS "sandbox cold memory" (any of them).
 # SFCGI_BUILD=DIR: the release tree measured (default build-release of this
 # source); SFCGI_BEFORE=DIR: another release tree (e.g. of the previous
-# commit) measured in the same memory rounds, interleaved: a before/after.
+# commit) measured in the same rounds, interleaved (cold start and memory):
+# a before/after on equal terms.
 set -euo pipefail
 ROUNDS=${1:-3}
 SECS=${2:-5}
@@ -91,14 +93,63 @@ echo
 cat >"$dir/cold.json" <<EOF
 { "program": "$HELLO", "workers": 1 }
 EOF
-echo '```'
-printf 'sfcgi run + hello (supervisor, 1 worker, sandbox): '
-python3 "$SRC/bench/coldstart.py" 30 -- "$TOOL" run --config "$dir/cold.json"
-printf 'hello alone (one process, sandbox):                '
-python3 "$SRC/bench/coldstart.py" 30 -- "$HELLO"
-printf 'libfcgi hello (adopts fd 3 itself):                '
-python3 "$SRC/bench/coldstart.py" 30 -- "$LIBFCGI" --fd 3
-echo '```'
+# SFCGI_BEFORE: that build's chain and hello alone too, in the same rounds.
+labels=("sfcgi run chain" "hello alone" "libfcgi hello")
+cmds=("$TOOL run --config $dir/cold.json" "$HELLO" "$LIBFCGI --fd 3")
+if [ -n "${SFCGI_BEFORE:-}" ]; then
+	ninja -C "$SFCGI_BEFORE" >/dev/null
+	cat >"$dir/cold-before.json" <<EOF
+{ "program": "$SFCGI_BEFORE/examples/hello", "workers": 1 }
+EOF
+	labels+=("chain, before" "alone, before")
+	cmds+=("$SFCGI_BEFORE/src/sfcgi run --config $dir/cold-before.json" "$SFCGI_BEFORE/examples/hello")
+fi
+# As under a unit with User=: systemd-socket-activate and the program run as
+# nobody (a root instance without "user" also drops the capability bounding
+# set, about 50 us, and is warned about). Client and server pinned to CPU 1,
+# as bench/run.sh pins; SCHED_FIFO where allowed, so that other load on this
+# 2-core machine does not preempt one side or the other.
+chmod 755 "$dir"
+chmod 644 "$dir"/cold*.json
+pin=(taskset -c 1)
+chrt -f 50 true 2>/dev/null && pin+=(chrt -f 50)
+echo "Median of 30 cold starts per cell (ms). Chain: sfcgi run --config, a supervisor, one"
+echo "worker, the default sandbox; alone: examples/hello in one process, sandboxed; libfcgi:"
+echo "bench/libfcgi_hello adopting fd 3 itself. All run as nobody, client and server on CPU 1"
+echo "(${pin[*]}). $ROUNDS rounds, the commands one after the other."
+echo
+printf '| round |'
+printf ' %s |' "${labels[@]}"
+echo
+printf '|---|'
+printf -- '---|%.0s' "${labels[@]}"
+echo
+declare -A cold
+for r in $(seq "$ROUNDS"); do
+	printf '| %d |' "$r"
+	for i in "${!cmds[@]}"; do
+		# shellcheck disable=SC2086 # the command and its arguments
+		m=$("${pin[@]}" python3 "$SRC/bench/coldstart.py" 30 --user nobody -- ${cmds[$i]} |
+			sed -n 's/.*median=\([0-9.]*\).*/\1/p')
+		cold[$i]="${cold[$i]:-} $m"
+		printf ' %s |' "$m"
+	done
+	echo
+done
+declare -A coldmed
+printf '| median |'
+for i in "${!cmds[@]}"; do
+	# shellcheck disable=SC2086 # a list of numbers
+	coldmed[$i]=$(med ${cold[$i]})
+	printf ' %s |' "${coldmed[$i]}"
+done
+echo
+echo
+for i in "${!cmds[@]}"; do
+	[ "$i" = 2 ] && continue
+	awk -v l="${labels[$i]}" -v a="${coldmed[$i]}" -v b="${coldmed[2]}" \
+		'BEGIN { printf "- %s / libfcgi hello: %.2fx\n", l, a / b }'
+done
 echo
 fi
 

@@ -15,7 +15,9 @@ PACKAGES=(
 	nginx-light curl python3 iproute2 procps
 	# systemd-socket-activate, systemd-nspawn; spawn-fcgi (fd 0 activation)
 	systemd-container spawn-fcgi
-	# tests/pressure/evict.py: HAProxy 2.6 fcgi-app in front of an instance
+	# tests/pressure/evict.py: HAProxy 2.6 fcgi-app in front of an instance;
+	# tests/scaleout: HAProxy and nginx-light balancing hosts made with
+	# iproute2's ip netns (above)
 	haproxy
 	# real-systemd tests: load through nginx, per-user socket ACL; wrk also for
 	# tests/pressure/slowpeer.py

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <grp.h>
@@ -552,6 +553,11 @@ static int set_listen(struct json *p, int v, const struct field *f)
 	return config_set_listen(p, v); /* config_listen.c */
 }
 
+static int set_allow(struct json *p, int v, const struct field *f)
+{
+	return config_set_allow(p, v, f->off == 0); /* config_allow.c */
+}
+
 static int set_status(struct json *p, int v, const struct field *f)
 {
 	(void)f;
@@ -575,6 +581,8 @@ static const struct field fields[] = {
 	{ "spill_dir", set_spill_dir, 0, 0 },
 	{ "sandbox", set_sandbox, 0, 0 },
 	{ "drain_signal", set_drain_signal, 0, 0 },
+	{ "allow_from", set_allow, 0, 0 },
+	{ "allow_peers", set_allow, 1, 0 },
 	{ "status", set_status, 0, 0 },
 	{ "slow_request", set_seconds, AT(slow_request_ms), 0 },
 };
@@ -625,6 +633,16 @@ static int kind_checks(struct json *p, bool own)
 	if (k > 0)
 		return json_fail(p, json_t_start(p, k), "\"spill_dir\": sfcgi does not see a "
 				 "foreign program's request bodies: remove it (PHP: upload_tmp_dir)");
+	for (int from = 0; foreign && from < 2; from++)
+		if ((k = top_key(p, from ? "allow_from" : "allow_peers")) > 0)
+			return json_fail(p, json_t_start(p, k), "\"%s\": a foreign program "
+					 "accepts its connections itself, so sfcgi cannot check "
+					 "them: %s", from ? "allow_from" : "allow_peers",
+					 from ? "use IPAddressAllow= on the socket unit (or "
+						"FCGI_WEB_SERVER_ADDRS in \"environment\": php-cgi "
+						"and libfcgi honour it)"
+					      : "let the socket file's mode and group decide "
+						"(SocketGroup=, or \"listen\": {\"group\": ...})");
 	k = foreign ? top_key(p, "limits") : -1;
 	if (k > 0)
 		return json_fail(p, json_t_start(p, k), "\"limits\": sfcgi does not see a foreign "
@@ -644,7 +662,15 @@ static int kind_checks(struct json *p, bool own)
 
 void config_defaults(struct config *c)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	/* The CPUs this process may run on (CPUAffinity=, taskset), as nginx's
+	 * worker_processes auto and Go's GOMAXPROCS count them: one system
+	 * call, where sysconf() opens and parses a file in /sys each time. */
+	static long cpus;
+	cpu_set_t set;
+
+	if (!cpus)
+		cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+								: sysconf(_SC_NPROCESSORS_ONLN);
 
 	memset(c, 0, sizeof *c);
 	c->kind = CONFIG_NATIVE;
@@ -751,6 +777,7 @@ void config_free(struct config *c)
 	free(c->fdname);
 	free(c->status);
 	free(c->spill_dir);
+	allow_free(&c->allow);
 	sandbox_free(&c->sandbox);
 	config_defaults(c);
 }

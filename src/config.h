@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "allow.h"
 #include "sandbox.h"
 #include "settings.h"
 
@@ -52,6 +53,7 @@ struct config {
 	char *spill_dir;         /* "spill_dir": held bodies past request_memory, or NULL:
 				  * $CACHE_DIRECTORY, $TMPDIR, /tmp (spill.c) */
 	struct sandbox_config sandbox; /* "sandbox": {...} or false */
+	struct allowlist allow;  /* "allow_from", "allow_peers" (config_allow.c) */
 };
 
 struct config_error {
@@ -100,6 +102,9 @@ struct json;
 int config_set_listen(struct json *p, int v);
 /* and "status", a string as "listen" takes */
 int config_set_status(struct json *p, int v);
+
+/* config_allow.c: "allow_from" (from) or "allow_peers", token v. */
+int config_set_allow(struct json *p, int v, bool from);
 
 /* The effective configuration, defaults filled in, as JSON. */
 void config_print(const struct config *c, FILE *f);

@@ -145,6 +145,30 @@ static void print_listen(const struct config *c, FILE *f)
 	fputc('}', f);
 }
 
+/* "allow_from", "allow_peers" as checked: networks in canonical form, peers
+ * as the ids their names had when the file was read. */
+static void print_allow(const struct allowlist *l, FILE *f)
+{
+	char text[ALLOW_TEXT];
+
+	if (l->from_set) {
+		print_key(f, "allow_from", NULL);
+		for (size_t i = 0; i < l->nnets; i++) {
+			allow_net_text(&l->nets[i], text, sizeof text);
+			fprintf(f, "%s\"%s\"", i ? ", " : "[", text);
+		}
+		fputc(']', f);
+	}
+	if (l->peers_set) {
+		print_key(f, "allow_peers", NULL);
+		for (size_t i = 0; i < l->npeers; i++) {
+			allow_peer_text(&l->peers[i], text, sizeof text);
+			fprintf(f, "%s\"%s\"", i ? ", " : "[", text);
+		}
+		fputc(']', f);
+	}
+}
+
 void config_print(const struct config *c, FILE *f)
 {
 	static const char *const timeouts[] = { "idle_timeout", "request_timeout",
@@ -165,6 +189,7 @@ void config_print(const struct config *c, FILE *f)
 	print_listen(c, f);
 	if (c->fdname)
 		print_key(f, "fdname", c->fdname);
+	print_allow(&c->allow, f);
 	if (c->kind != CONFIG_FOREIGN) { /* refused there: see kind_checks() */
 		print_key(f, "limits", NULL);
 		fputc('{', f);

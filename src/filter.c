@@ -39,121 +39,20 @@
 #include <unistd.h>
 
 #include "fdpass.h"
+#include "filter_embedded.h"
 #include "log.h"
 #include "policy.h"
 #include "profile.h"
 #include "scoreboard.h"
+#include "seccomp_dl.h" /* after <seccomp.h>: its calls, loaded on first use */
+#include "syscall_text.h"
 
 /* libseccomp's SCMP_A0..A5 macros leave datum_b to zero-initialisation;
  * clang's -Wextra calls that a missing initializer. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-#define MAX_NR 512
-
-/* The names, packed (about 4 KiB, not 512 x 24 bytes of bss), in one-process
- * mode only: name_at[nr] is an offset into name_pool, 0 for none. */
-static char *name_pool;
-static uint16_t *name_at;
 static struct slot *sigsys_slot;
 static uint32_t sigsys_allowed; /* groups granted: a hint never names them */
-
-/* Appends s to buf (async-signal-safe); returns the new length. */
-static size_t cat(char *buf, size_t off, size_t len, const char *s)
-{
-	while (*s && off + 1 < len)
-		buf[off++] = *s++;
-	buf[off] = 0;
-	return off;
-}
-
-/* Appends the decimal nr (async-signal-safe). */
-static size_t cat_num(char *buf, size_t off, size_t len, long nr)
-{
-	char num[24];
-	int i = (int)sizeof num - 1;
-	bool neg = nr < 0;
-
-	num[i] = 0;
-	if (neg)
-		nr = -nr;
-	do
-		num[--i] = (char)('0' + nr % 10);
-	while ((nr /= 10) > 0 && i > 1);
-	if (neg)
-		num[--i] = '-';
-	return cat(buf, off, len, num + i);
-}
-
-/*
- * "\"sandbox\": {\"allow\": [\"file-read\"]}" or "... {\"syscalls\":
- * [\"ptrace\"]}": a call in two groups (openat, clone) names both, never
- * one granted already; then the profile that lists it, and whether it is
- * allowed with other arguments (async-signal-safe).
- */
-static size_t key_text(const char *name, const uint64_t *args, uint32_t allowed, char *buf,
-		       size_t off, size_t len)
-{
-	struct policy_key k = args ? policy_key_choose(name, args, allowed)
-				   : policy_key_for(name, allowed);
-	bool found = false;
-
-	off = cat(buf, off, len, "\"sandbox\": {");
-	switch (k.kind) {
-	case KEY_DEFAULT:
-		off = cat(buf, off, len, "\"seccomp\": \"default\"");
-		break;
-	case KEY_GROUPS:
-		for (uint32_t bit = 1; bit && bit <= k.groups; bit <<= 1) {
-			if (!(k.groups & bit))
-				continue;
-			off = cat(buf, off, len, found ? "} or {\"allow\": [\"" : "\"allow\": [\"");
-			off = cat(buf, off, len, sandbox_group_name(bit));
-			off = cat(buf, off, len, "\"]");
-			found = true;
-		}
-		break;
-	case KEY_SYSCALL:
-		off = cat(buf, off, len, "\"syscalls\": [\"");
-		off = cat(buf, off, len, name);
-		off = cat(buf, off, len, "\"]");
-		break;
-	}
-	off = cat(buf, off, len, "}");
-	/* not a profile that allows it with certain arguments only (socket: unix) */
-	for (unsigned p = 0; p < runtime_profile_count; p++)
-		if (runtime_profile_lists_any(&runtime_profiles[p], name)) {
-			off = cat(buf, off, len, " (the \"");
-			off = cat(buf, off, len, runtime_profiles[p].name);
-			off = cat(buf, off, len, "\" profile allows it)");
-			break;
-		}
-	if (k.args_only)
-		off = cat(buf, off, len, " (allowed already with certain arguments only; this "
-					 "one was not among them)");
-	return off;
-}
-
-static size_t explain(int nr, const char *name, const uint64_t *args, uint32_t allowed, char *buf,
-		      size_t len)
-{
-	size_t off = cat(buf, 0, len, "forbidden system call ");
-
-	off = cat(buf, off, len, name);
-	off = cat(buf, off, len, " (");
-	off = cat_num(buf, off, len, nr);
-	off = cat(buf, off, len, "); to allow it: ");
-	return key_text(name, args, allowed, buf, off, len);
-}
-
-void sandbox_key_text(int nr, const uint64_t *args, uint32_t allowed, char *buf, size_t len)
-{
-	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-
-	if (len)
-		buf[0] = 0;
-	key_text(name ? name : "unknown", args, allowed, buf, 0, len);
-	free(name);
-}
 
 int sandbox_notif_receive(int fd, struct sandbox_notif *ret)
 {
@@ -179,19 +78,6 @@ int sandbox_notif_continue(int fd, uint64_t id)
 	return ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 ? -errno : 0;
 }
 
-char *sandbox_syscall_name(int nr)
-{
-	return seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-}
-
-void sandbox_explain(int nr, const uint64_t *args, uint32_t allowed, char *buf, size_t len)
-{
-	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-
-	explain(nr, name ? name : "unknown", args, allowed, buf, len);
-	free(name);
-}
-
 static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 {
 	int nr = si->si_syscall;
@@ -206,12 +92,11 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 		if (SB_LOAD(sigsys_slot->pid) == (int32_t)getpid())
 			SB_STORE(sigsys_slot->sigsys, nr + 1);
 	} else {
-		char line[320];
-		size_t n = cat(line, 0, sizeof line, "<3>sandbox: ");
-		bool named = name_at && nr >= 0 && nr < MAX_NR && name_at[nr];
+		char line[320] = "<3>sandbox: ";
+		size_t n = strlen(line);
 
-		n = explain(nr, named ? name_pool + name_at[nr] : "unknown", NULL, sigsys_allowed,
-			    line + n, sizeof line - n - 1) + n;
+		n = syscall_explain(nr, syscall_sigsys_name(nr), NULL, sigsys_allowed,
+				    line + n, sizeof line - n - 1) + n;
 		line[n++] = '\n';
 		if (write(STDERR_FILENO, line, n) < 0) {
 			/* dying anyway */
@@ -219,38 +104,6 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 	}
 	/* SA_RESETHAND made SIGSYS fatal again: die of it, for all to see. */
 	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGSYS);
-}
-
-static void fill_names(void)
-{
-	size_t used = 1, cap = 4096; /* offset 0: no name */
-	char *pool = malloc(cap);
-	uint16_t *at = calloc(MAX_NR, sizeof *at);
-
-	for (int nr = 0; pool && at && nr < MAX_NR; nr++) {
-		char *n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-		size_t len = n ? strlen(n) + 1 : 0;
-
-		if (len && used + len > cap && used + len <= UINT16_MAX) {
-			char *p = realloc(pool, cap *= 2);
-
-			if (!p) {
-				free(n);
-				break;
-			}
-			pool = p;
-		}
-		if (len && used + len <= cap) {
-			memcpy(pool + used, n, len);
-			at[nr] = (uint16_t)used;
-			used += len;
-		}
-		free(n);
-	}
-	name_pool = pool;
-	name_at = pool ? at : NULL; /* no pool: every call is "unknown" */
-	if (!pool)
-		free(at);
 }
 
 static int add(scmp_filter_ctx ctx, const struct policy_entry *e, bool any_open)
@@ -509,35 +362,91 @@ static bool notif_possible(const struct sandbox_config *c)
 	return false;
 }
 
-int filter_prepare(const struct sandbox_config *c)
+/* libseccomp's program for ctx, through a memfd (its only export). */
+static int export(scmp_filter_ctx ctx, struct sock_fprog *out)
 {
-	scmp_filter_ctx ctx;
 	struct stat st;
-	int r, fd;
+	int r, fd = memfd_create("sfcgi-bpf", MFD_CLOEXEC);
 
-	if (!c->enabled || c->profile == PROFILE_OFF)
-		return 0;
-	if (!(ctx = compile(c, true, &r)))
-		return r;
-	fd = memfd_create("sfcgi-bpf", MFD_CLOEXEC);
+	*out = (struct sock_fprog){ 0 };
 	if (fd < 0) {
 		r = -errno;
 	} else if ((r = seccomp_export_bpf(ctx, fd)) == 0) {
 		if (fstat(fd, &st) < 0)
 			r = -errno;
-		else if (st.st_size <= 0 || st.st_size % sizeof *prepared.filter ||
-			 st.st_size / sizeof *prepared.filter > BPF_MAXINSNS)
+		else if (st.st_size <= 0 || st.st_size % sizeof *out->filter ||
+			 st.st_size / sizeof *out->filter > BPF_MAXINSNS)
 			r = -E2BIG;
-		else if (!(prepared.filter = malloc((size_t)st.st_size)))
+		else if (!(out->filter = malloc((size_t)st.st_size)))
 			r = -ENOMEM;
-		else if (pread(fd, prepared.filter, (size_t)st.st_size, 0) != st.st_size)
+		else if (pread(fd, out->filter, (size_t)st.st_size, 0) != st.st_size)
 			r = -EIO;
 		else
-			prepared.len = (unsigned short)(st.st_size / sizeof *prepared.filter);
+			out->len = (unsigned short)(st.st_size / sizeof *out->filter);
 	}
 	if (fd >= 0)
 		close(fd);
+	if (r < 0) {
+		free(out->filter);
+		*out = (struct sock_fprog){ 0 };
+	}
+	return r;
+}
+
+int filter_compile_bpf(const struct sandbox_config *c, bool marks, struct sock_fprog *out)
+{
+	scmp_filter_ctx ctx;
+	int r;
+
+	*out = (struct sock_fprog){ 0 };
+	if (!(ctx = compile(c, marks, &r)))
+		return r;
+	r = export(ctx, out);
 	seccomp_release(ctx);
+	return r;
+}
+
+const struct filter_embedded *filter_embedded_for(enum filter_kind kind,
+						  const struct sandbox_config *c, bool marks)
+{
+	if (!&filter_embedded_count)
+		return NULL;
+	/* a worker's: nothing but the profile, action and marks decide it */
+	if (kind == FILTER_WORKER &&
+	    (c->allow || c->syscalls || c->runtime || (marks && c->notify)))
+		return NULL;
+	for (unsigned i = 0; i < filter_embedded_count; i++) {
+		const struct filter_embedded *e = &filter_embedded[i];
+
+		if (e->kind == kind && (kind == FILTER_SUPERVISOR ||
+					(e->profile == c->profile && e->action == c->action &&
+					 e->marks == marks)))
+			return e;
+	}
+	return NULL;
+}
+
+/* A copy of the built-in program for c, or libseccomp's. */
+static int program(const struct sandbox_config *c, bool marks, struct sock_fprog *out)
+{
+	const struct filter_embedded *e = filter_embedded_for(FILTER_WORKER, c, marks);
+
+	if (!e)
+		return filter_compile_bpf(c, marks, out);
+	if (!(out->filter = malloc(e->len * sizeof *e->insns)))
+		return -ENOMEM;
+	memcpy(out->filter, e->insns, e->len * sizeof *e->insns);
+	out->len = e->len;
+	return 0;
+}
+
+int filter_prepare(const struct sandbox_config *c)
+{
+	int r;
+
+	if (!c->enabled || c->profile == PROFILE_OFF)
+		return 0;
+	r = program(c, true, &prepared);
 	if (r == 0 && c->notify && notif_possible(c) &&
 	    make_notif(c->action == ACTION_LOG ? SECCOMP_RET_LOG : SECCOMP_RET_TRAP) < 0)
 		log_warning("sandbox: no default action to turn into a user notification in the "
@@ -586,6 +495,7 @@ int filter_worker(const struct sandbox_config *c, struct slot *slot)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigsys,
 				.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER };
+	const struct filter_embedded *e;
 	scmp_filter_ctx ctx;
 	int r = 0;
 
@@ -593,7 +503,7 @@ int filter_worker(const struct sandbox_config *c, struct slot *slot)
 		return 0;
 	if (c->action == ACTION_KILL) {
 		if (!slot)
-			fill_names(); /* under a supervisor, it names the call */
+			syscall_names_prepare(); /* under a supervisor, it names the call */
 		sigsys_slot = slot;
 		sigsys_allowed = c->allow;
 		sigemptyset(&sa.sa_mask);
@@ -614,6 +524,12 @@ int filter_worker(const struct sandbox_config *c, struct slot *slot)
 			r = -errno;
 			log_err("sandbox: loading the seccomp filter: %m");
 		}
+	} else if ((e = filter_embedded_for(FILTER_WORKER, c, false))) {
+		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+			  &(struct sock_fprog){ e->len, (struct sock_filter *)e->insns }) < 0) {
+			r = -errno;
+			log_err("sandbox: loading the seccomp filter: %m");
+		}
 	} else if ((ctx = compile(c, false, &r))) {
 		if ((r = seccomp_load(ctx)) < 0)
 			log_err("sandbox: loading the seccomp filter: %s", strerror(-r));
@@ -629,21 +545,12 @@ int filter_worker(const struct sandbox_config *c, struct slot *slot)
 	return r;
 }
 
-int sandbox_supervisor(void)
+static scmp_filter_ctx supervisor_compile(int *r)
 {
-	scmp_filter_ctx ctx;
-	int r = 0;
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 
-	const char *e = getenv("SFCGI_SUPERVISOR_FILTERED");
-	char pid[24];
-
-	snprintf(pid, sizeof pid, "%d", (int)getpid());
-	if (e && !strcmp(e, pid))
-		return 0; /* this process loaded it before a re-exec; filters survive exec */
-	ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx)
-		return -ENOMEM;
-	for (const char *const *d = policy_supervisor_deny; *d && r == 0; d++) {
+	*r = ctx ? 0 : -ENOMEM;
+	for (const char *const *d = policy_supervisor_deny; ctx && *d && *r == 0; d++) {
 		int nr = seccomp_syscall_resolve_name(*d);
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -651,23 +558,53 @@ int sandbox_supervisor(void)
 			continue; /* LeakSanitizer stops the threads with ptrace at exit */
 #endif
 		if (nr != __NR_SCMP_ERROR)
-			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+			*r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
 	}
-	if (r == 0)
-		r = seccomp_load(ctx); /* sets no_new_privs (SCMP_FLTATR_CTL_NNP) */
+	if (*r < 0 && ctx) {
+		seccomp_release(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+int filter_supervisor_bpf(struct sock_fprog *out)
+{
+	scmp_filter_ctx ctx;
+	int r;
+
+	*out = (struct sock_fprog){ 0 };
+	if (!(ctx = supervisor_compile(&r)))
+		return r;
+	r = export(ctx, out);
 	seccomp_release(ctx);
+	return r;
+}
+
+int sandbox_supervisor(void)
+{
+	const struct filter_embedded *e = filter_embedded_for(FILTER_SUPERVISOR, NULL, false);
+	scmp_filter_ctx ctx;
+	int r = 0;
+
+	const char *env = getenv("SFCGI_SUPERVISOR_FILTERED");
+	char pid[24];
+
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	if (env && !strcmp(env, pid))
+		return 0; /* this process loaded it before a re-exec; filters survive exec */
+	if (e) { /* what seccomp_load() does: no_new_privs, then the program */
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+			  &(struct sock_fprog){ e->len, (struct sock_filter *)e->insns }) < 0)
+			r = -errno;
+	} else if ((ctx = supervisor_compile(&r))) {
+		r = seccomp_load(ctx); /* sets no_new_privs (SCMP_FLTATR_CTL_NNP) */
+		seccomp_release(ctx);
+	}
 	if (r < 0) {
 		log_err("sandbox: the supervisor's seccomp filter: %s", strerror(-r));
 		return r;
 	}
 	setenv("SFCGI_SUPERVISOR_FILTERED", pid, 1);
 	return 0;
-}
-
-/* libseccomp knows the calls of every architecture: those this one lacks
- * (socketcall, ipc on x86_64) resolve to negative pseudo-numbers, which a
- * rule accepts and ignores. */
-int sandbox_syscall_known(const char *name)
-{
-	return seccomp_syscall_resolve_name(name) < 0 ? -EINVAL : 0;
 }

@@ -80,7 +80,7 @@ int metrics_json(const struct snap *sn, struct buf *b)
 	TRY(json_str(b, sn->how));
 	TRY(bprintf(b, "},\n \"connections\": {\"accepted\": %" PRIu64 ", \"open\": %" PRIu64
 		    ", \"refused_limit\": %" PRIu64 ", \"refused_allow\": %" PRIu64 "},\n",
-		    t->accepted, sn->conns_open, t->refused_limit, t->refused_allow));
+		    t->accepted, sn->conns_open, t->refused_limit, sn->refused_allow));
 	TRY(bprintf(b, " \"requests\": {\"total\": %" PRIu64 ", \"completed\": %" PRIu64
 		    ", \"aborted\": %" PRIu64 ", \"timed_out\": %" PRIu64 ", \"refused\": %" PRIu64
 		    ", \"slow\": %" PRIu64 ", \"responder\": %" PRIu64 ", \"authorizer\": %" PRIu64
@@ -181,7 +181,7 @@ int metrics_text(const struct snap *sn, bool om, struct buf *b)
 		   "Connections refused or closed by a limit (max_conns) or the allow-list."));
 	TRY(bprintf(b, "sfcgi_connections_refused_total{reason=\"limit\"} %" PRIu64 "\n"
 		    "sfcgi_connections_refused_total{reason=\"allow_list\"} %" PRIu64 "\n",
-		    t->refused_limit, t->refused_allow));
+		    t->refused_limit, sn->refused_allow));
 	TRY(gauge(b, om, "listen_queue", "Connections waiting in the listening socket now.",
 		  sn->queue));
 	TRY(gauge(b, om, "listen_queue_max", "The longest listen queue seen.", sn->queue_max));

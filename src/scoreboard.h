@@ -9,6 +9,7 @@
 #ifndef SFCGI_SCOREBOARD_H
 #define SFCGI_SCOREBOARD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define SCOREBOARD_MAGIC 0x53464342u /* "SFCB" */
@@ -56,7 +57,6 @@ struct counters {
 	uint64_t role[3];          /* requests begun, by role (responder, authorizer, filter) */
 	uint64_t bytes_in, bytes_out;
 	uint64_t accepted;         /* connections */
-	uint64_t refused_allow;    /* connections refused: not in FCGI_WEB_SERVER_ADDRS */
 	uint64_t refused_limit;    /* connections closed to make room at max_conns */
 	uint64_t dur[SB_BUCKETS];  /* finished requests by duration (see SB_BUCKET_BOUNDS_MS) */
 	uint64_t dur_sum_us;
@@ -97,7 +97,10 @@ struct scoreboard {
 	uint32_t generation; /* the supervisor's current generation */
 	uint64_t served_by_exited; /* requests served by workers that have exited */
 	uint32_t hiwater;    /* slots [0, hiwater) have been used: loops stop there */
-	uint8_t pad[44];
+	uint32_t pad0;
+	uint64_t refused_allow; /* connections refused by the allow-list (gate.c): any
+				 * worker's atomic add, kept across reloads */
+	uint8_t pad[32];
 	struct slot slots[SCOREBOARD_SLOTS];
 	/* Added after the slots: an image of an older layout maps a prefix. */
 	struct sup_counters sup;
@@ -105,6 +108,7 @@ struct scoreboard {
 };
 
 _Static_assert(sizeof(struct slot) == 64, "one cache line per worker");
+_Static_assert(offsetof(struct scoreboard, slots) == 64, "the header is one cache line");
 
 /* Creates (fd < 0) or maps an inherited memfd: 0, *ret and *ret_fd; or -errno. */
 int scoreboard_map(int fd, struct scoreboard **ret, int *ret_fd);

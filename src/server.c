@@ -9,6 +9,7 @@
 #include <pwd.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 
 struct sfcgi_server {
 	struct worker w;
+	struct allowlist allow;        /* the worker's gate points here */
 	struct sandbox_config sandbox; /* applied before the first request */
 	bool ready_sent;
 };
@@ -216,6 +218,56 @@ static int apply_set(struct settings *set, char *arg)
 	return 0;
 }
 
+/* Where allow-list entries come from, for the refusal lines. */
+static const char *allow_what;
+
+/* FCGI_WEB_SERVER_ADDRS (FastCGI §3.2) joins "allow_from": a peer either
+ * names is let in. An entry that is no address is said once and matches
+ * nothing: the rest of the list still holds, as before. */
+static int web_server_addrs(struct allowlist *l)
+{
+	const char *env = getenv("FCGI_WEB_SERVER_ADDRS");
+	char bad[64];
+
+	allow_what = l->from_set ? "allow_from" : NULL;
+	if (!env)
+		return 0;
+	if (allow_add_env(l, env, bad, sizeof bad) < 0) {
+		log_err("FCGI_WEB_SERVER_ADDRS: more than %d entries", ALLOW_MAX);
+		return -E2BIG;
+	}
+	if (bad[0])
+		log_warning("FCGI_WEB_SERVER_ADDRS: \"%s\" is not an IP address or network: it "
+			    "lets no one in; correct it (the other entries still apply)", bad);
+	allow_what = allow_what ? "allow_from or FCGI_WEB_SERVER_ADDRS" : "FCGI_WEB_SERVER_ADDRS";
+	return 0;
+}
+
+/* A list that no listening socket is checked against is a mistake worth a
+ * line: "allow_from" on a unix socket, "allow_peers" on TCP. */
+static void allow_unused(const struct allowlist *l, const int *fds, size_t nfds)
+{
+	bool tcp = false, local = false;
+
+	for (size_t i = 0; i < nfds; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+
+		if (getsockname(fds[i], (struct sockaddr *)&ss, &len) < 0)
+			continue;
+		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+			tcp = true;
+		else
+			local = true;
+	}
+	if (nfds && !tcp && l->from_set && allow_what && strncmp(allow_what, "allow_from", 10) == 0)
+		log_warning("\"allow_from\": no listening socket is TCP, so it lets in anyone the "
+			    "socket's file mode does; use \"allow_peers\" for a unix socket");
+	if (nfds && !local && l->peers_set)
+		log_warning("\"allow_peers\": no listening socket is a unix socket, so it checks "
+			    "no one; use \"allow_from\" for TCP");
+}
+
 /* The instance config (if any), then the command line over it. */
 static int configure(struct options *o, struct config *cfg)
 {
@@ -245,6 +297,8 @@ static int configure(struct options *o, struct config *cfg)
 	} else {
 		cfg->workers = 0; /* started by hand: one process unless --workers */
 	}
+	if ((r = web_server_addrs(&cfg->allow)) < 0)
+		return r;
 	if (getenv("SFCGI_RELOADING"))
 		o->act.listen = NULL; /* re-executed: our sockets come as LISTEN_FDS */
 	if (o->workers >= 0)
@@ -296,6 +350,8 @@ static int supervise(struct options *o, struct config *cfg, int *fds, size_t nfd
 		.conns = o->act.conns,
 		.nconns = o->act.nconns,
 		.drain_signal = SIGUSR1, /* hand connections over, see worker_drain() */
+		.allow = cfg->allow.from_set || cfg->allow.peers_set ? &cfg->allow : NULL,
+		.allow_what = allow_what,
 		.slow_request_ms = cfg->slow_request_ms,
 	};
 	int r;
@@ -334,6 +390,8 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 		r = activation_adopt(&o.act, &fds, &nfds);
 	if (r == 0) /* epoll: no select() ceiling; the workers inherit it */
 		nofile_raise(cfg.workers, cfg.limits.max_conns, nfds);
+	if (r == 0 && !getenv("SFCGI_RELOADING"))
+		allow_unused(&cfg.allow, fds, nfds);
 	if (r == 0 && cfg.workers > 0)
 		r = supervise(&o, &cfg, fds, nfds, argv, &slot);
 	else if (r == 0 && (o.act.status_fd > 0 || o.status_listen || cfg.status))
@@ -346,7 +404,8 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 	if (r == 0 && (r = worker_init(&s->w, &cfg.limits, fds, nfds)) < 0)
 		log_err("starting the worker loop: %s", strerror(-r));
 	if (r == 0 && cfg.kind == CONFIG_NATIVE)
-		spill_open(&s->w, cfg.spill_dir); /* before the lock-down: no open() needed later */
+		spill_open(&s->w, cfg.spill_dir, /* before the lock-down: no open() needed later */
+			   cfg.sandbox.rlimits[sandbox_rlimit_index("fsize")]);
 	if (r == 0) {
 		s->w.nworkers = cfg.workers ? cfg.workers : 1;
 		s->w.max_requests = cfg.max_requests;
@@ -356,6 +415,10 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 			s->w.watchdog_ms = activation_watchdog_ms(); /* the supervisor's job otherwise */
 		for (size_t i = 0; !slot && i < o.act.nconns; i++)
 			conn_new(&s->w, o.act.conns[i]); /* kept across a restart */
+		s->allow = cfg.allow; /* moved, as the sandbox below */
+		memset(&cfg.allow, 0, sizeof cfg.allow);
+		s->w.gate.allow = &s->allow;
+		s->w.gate.from_what = allow_what;
 		s->sandbox = cfg.sandbox; /* moved: config_free() below leaves it alone */
 		sandbox_defaults(&cfg.sandbox);
 		*ret_server = s;
@@ -407,6 +470,7 @@ void sfcgi_server_free(struct sfcgi_server *s)
 	if (!s)
 		return;
 	worker_free(&s->w);
+	allow_free(&s->allow);
 	/* Its supervisor killed, what it started, if it may have (fork) and may
 	 * look (/proc): by itself. */
 	if (!s->sandbox.enabled || s->sandbox.profile == PROFILE_OFF ||

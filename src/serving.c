@@ -77,6 +77,13 @@ void sup_check_failing(struct sup *s)
 	const char *why = s->phase == RUNNING ? sup_failing(s) : NULL;
 	size_t serving = sup_serving(s);
 
+	if (s->o->allow && !s->unavail.gate) { /* the 503 answer's accept is gated too */
+		s->gate = (struct gate){ .allow = s->o->allow, .from_what = s->o->allow_what,
+					 .shared = &s->sb->refused_allow };
+		s->unavail.gate = &s->gate;
+	}
+	gate_tick(&s->gate, s->now, false);
+
 	if (why && !s->failing_said) {
 		log_err("failing: %s; %s (the lines above say why each worker ended: fix the "
 			"program or its configuration, then reload)", why,

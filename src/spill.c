@@ -12,9 +12,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -65,48 +67,62 @@ static int tmpfile_in(const char *dir)
 	return fd;
 }
 
-void spill_open(struct worker *w, const char *dir)
+void spill_open(struct worker *w, const char *dir, int64_t fsize)
 {
+	uint64_t region = (uint64_t)1 << 40, lim = UINT64_MAX;
+	struct rlimit rl;
+	int fd;
+
 	dir = spill_dir_choose(dir);
 	free(w->spill_dir);
 	w->spill_dir = strdup(dir);
-	for (int i = 0; i < SPILL_STREAMS; i++) {
-		int fd = w->spill_fd[i] >= 0 ? w->spill_fd[i] : tmpfile_in(dir);
-
-		if (fd < 0) {
-			log_warning("cannot open a spill file in %s (%s): a request body held past "
-				    "request_memory=%u bytes will be answered 500; set \"spill_dir\" "
-				    "to a directory on disk the worker may write",
-				    dir, strerror(-fd), w->set.request_memory);
-			return;
-		}
-		w->spill_fd[i] = fd;
+	if (fsize >= 0)
+		lim = (uint64_t)fsize;
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < lim)
+		lim = rl.rlim_cur;
+	if (lim / 2 < region)
+		region = lim / 2 & ~(uint64_t)4095;
+	w->spill_region = region;
+	fd = w->spill_fd >= 0 ? w->spill_fd : tmpfile_in(dir);
+	if (fd < 0) {
+		log_warning("cannot open a spill file in %s (%s): a request body held past "
+			    "request_memory=%u bytes will be answered 500; set \"spill_dir\" "
+			    "to a directory on disk the worker may write",
+			    dir, strerror(-fd), w->set.request_memory);
+		return;
 	}
+	w->spill_fd = fd;
 	/* An "fsize" rlimit must fail a write with EFBIG, not kill the worker. */
 	signal(SIGXFSZ, SIG_IGN);
 }
 
 void spill_close(struct worker *w)
 {
-	for (int i = 0; i < SPILL_STREAMS; i++) {
-		if (w->spill_fd[i] >= 0)
-			close(w->spill_fd[i]);
-		w->spill_fd[i] = -1;
-	}
+	if (w->spill_fd >= 0)
+		close(w->spill_fd);
+	w->spill_fd = -1;
 	free(w->spill_dir);
 	w->spill_dir = NULL;
+}
+
+/* Where stream's part of the file starts. */
+static uint64_t base(const struct worker *w, enum spill_stream stream)
+{
+	return stream == SPILL_DATA ? w->spill_region : 0;
 }
 
 int spill_put(struct worker *w, enum spill_stream stream, struct spill *s, const void *p,
 	      size_t n)
 {
 	const char *src = p;
-	int fd = w->spill_fd[stream];
+	int fd = w->spill_fd;
 
 	if (fd < 0)
 		return -EBADF;
+	if (stream == SPILL_BODY && s->wr + n > w->spill_region)
+		return -EFBIG; /* it would run into the DATA stream's part */
 	while (n > 0) {
-		ssize_t k = pwrite(fd, src, n, (off_t)s->wr);
+		ssize_t k = pwrite(fd, src, n, (off_t)(base(w, stream) + s->wr));
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -117,6 +133,8 @@ int spill_put(struct worker *w, enum spill_stream stream, struct spill *s, const
 		src += k;
 		n -= (size_t)k;
 		s->wr += (uint64_t)k;
+		if (s->wr > w->spill_end[stream])
+			w->spill_end[stream] = s->wr;
 	}
 	return 0;
 }
@@ -142,7 +160,7 @@ ssize_t spill_get(struct worker *w, enum spill_stream stream, struct spill *s, v
 	if (n == 0)
 		return 0;
 	do
-		k = pread(w->spill_fd[stream], p, n, (off_t)s->rd);
+		k = pread(w->spill_fd, p, n, (off_t)(base(w, stream) + s->rd));
 	while (k < 0 && errno == EINTR);
 	if (k < 0)
 		return -errno;
@@ -156,10 +174,22 @@ ssize_t spill_get(struct worker *w, enum spill_stream stream, struct spill *s, v
 
 void spill_drop(struct worker *w, enum spill_stream stream, struct spill *s)
 {
-	uint64_t written = s->wr;
+	enum spill_stream other = stream == SPILL_BODY ? SPILL_DATA : SPILL_BODY;
+	bool written = w->spill_end[stream] > 0;
+	off_t keep;
 
 	s->rd = s->wr = 0;
-	/* Only a file written since its last truncation holds disk space. */
-	if (written && w->spill_fd[stream] >= 0 && ftruncate(w->spill_fd[stream], 0) < 0)
+	w->spill_end[stream] = 0;
+	/* Only a part written since the last truncation holds disk space; the
+	 * body's part goes back once the DATA stream's above it is empty too. */
+	if (!written || w->spill_fd < 0)
+		return;
+	if (!w->spill_end[other])
+		keep = 0;
+	else if (stream == SPILL_DATA)
+		keep = (off_t)w->spill_region;
+	else
+		return;
+	if (ftruncate(w->spill_fd, keep) < 0)
 		log_warning("truncating the spill file in %s: %m", w->spill_dir);
 }

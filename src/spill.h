@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Where a request's held body goes past request_memory: an unlinked
- * temporary file per stream (body, DATA) and worker, opened before the
- * worker is locked down, so neither seccomp nor Landlock has to allow
- * opening anything later. Only the running request's input is ever held
- * (its output waits for it, conn.c), so one file per stream is enough;
- * it is truncated when that request ends.
+ * temporary file per worker, opened before the worker is locked down, so
+ * neither seccomp nor Landlock has to allow opening anything later. Only
+ * the running request's input is ever held (its output waits for it,
+ * conn.c), so one file is enough: the body (FCGI_STDIN) from offset 0, the
+ * Filter role's FCGI_DATA from the middle of what the file may hold (1 TiB,
+ * or half an "fsize" limit), both sparse; it is truncated when that
+ * request ends. One file, not one per stream: creating an unlinked file
+ * costs ext4 about 30 us, on every worker's way to its first answer.
  */
 #ifndef SFCGI_SPILL_H
 #define SFCGI_SPILL_H
@@ -39,12 +42,13 @@ static inline uint64_t spill_used(const struct spill *s)
 const char *spill_dir_choose(const char *dir);
 
 /*
- * Opens the worker's files in dir (O_TMPFILE, or a file unlinked at once
+ * Opens the worker's file in dir (O_TMPFILE, or a file unlinked at once
  * where the file system has no O_TMPFILE). A directory that cannot be used
- * is logged, saying what to set, and leaves the worker without files: a
- * body that would spill is then answered 500. Call before sandbox_apply().
+ * is logged, saying what to set, and leaves the worker without a file: a
+ * body that would spill is then answered 500. fsize: the "fsize" rlimit
+ * the sandbox will set, -1 for none. Call before sandbox_apply().
  */
-void spill_open(struct worker *w, const char *dir);
+void spill_open(struct worker *w, const char *dir, int64_t fsize);
 void spill_close(struct worker *w);
 
 /*
@@ -56,7 +60,8 @@ void spill_close(struct worker *w);
  */
 int spill_hold(struct worker *w, enum spill_stream stream, struct buf *b, struct spill *s,
 	       bool held, const void *p, size_t n);
-/* Appends n bytes to stream's file: 0, or negative errno (ENOSPC, EFBIG, EBADF: no file). */
+/* Appends n bytes to stream's part of the file: 0, or negative errno (ENOSPC, EFBIG:
+ * past an "fsize" limit or its part, EBADF: no file). */
 int spill_put(struct worker *w, enum spill_stream stream, struct spill *s, const void *p,
 	      size_t n);
 /* Reads up to n of the oldest bytes: how many (> 0 while spill_used()), or negative errno. */

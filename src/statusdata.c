@@ -245,6 +245,7 @@ static int snapshot(struct sup *s, struct snap *sn)
 	sup_sample_queue(s, sn);
 	sn->t = sb->sup.exited;
 	sn->t.refused += sb->sup.answered_503;
+	sn->refused_allow = SB_LOAD(sb->refused_allow); /* the allow-list's (gate.c) */
 	sn->slow = sb->sup.slow;
 	memcpy(sn->restarts, sb->sup.restarts, sizeof sn->restarts);
 	sn->reloads_ok = sb->sup.reloads_ok;

@@ -41,6 +41,7 @@ struct snap {
 	int64_t queue, queue_max, backlog; /* -1: unknown */
 	char how[96];
 	uint64_t conns_open;
+	uint64_t refused_allow;
 	struct counters t;   /* totals: exited workers and live ones */
 	uint64_t slow;
 	uint64_t by_state[W_MAX];

@@ -37,6 +37,7 @@ struct local {
 
 struct sup {
 	struct supervisor_opts *o;
+	struct gate gate;        /* the allow-list at the 503 answer's accept */
 	struct scoreboard *sb;
 	int sbfd;
 	int sigfd;
@@ -48,6 +49,8 @@ struct sup {
 	int64_t next_status;
 	int64_t watchdog_usec, next_watchdog;
 	bool ready_sent;
+	bool reexeced;       /* started by a reload's exec, not afresh */
+	bool later_done;     /* later() ran: see supervisor.c */
 	bool old_told;       /* reload: the old generation was told to drain */
 	int pending[1024];   /* handed-over connections waiting for a worker */
 	size_t npending;
@@ -119,6 +122,8 @@ void sup_receive(struct sup *s, struct slot *sl);
 void sup_pend(struct sup *s, int fd);
 /* Sends queued connections to workers that serve, idle ones first. */
 void sup_dispatch(struct sup *s);
+/* Stopping: the queued connections go to systemd's fd store (or are closed). */
+void sup_keep_for_restart(struct sup *s);
 
 /* refusal.c */
 /* The slot's seccomp listener is readable: a call its filter refused. */

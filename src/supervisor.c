@@ -81,6 +81,11 @@ struct slot_stats *supervisor_slot_stats(const struct slot *slot)
 	return worker_board ? &worker_board->stats[slot - worker_board->slots] : NULL;
 }
 
+uint64_t *supervisor_refused_allow(void)
+{
+	return worker_board ? &worker_board->refused_allow : NULL;
+}
+
 /* In the child: back to a plain process that serves. */
 static void become_worker(struct sup *s, struct slot *sl)
 {
@@ -360,26 +365,6 @@ static void stop(struct sup *s, const char *why)
 	sup_signal_gen(s, false, sig);
 }
 
-/* Stopping: connections handed over by the workers go to the fd store. */
-static void keep_for_restart(struct sup *s)
-{
-	int r;
-
-	if (!s->npending)
-		return;
-	r = activation_fdstore(s->pending, s->npending);
-	if (r < 0)
-		log_notice("%zu kept connection(s) closed: no fd store (%s; set "
-			   "FileDescriptorStoreMax= in the unit)",
-			   s->npending, strerror(-r));
-	else
-		log_info("%zu kept connection(s) left in systemd's fd store for the next start",
-			 s->npending);
-	for (size_t i = 0; i < s->npending; i++)
-		close(s->pending[i]);
-	s->npending = 0;
-}
-
 static void on_signals(struct sup *s)
 {
 	struct signalfd_siginfo si;
@@ -515,13 +500,14 @@ static int setup(struct sup *s)
 	uint64_t usec = 0;
 	int r;
 
+	s->reexeced = e != NULL;
 	r = scoreboard_map(e ? atoi(e) : -1, &s->sb, &s->sbfd);
 	unsetenv("SFCGI_SCOREBOARD_FD");
 	if (r < 0) {
 		log_err("scoreboard: %s", strerror(-r));
 		return r;
 	}
-	oom_init(&s->oom); /* before the lock-down: it opens a file */
+	oom_init(&s->oom); /* before the lock-down (it opens a file) and the first fork */
 	sup_status_setup(s); /* before sup_place_fds(): its fd moves out of their way */
 	if (s->o->lockdown && (r = sandbox_supervisor()) < 0)
 		return r;
@@ -585,8 +571,6 @@ static int setup(struct sup *s)
 		s->ready_sent = true;
 		s->next_status = s->now + 1000;
 	}
-	if (!e) /* a fresh start: `sfcgi reload` learns that we report outcomes */
-		outcome_write(outcome_clock(), "serving", "generation %u", s->gen);
 	unsetenv("SFCGI_RELOADING");
 	unsetenv("SFCGI_RELOAD_SINCE");
 	unsetenv("SFCGI_RELOAD_AGAIN");
@@ -607,6 +591,20 @@ static int setup(struct sup *s)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
+}
+
+/*
+ * What setup() leaves until the first workers are forked (supervisor_run):
+ * on a fresh start, the outcome `sfcgi reload` looks for. Before anything
+ * is reaped or reported. (The cgroup's OOM-kill baseline is not among
+ * them: read after the fork, a worker killed in its first milliseconds
+ * would be reported as a plain SIGKILL.)
+ */
+static void later(struct sup *s)
+{
+	if (!s->reexeced) /* a fresh start: `sfcgi reload` learns that we report outcomes */
+		outcome_write(outcome_clock(), "serving", "generation %u", s->gen);
+	s->later_done = true;
 }
 
 /* One visible step per state: fill, promote, stop, report. */
@@ -632,7 +630,7 @@ static int step(struct sup *s, struct slot **ret_slot)
 				    "SIGKILL (stuck in the kernel?); exiting without them",
 				    s->orphans, ORPHAN_WAIT_MS / 1000);
 		if (gone && (!s->orphans || s->now - s->workers_gone_at >= ORPHAN_WAIT_MS)) {
-			keep_for_restart(s);
+			sup_keep_for_restart(s);
 			sup_learn_summary(s, "stopping");
 			log_info("all workers have exited");
 			exit(0);
@@ -698,8 +696,23 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 	s->idle_since = s->now;
 	if ((r = setup(s)) < 0)
 		return r;
+	/*
+	 * The first workers come before the rest of a round: a new worker
+	 * often waits for the CPU its parent holds until the parent sleeps in
+	 * poll(), and nothing else the supervisor does is needed before a
+	 * worker's first answer. The next round (at most 10 ms later, while
+	 * starting) does the rest.
+	 */
+	s->now = worker_clock_ms();
+	log_tick(s->now);
+	if ((r = fill(s, ret_slot)) != 0) {
+		if (*ret_slot)
+			munmap(m, sizeof *m);
+		return r;
+	}
 	for (;;) {
 		nfds_t nslots, nlisten, nunavail;
+		int k;
 		bool starting = sup_count(s, true, SLOT_STARTING) || s->phase != RUNNING || s->npending;
 		int timeout = starting ? 10 : 250;
 
@@ -711,7 +724,7 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 		nfds_t n = 1;
 
 		s->now = worker_clock_ms();
-		if ((r = step(s, ret_slot)) != 0) {
+		if (s->later_done && (r = step(s, ret_slot)) != 0) { /* the first round: see above */
 			if (*ret_slot) /* a worker: the supervisor's state is not ours */
 				munmap(m, sizeof *m);
 			return r;
@@ -738,7 +751,10 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 		n += unavailable_pollfds(&s->unavail, p + n);
 		nunavail = n;
 		n += status_pollfds(&s->statsock, p + n);
-		if (poll(p, n, timeout) > 0) {
+		k = poll(p, n, timeout);
+		if (!s->later_done)
+			later(s);
+		if (k > 0) {
 			s->now = worker_clock_ms();
 			for (nfds_t i = nlisten; i < nunavail; i++)
 				if (p[i].revents)

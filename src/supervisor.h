@@ -18,6 +18,8 @@
 
 struct slot;
 
+struct allowlist;
+
 struct supervisor_opts {
 	uint32_t workers;
 	uint64_t max_requests;
@@ -55,6 +57,9 @@ struct supervisor_opts {
 	int status_fd;           /* the status socket (status.h), 0 or -1 = none */
 	uint32_t slow_request_ms; /* "slow_request": logged past this; 0 = never */
 	char *const *argv;       /* to re-execute on reload */
+	const struct allowlist *allow; /* native: who may connect (gate.h), checked at
+				  * the 503 answer's accept too; NULL = anyone */
+	const char *allow_what;  /* its source, for log lines */
 };
 
 /*
@@ -75,5 +80,9 @@ void supervisor_worker_ready(struct slot *slot);
  * request right now, with empty: and holds no connection either (the
  * shared scoreboard; a hint, it may change at once). */
 bool supervisor_other_idle(const struct slot *self, bool empty);
+
+/* In a worker: the scoreboard's count of connections the allow-list refused
+ * (struct scoreboard's refused_allow, for an atomic add), or NULL. */
+uint64_t *supervisor_refused_allow(void);
 
 #endif

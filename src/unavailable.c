@@ -55,11 +55,19 @@ void unavailable_accept(struct unavailable *u, int fd, int64_t now, const char *
 
 		if (c->fd >= 0)
 			continue;
-		k = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+
+		k = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (k < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
 				log_debug("accepting to answer 503: %m");
 			break;
+		}
+		if (u->gate && !gate_admit(u->gate, k, ss.ss_family != AF_UNIX, &ss, len, now)) {
+			close(k); /* not even a 503 for a peer the allow-list leaves out */
+			i--;
+			continue;
 		}
 		memset(c, 0, sizeof *c);
 		c->fd = k;

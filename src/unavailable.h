@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gate.h"
+
 #define UNAVAILABLE_CONNS 32
 #define UNAVAILABLE_TIMEOUT_MS 2000
 #define UNAVAILABLE_READ_MAX (1u << 20) /* a request body past this is not read to its end */
@@ -43,6 +45,7 @@ struct unavailable_conn {
 struct unavailable {
 	struct unavailable_conn c[UNAVAILABLE_CONNS];
 	uint64_t answered;  /* requests answered 503 since start */
+	struct gate *gate;  /* who may be answered (gate.h); NULL = anyone */
 	bool init;
 };
 

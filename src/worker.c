@@ -155,12 +155,11 @@ int worker_init(struct worker *w, const struct settings *set, const int *fds, si
 	memset(w, 0, sizeof *w);
 	w->sigfd = -1;
 	w->chan = -1;
-	w->spill_fd[0] = w->spill_fd[1] = -1;
+	w->spill_fd = -1;
 	w->set = *set;
 	w->nworkers = 1;
 	w->now_ms = worker_clock_ms();
 	w->next_sweep_ms = w->now_ms + sweep_period(set);
-	w->allowed_addrs = getenv("FCGI_WEB_SERVER_ADDRS");
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (w->epfd < 0)
 		return -errno;
@@ -221,6 +220,7 @@ static void reap(struct worker *w)
 
 void worker_free(struct worker *w)
 {
+	gate_tick(&w->gate, worker_clock_ms(), true);
 	while (w->conns)
 		conn_close(w->conns, NULL);
 	for (struct conn *c = w->graveyard; c; c = c->next)
@@ -240,28 +240,7 @@ void worker_free(struct worker *w)
 	spill_close(w);
 	memset(w, 0, sizeof *w);
 	w->epfd = w->sigfd = w->chan = -1;
-	w->spill_fd[0] = w->spill_fd[1] = -1;
-}
-
-/* FCGI_WEB_SERVER_ADDRS (FastCGI §3.2): comma-separated IP addresses. */
-static bool addr_allowed(const char *list, const struct sockaddr_storage *ss, char *ret_text,
-			 size_t len)
-{
-	const void *a = ss->ss_family == AF_INET6
-				? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
-				: (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
-
-	if (!inet_ntop(ss->ss_family, a, ret_text, (socklen_t)len))
-		return false;
-	for (const char *p = list; *p;) {
-		size_t n = strcspn(p, ", ");
-
-		if (n == strlen(ret_text) && strncmp(p, ret_text, n) == 0)
-			return true;
-		p += n;
-		p += strspn(p, ", ");
-	}
-	return false;
+	w->spill_fd = -1;
 }
 
 /*
@@ -330,7 +309,6 @@ static void accept_some(struct worker *w, struct listener *l)
 	for (int i = 0; i < burst; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof ss;
-		char text[INET6_ADDRSTRLEN];
 		struct conn *c, *victim = NULL;
 		int fd;
 
@@ -352,14 +330,11 @@ static void accept_some(struct worker *w, struct listener *l)
 			break;
 		}
 		fed(w, false);
-		WSTATS_ADD(w->stats, accepted, 1);
-		if (l->tcp && w->allowed_addrs &&
-		    !addr_allowed(w->allowed_addrs, &ss, text, sizeof text)) {
-			WSTATS_ADD(w->stats, refused_allow, 1);
-			log_warning("refused a connection from %s: not in FCGI_WEB_SERVER_ADDRS", text);
-			close(fd);
+		if (!gate_admit(&w->gate, fd, l->tcp, &ss, len, w->now_ms)) {
+			close(fd); /* before a byte of it is read */
 			continue;
 		}
+		WSTATS_ADD(w->stats, accepted, 1);
 		if (victim)
 			evict_close(w, victim);
 		if (l->tcp)
@@ -556,6 +531,13 @@ int worker_poll(struct worker *w, int timeout_ms)
 		if (timeout_ms < 0 || timeout_ms > left)
 			timeout_ms = (int)left;
 	}
+	if (w->gate.held) { /* a count of refused peers is due even if nothing else comes */
+		int64_t left = gate_due(&w->gate) - w->now_ms;
+
+		left = left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : left;
+		if (timeout_ms < 0 || timeout_ms > left)
+			timeout_ms = (int)left;
+	}
 	if (w->starved_since)
 		timeout_ms = starved_probe(w, timeout_ms);
 	n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout_ms);
@@ -563,6 +545,7 @@ int worker_poll(struct worker *w, int timeout_ms)
 		return -errno;
 	w->now_ms = worker_clock_ms();
 	log_tick(w->now_ms);
+	gate_tick(&w->gate, w->now_ms, false);
 	for (int i = 0; i < n; i++) {
 		int kind = *(int *)evs[i].data.ptr;
 
@@ -791,6 +774,7 @@ void worker_attach_slot(struct worker *w, struct slot *slot)
 
 	w->slot = slot;
 	w->stats = supervisor_slot_stats(slot);
+	w->gate.shared = supervisor_refused_allow();
 	if (slot->wchan >= 0) {
 		w->chan = slot->wchan;
 		w->chan_kind = EV_CHAN;

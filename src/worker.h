@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gate.h"
 #include "settings.h"
 
 struct conn;
@@ -62,12 +63,14 @@ struct worker {
 	uint64_t max_requests;   /* recycle after this many (0 = never) */
 	uint64_t watchdog_ms;    /* single process under systemd: WATCHDOG=1 every half */
 	int64_t next_watchdog_ms;
-	const char *allowed_addrs; /* FCGI_WEB_SERVER_ADDRS, NULL = any */
+	struct gate gate;          /* allow_from, allow_peers, FCGI_WEB_SERVER_ADDRS (gate.h) */
 	int64_t starved_since;     /* accept() out of descriptors or memory since; 0 = not */
 	int64_t starved_last;      /* its last failure */
 	uint64_t starved_retries;  /* its attempts that failed again meanwhile */
 	int starved_err;
-	int spill_fd[2];         /* held body past request_memory, per stream (spill.h) */
+	int spill_fd;            /* held input past request_memory, both streams (spill.h) */
+	uint64_t spill_region;   /* where the DATA stream's part of it starts */
+	uint64_t spill_end[2];   /* per stream: the end of what it wrote since truncated */
 	char *spill_dir;         /* where they are, for messages */
 };
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -91,7 +92,7 @@ int cmd_run(int argc, char **argv)
 	struct config c;
 	struct config_error err;
 	char *path = NULL, self[4096], **args;
-	const char *file = NULL;
+	const char *file = NULL, *execfn;
 	bool user = false;
 	size_t n = 0;
 	ssize_t k;
@@ -128,11 +129,19 @@ int cmd_run(int argc, char **argv)
 		log_err("%s", err.msg);
 		return EXIT_CONFIG;
 	}
-	k = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (k > 0) {
+	/* Where we are, for a reload to come back through sfcgi run: the path
+	 * execve() was given when it is absolute (a unit's ExecStart= is),
+	 * else /proc/self/exe, whose first read costs a new process about
+	 * 25 us on the way to its first answer. */
+	execfn = (const char *)getauxval(AT_EXECFN);
+	if (execfn && execfn[0] == '/' && strlen(execfn) < sizeof self) {
+		k = (ssize_t)strlen(execfn);
+		memcpy(self, execfn, (size_t)k + 1);
+	} else if ((k = readlink("/proc/self/exe", self, sizeof self - 1)) > 0) {
 		self[k] = 0;
-		setenv("SFCGI_RUN", self, 1); /* a reload comes back through sfcgi run */
 	}
+	if (k > 0)
+		setenv("SFCGI_RUN", self, 1);
 	setenv("SFCGI_CONFIG", c.path, 1);
 	if (optind < argc)
 		setenv("SFCGI_INSTANCE", argv[optind], 1);

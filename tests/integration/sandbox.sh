@@ -70,6 +70,11 @@ check "open for writing without file-write: killed, key \"file-write\"" wait_for
 check "after five violations the app still serves" bash -c "$(declare -f req); TOOL=$TOOL dir=$dir; req pid | grep -q pid="
 check "the supervisor itself runs with no_new_privs and a filter" \
 	grep -q -P 'NoNewPrivs:\t1' /proc/$sup/status
+check "the supervisor's filter is loaded" grep -q -P 'Seccomp_filters:\t1' /proc/$sup/status
+# loaded before the fork, so that the application's init runs under it too
+worker=$(req pid | sed 's/pid=//')
+check "a worker ($worker) has its own filter and the supervisor's" \
+	grep -q -P 'Seccomp_filters:\t2' "/proc/$worker/status"
 stop
 
 # 2. identity and privileges, read back inside the handler
