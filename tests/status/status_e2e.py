@@ -561,12 +561,36 @@ def scenario_activate(env):
     env.proc.wait(20)
 
 
+def scenario_allow(env):
+    """Connections the allow-list refuses (allow_peers) are counted."""
+    if os.geteuid() != 0:
+        skip('needs root (a connection as another user)')
+    env.start({'listen': {'path': env.app_sock, 'mode': '0666'}, 'allow_peers': ['uid:0']})
+    check('root is let in', app_request(env, 'pid').startswith(b'pid='))
+    code = ('import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); '
+            's.settimeout(5); print(repr(s.recv(10)))')
+    for _ in range(3):
+        p = subprocess.run(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups',
+                            sys.executable, '-c', code, env.app_sock], capture_output=True,
+                           text=True, timeout=20)
+        check('nobody is connected, then closed at once', p.stdout.strip() == "b''",
+              p.stdout + p.stderr)
+    st = status(env)
+    check('/status: connections.refused_allow is 3', st['connections']['refused_allow'] == 3,
+          st['connections'])
+    h, body, _, _ = get(env.status_sock, '/metrics')
+    got = sample(body.decode(), 'sfcgi_connections_refused_total', '{reason="allow_list"}')
+    check('/metrics: sfcgi_connections_refused_total{reason="allow_list"} is 3', got == 3, got)
+    check('/status: connections.accepted counts the admitted one only',
+          st['connections']['accepted'] == 1, st['connections'])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--app', required=True)
     ap.add_argument('--nginx', default='nginx')
     ap.add_argument('--workdir', required=True)
-    ap.add_argument('scenario', choices=['promtool', 'prometheus', 'json', 'flood', 'activate'])
+    ap.add_argument('scenario', choices=['promtool', 'prometheus', 'json', 'flood', 'activate', 'allow'])
     a = ap.parse_args()
     if os.geteuid() != 0 and a.scenario == 'prometheus':
         skip('needs root (nginx)')
