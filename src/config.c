@@ -558,6 +558,12 @@ static int set_allow(struct json *p, int v, const struct field *f)
 	return config_set_allow(p, v, f->off == 0); /* config_allow.c */
 }
 
+static int set_status(struct json *p, int v, const struct field *f)
+{
+	(void)f;
+	return config_set_status(p, v); /* config_listen.c */
+}
+
 #define AT(member) offsetof(struct config, member)
 static const struct field fields[] = {
 	{ "kind", set_kind, 0, 0 },
@@ -577,6 +583,8 @@ static const struct field fields[] = {
 	{ "drain_signal", set_drain_signal, 0, 0 },
 	{ "allow_from", set_allow, 0, 0 },
 	{ "allow_peers", set_allow, 1, 0 },
+	{ "status", set_status, 0, 0 },
+	{ "slow_request", set_seconds, AT(slow_request_ms), 0 },
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -767,6 +775,7 @@ void config_free(struct config *c)
 	free(c->listen_owner);
 	free(c->listen_group);
 	free(c->fdname);
+	free(c->status);
 	free(c->spill_dir);
 	allow_free(&c->allow);
 	sandbox_free(&c->sandbox);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "fdpass.h"
 #include "log.h"
 #include "scoreboard.h"
@@ -91,7 +92,7 @@ void sup_dispatch(struct sup *s)
 
 	/* Stopping, every worker is on its way out: a connection sent to one
 	 * that exits before reading it would be closed with its channel. The
-	 * queue goes to the fd store instead (keep_for_restart). */
+	 * queue goes to the fd store instead (sup_keep_for_restart). */
 	if (s->phase == STOPPING)
 		return;
 
@@ -111,4 +112,24 @@ void sup_dispatch(struct sup *s)
 		}
 	memmove(s->pending, s->pending + sent, (s->npending - sent) * sizeof *s->pending);
 	s->npending -= sent;
+}
+
+/* Stopping: connections handed over by the workers go to the fd store. */
+void sup_keep_for_restart(struct sup *s)
+{
+	int r;
+
+	if (!s->npending)
+		return;
+	r = activation_fdstore(s->pending, s->npending);
+	if (r < 0)
+		log_notice("%zu kept connection(s) closed: no fd store (%s; set "
+			   "FileDescriptorStoreMax= in the unit)",
+			   s->npending, strerror(-r));
+	else
+		log_info("%zu kept connection(s) left in systemd's fd store for the next start",
+			 s->npending);
+	for (size_t i = 0; i < s->npending; i++)
+		close(s->pending[i]);
+	s->npending = 0;
 }

@@ -28,6 +28,7 @@
 #include "scoreboard.h"
 #include "spill.h"
 #include "supervisor.h"
+#include "wstats.h"
 
 #define MAX_EVENTS 64
 #define ACCEPT_BURST 32 /* one worker alone: take the whole backlog per wake-up */
@@ -333,6 +334,7 @@ static void accept_some(struct worker *w, struct listener *l)
 			close(fd); /* before a byte of it is read */
 			continue;
 		}
+		WSTATS_ADD(w->stats, accepted, 1);
 		if (victim)
 			evict_close(w, victim);
 		if (l->tcp)
@@ -663,6 +665,7 @@ int worker_next(struct worker *w, struct request **ret)
 				SB_STORE(w->slot->req_clean, (uint8_t)!buf_used(&r->c->out));
 				SB_STORE(w->slot->busy_since, w->now_ms ? w->now_ms : 1);
 			}
+			wstats_begin(w, r);
 			if (w->nworkers > 1) /* for pass_idle_on() only */
 				w->started_ms = worker_clock_ms();
 			pass_idle_on(w, r->c);
@@ -715,6 +718,7 @@ void worker_request_done(struct worker *w)
 		took = took < 0 ? 0 : took > 3600000 ? 3600000 : took;
 		w->handler_ms = (uint32_t)((3 * (int64_t)w->handler_ms + took) / 4);
 	}
+	wstats_end(w, w->current);
 	w->current = NULL;
 	w->served++;
 	if (w->slot) {
@@ -769,6 +773,7 @@ void worker_attach_slot(struct worker *w, struct slot *slot)
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	w->slot = slot;
+	w->stats = supervisor_slot_stats(slot);
 	w->gate.shared = supervisor_refused_allow();
 	if (slot->wchan >= 0) {
 		w->chan = slot->wchan;

@@ -146,6 +146,10 @@ static void explain_limits(struct config *c)
 			   "program's requests); use the program's own limit, e.g. "
 			   "PHP_FCGI_MAX_REQUESTS in \"environment\"; ignored",
 			   c->path);
+	if (c->slow_request_ms)
+		log_notice("%s: slow_request needs a native program (sfcgi cannot see a foreign "
+			   "program's requests); use the program's own slow log, e.g. php-fpm's; "
+			   "ignored", c->path);
 	if (c->sandbox.enabled && c->sandbox.profile == PROFILE_STRICT)
 		log_warning("%s: \"seccomp\": \"strict\" leaves out what the dynamic loader needs "
 			    "(mprotect, fstat...): the program will most likely be killed at start",
@@ -193,6 +197,8 @@ int run_foreign(struct config *c, int config_fd)
 		.serve_grace_ms = FOREIGN_SERVE_GRACE_MS,
 		.config_fd = config_fd,
 		.drain_signal = c->drain_signal,
+		.status_fd = activation_status_socket(act.status_fd, NULL, c->status),
+		.slow_request_ms = 0, /* a foreign program's requests are invisible to us */
 		/* a refused call is named (or, learning, logged) through a seccomp
 		 * listener (filter.c, refusal.c) */
 		.notify = c->sandbox.enabled && c->sandbox.profile != PROFILE_OFF,
@@ -200,6 +206,8 @@ int run_foreign(struct config *c, int config_fd)
 			    c->sandbox.action == ACTION_LOG,
 	};
 	unsetenv("SFCGI_SOCKET_ACTIVATED");
+	if (so.status_fd < 0)
+		return 1;
 	struct sandbox_config sb = c->sandbox; /* what exec_worker() applies */
 	sb.allow |= FOREIGN_ALLOW;
 	sb.notify = true;
