@@ -293,7 +293,7 @@ static int list_frame(FILE *f, void *ctx, int watch)
 			   "systemctl%s enable --now app@NAME.socket (sfcgi(1)).\n",
 			mgr, l->user ? " --user" : "");
 	else
-		fprintf(f, "%-16s %-9s %-9s %8s %-9s %9s %7s\n", "INSTANCE", "ACTIVE", "SUB",
+		fprintf(f, "%-16s %-12s %-9s %8s %-9s %9s %7s\n", "INSTANCE", "ACTIVE", "SUB",
 			"MAIN PID", "STATE", "REQUESTS", "REQ/S");
 	for (int i = 0; i < n; i++) {
 		char pid[16] = "-", total[24] = "-", rt[24] = "-";
@@ -308,7 +308,7 @@ static int list_frame(FILE *f, void *ctx, int watch)
 			snprintf(total, sizeof total, "%.0f", v[i].total);
 		if (!isnan(r))
 			snprintf(rt, sizeof rt, "%.1f", r);
-		fprintf(f, "%-16s %-9s %-9s %8s %-9s %9s %7s\n", v[i].name, v[i].active, v[i].sub,
+		fprintf(f, "%-16s %-12s %-9s %8s %-9s %9s %7s\n", v[i].name, v[i].active, v[i].sub,
 			pid, v[i].state, total, rt);
 	}
 	if (n > 0)
