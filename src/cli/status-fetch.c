@@ -56,6 +56,8 @@ static void explain(const struct status_target *t, int e, char *err, size_t n)
 			 "nothing listens on %s: app-status@%s.socket is stopped (%s start "
 			 "app@%s.socket)",
 			 t->addr, t->instance, how, t->instance);
+	else if (e == ECONNREFUSED)
+		snprintf(err, n, "nothing listens on %s: the instance is not running", t->addr);
 	else
 		snprintf(err, n, "connecting to %s: %s", t->addr, strerror(e));
 }
