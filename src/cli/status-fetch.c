@@ -42,7 +42,7 @@ static void explain(const struct status_target *t, int e, char *err, size_t n)
 			 "(%s enable --now app@%s.socket starts app-status@%s.socket)? see sfcgi(1)",
 			 t->addr, t->instance, how, t->instance, t->instance);
 	else if (e == ENOENT)
-		snprintf(err, n, "no status socket at %s: see sfcgi(1), STATUS SOCKET", t->addr);
+		snprintf(err, n, "no status socket at %s: see sfcgi(1), sfcgi status", t->addr);
 	else if ((e == EACCES || e == EPERM) && !t->user && t->instance)
 		snprintf(err, n,
 			 "%s: permission denied: the status socket is root's only (mode 0600): "
