@@ -453,6 +453,14 @@ static int adopt_systemd(struct activation_opts *o, int n, char **names, int **r
 				close(moved);
 			continue;
 		}
+		if (!strcmp(name, ACTIVATION_STATUS_FDNAME) && !(fdname && !strcmp(fdname, name))) {
+			/* the supervisor's (status.h), whatever "fdname" keeps */
+			if (o->status_fd <= 0 && check_listening(fd, name) == 0)
+				o->status_fd = fd;
+			else
+				close(fd);
+			continue;
+		}
 		if (fdname && strcmp(name, fdname) != 0) {
 			log_info("fd %d (%s): not named %s, closed", fd, name, fdname);
 			close(fd);

@@ -26,6 +26,7 @@ struct activation_opts {
 	gid_t listen_gid;
 	bool from_systemd;   /* out: the sockets came from LISTEN_FDS */
 	int *conns;          /* out: connections kept in systemd's fd store (malloc'd) */
+	int status_fd;       /* out: the socket named ACTIVATION_STATUS_FDNAME, 0 = none */
 	size_t nconns;
 };
 
@@ -44,6 +45,16 @@ int activation_adopt(struct activation_opts *o, int **ret_fds, size_t *ret_n);
  */
 int activation_listen(const struct activation_opts *o);
 
+/* The status socket (status.h) for --status-listen or "status": as
+ * activation_listen(), a socket file of mode 0600. fd or negative errno, logged. */
+int activation_listen_status(const char *spec);
+
+/* The status socket's fd to serve, 0 for none, or negative errno (logged):
+ * systemd's (adopted), else --status-listen (option, or sfcgi run's in
+ * $SFCGI_STATUS_LISTEN), else the config's "status". After a reload's
+ * re-exec, 0: the supervisor has it in $SFCGI_STATUS_FD. */
+int activation_status_socket(int adopted, const char *option, const char *config);
+
 /* A process about to lock itself down (one process, no supervisor) could
  * not unlink at exit: the file stays, and the next start replaces it. */
 void activation_forget_created(void);
@@ -58,6 +69,9 @@ void activation_adopt_created(void);
 
 /* sd_notify(3) wrapper; a no-op without NOTIFY_SOCKET. */
 void activation_notify(const char *state);
+
+/* The FileDescriptorName= of the status socket (status.h): never a FastCGI one. */
+#define ACTIVATION_STATUS_FDNAME "status"
 
 /* The fd store name of kept connections (LISTEN_FDNAMES on the next start). */
 #define ACTIVATION_CONN_FDNAME "connection"

@@ -552,6 +552,12 @@ static int set_listen(struct json *p, int v, const struct field *f)
 	return config_set_listen(p, v); /* config_listen.c */
 }
 
+static int set_status(struct json *p, int v, const struct field *f)
+{
+	(void)f;
+	return config_set_status(p, v); /* config_listen.c */
+}
+
 #define AT(member) offsetof(struct config, member)
 static const struct field fields[] = {
 	{ "kind", set_kind, 0, 0 },
@@ -569,6 +575,8 @@ static const struct field fields[] = {
 	{ "spill_dir", set_spill_dir, 0, 0 },
 	{ "sandbox", set_sandbox, 0, 0 },
 	{ "drain_signal", set_drain_signal, 0, 0 },
+	{ "status", set_status, 0, 0 },
+	{ "slow_request", set_seconds, AT(slow_request_ms), 0 },
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -741,6 +749,7 @@ void config_free(struct config *c)
 	free(c->listen_owner);
 	free(c->listen_group);
 	free(c->fdname);
+	free(c->status);
 	free(c->spill_dir);
 	sandbox_free(&c->sandbox);
 	config_defaults(c);

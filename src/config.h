@@ -46,6 +46,8 @@ struct config {
 	uid_t listen_uid;        /* and their ids; (uid_t)-1 and (gid_t)-1 leave them ours */
 	gid_t listen_gid;
 	char *fdname;            /* "fdname": as --fdname */
+	char *status;            /* "status": the status socket (status.h), or NULL */
+	uint32_t slow_request_ms; /* "slow_request": s, 0 = off (default) */
 	struct settings limits;  /* "limits": {settings_table keys} */
 	char *spill_dir;         /* "spill_dir": held bodies past request_memory, or NULL:
 				  * $CACHE_DIRECTORY, $TMPDIR, /tmp (spill.c) */
@@ -96,6 +98,8 @@ int config_instance_path(const char *name, bool user, char **ret_path);
 /* config_listen.c: the "listen" key (token v), a string or an object. */
 struct json;
 int config_set_listen(struct json *p, int v);
+/* and "status", a string as "listen" takes */
+int config_set_status(struct json *p, int v);
 
 /* The effective configuration, defaults filled in, as JSON. */
 void config_print(const struct config *c, FILE *f);

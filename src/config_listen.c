@@ -159,3 +159,18 @@ int config_set_listen(struct json *p, int v)
 		return json_fail(p, json_t_start(p, v), "\"listen\": \"%s\" %s", p->c->listen, why);
 	return 0;
 }
+
+/* "status": where the supervisor makes its status socket (status.h), a
+ * string as "listen" takes one; its file is always 0600. */
+int config_set_status(struct json *p, int v)
+{
+	char buf[96];
+	const char *why;
+	int r = json_get_string(p, v, "status", &p->c->status);
+
+	if (r < 0)
+		return r;
+	if ((why = spec_problem(p->c->status, buf, sizeof buf)))
+		return json_fail(p, json_t_start(p, v), "\"status\": %.*s %s", JSON_ECHO(p, v), why);
+	return 0;
+}

@@ -181,5 +181,9 @@ void config_print(const struct config *c, FILE *f)
 	print_sandbox(&c->sandbox, f);
 	if (c->kind == CONFIG_FOREIGN && config_drain_signal_name(c->drain_signal))
 		print_key(f, "drain_signal", config_drain_signal_name(c->drain_signal));
+	if (c->status)
+		print_key(f, "status", c->status);
+	config_fmt_limit(buf, sizeof buf, SETTING_MS, c->slow_request_ms);
+	fprintf(f, ",\n  \"slow_request\": %s", buf);
 	fputs("\n}\n", f);
 }

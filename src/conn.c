@@ -18,6 +18,7 @@
 #include "log.h"
 #include "request.h"
 #include "worker.h"
+#include "wstats.h"
 
 #define READ_CHUNK 16384
 #define IN_KEEP READ_CHUNK /* an idle connection keeps no more buffer than this */
@@ -418,6 +419,7 @@ static void readable(struct conn *c)
 	}
 	c->in.len += (size_t)n;
 	c->rx_bytes += (uint64_t)n;
+	WSTATS_ADD(c->w->stats, bytes_in, n);
 	parse(c);
 }
 
@@ -452,6 +454,7 @@ int conn_flush(struct conn *c)
 			break;
 		}
 		c->last_io_ms = c->w->now_ms;
+		WSTATS_ADD(c->w->stats, bytes_out, n);
 		buf_consume(&c->out, (size_t)n);
 	}
 	if (c->dead)

@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "log.h"
 #include "worker.h"
+#include "wstats.h"
 
 /* At max_conns a new connection gets the place of an idle kept one, never
  * one that was busy this recently: nginx keeps its idle upstream
@@ -99,6 +100,7 @@ void evict_close(struct worker *w, struct conn *c)
 	int64_t since;
 	uint64_t bytes;
 
+	WSTATS_ADD(w->stats, refused_limit, 1);
 	if (conn_idle_since(c) >= 0)
 		log_info("max_conns=%u reached: closed a kept connection idle for %lld ms to make "
 			 "room for a new one (raise max_conns if the web server keeps more)",

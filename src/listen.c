@@ -70,66 +70,76 @@ static int clear_stale(const struct sockaddr_un *sa, socklen_t len)
  * PID. Forked workers exit with another PID and leave it alone; a file
  * replaced meanwhile (another dev/ino) is not ours any more.
  */
+enum { CREATED_LISTEN, CREATED_STATUS, CREATED_MAX }; /* "listen", the status socket */
+static const char *const created_env[CREATED_MAX] = { "SFCGI_LISTEN_CREATED",
+						     "SFCGI_STATUS_CREATED" };
 static struct {
 	pid_t pid;
 	dev_t dev;
 	ino_t ino;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-} created;
+} created[CREATED_MAX];
 
 static void remove_created(void)
 {
 	struct stat st;
 
-	if (created.pid != getpid() || !created.path[0])
-		return;
-	if (lstat(created.path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == created.dev &&
-	    st.st_ino == created.ino)
-		unlink(created.path);
-	created.path[0] = 0;
+	for (int i = 0; i < CREATED_MAX; i++) {
+		if (created[i].pid != getpid() || !created[i].path[0])
+			continue;
+		if (lstat(created[i].path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    st.st_dev == created[i].dev && st.st_ino == created[i].ino)
+			unlink(created[i].path);
+		created[i].path[0] = 0;
+	}
 }
 
-static void record_created(const char *path, dev_t dev, ino_t ino)
+static void record_created(int i, const char *path, dev_t dev, ino_t ino)
 {
 	static bool registered;
 
-	created.pid = getpid();
-	created.dev = dev;
-	created.ino = ino;
-	snprintf(created.path, sizeof created.path, "%s", path);
+	created[i].pid = getpid();
+	created[i].dev = dev;
+	created[i].ino = ino;
+	snprintf(created[i].path, sizeof created[i].path, "%s", path);
 	if (!registered)
 		registered = atexit(remove_created) == 0;
 }
 
 void activation_forget_created(void)
 {
-	created.path[0] = 0;
+	for (int i = 0; i < CREATED_MAX; i++)
+		created[i].path[0] = 0;
 }
 
 void activation_keep_created(bool keep)
 {
-	char v[sizeof created.path + 64];
+	char v[sizeof created[0].path + 64];
 
-	if (!keep || created.pid != getpid() || !created.path[0]) {
-		unsetenv("SFCGI_LISTEN_CREATED");
-		return;
+	for (int i = 0; i < CREATED_MAX; i++) {
+		if (!keep || created[i].pid != getpid() || !created[i].path[0]) {
+			unsetenv(created_env[i]);
+			continue;
+		}
+		snprintf(v, sizeof v, "%d:%ju:%ju:%s", (int)created[i].pid,
+			 (uintmax_t)created[i].dev, (uintmax_t)created[i].ino, created[i].path);
+		setenv(created_env[i], v, 1);
 	}
-	snprintf(v, sizeof v, "%d:%ju:%ju:%s", (int)created.pid, (uintmax_t)created.dev,
-		 (uintmax_t)created.ino, created.path);
-	setenv("SFCGI_LISTEN_CREATED", v, 1);
 }
 
-/* After a reload's re-exec: the socket file is still ours to remove. */
+/* After a reload's re-exec: the socket files are still ours to remove. */
 void activation_adopt_created(void)
 {
-	const char *e = getenv("SFCGI_LISTEN_CREATED");
-	uintmax_t dev, ino;
-	int pid, n = 0;
+	for (int i = 0; i < CREATED_MAX; i++) {
+		const char *e = getenv(created_env[i]);
+		uintmax_t dev, ino;
+		int pid, n = 0;
 
-	if (e && sscanf(e, "%d:%ju:%ju:%n", &pid, &dev, &ino, &n) == 3 && n > 0 &&
-	    pid == (int)getpid() && e[n] == '/')
-		record_created(e + n, (dev_t)dev, (ino_t)ino);
-	unsetenv("SFCGI_LISTEN_CREATED");
+		if (e && sscanf(e, "%d:%ju:%ju:%n", &pid, &dev, &ino, &n) == 3 && n > 0 &&
+		    pid == (int)getpid() && e[n] == '/')
+			record_created(i, e + n, (dev_t)dev, (ino_t)ino);
+		unsetenv(created_env[i]);
+	}
 }
 
 /* Mode, owner and group of the temporary name, before it becomes the real one. */
@@ -148,7 +158,7 @@ static int own_file(const char *path, const struct activation_opts *o)
  * then renames: the path never names a socket with the wrong permissions
  * or one that refuses connections.
  */
-static int listen_unix(const char *path, const struct activation_opts *o)
+static int listen_unix(const char *path, const struct activation_opts *o, int which)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX }, tmp;
 	size_t n = strlen(path);
@@ -184,7 +194,7 @@ static int listen_unix(const char *path, const struct activation_opts *o)
 	if (r == 0 && (listen(fd, SOMAXCONN) < 0 || (!abstract && rename(tmp.sun_path, path) < 0)))
 		r = -errno;
 	if (r == 0 && !abstract && lstat(path, &st) == 0)
-		record_created(path, st.st_dev, st.st_ino);
+		record_created(which, path, st.st_dev, st.st_ino);
 	if (r < 0) {
 		log_err("listen %s: %s%s", path, strerror(-r),
 			r == -ENOENT ? " (create its directory first, e.g. RuntimeDirectory= in "
@@ -259,6 +269,33 @@ int activation_listen(const struct activation_opts *o)
 	if (!spec || !*spec)
 		return -EINVAL;
 	if (spec[0] == '/' || spec[0] == '@' || spec[0] == '.')
-		return listen_unix(spec, o);
+		return listen_unix(spec, o, CREATED_LISTEN);
 	return listen_inet(spec); /* a mode or group is a file's: config.c refuses them here */
+}
+
+int activation_status_socket(int adopted, const char *option, const char *config)
+{
+	const char *spec = option ? option : getenv("SFCGI_STATUS_LISTEN");
+
+	spec = spec ? spec : config;
+	unsetenv("SFCGI_STATUS_LISTEN"); /* sfcgi run --status-listen: ours, not the app's */
+	if (getenv("SFCGI_STATUS_FD"))
+		return 0; /* a reload's re-exec: the previous image's (counters.c) */
+	if (adopted > 0)
+		return adopted;
+	return spec ? activation_listen_status(spec) : 0;
+}
+
+int activation_listen_status(const char *spec)
+{
+	/* root's (or the user's) only: the web server connects as root, or
+	 * the unit's socket gives it a group (units/app@.socket) */
+	const struct activation_opts o = { .listen = spec, .listen_mode = 0600,
+					   .listen_uid = (uid_t)-1, .listen_gid = (gid_t)-1 };
+
+	if (!spec || !*spec)
+		return -EINVAL;
+	if (spec[0] == '/' || spec[0] == '@' || spec[0] == '.')
+		return listen_unix(spec, &o, CREATED_STATUS);
+	return listen_inet(spec);
 }

@@ -162,6 +162,11 @@ static void reexec(struct sup *s, const char *rollback)
 	}
 	snprintf(num, sizeof num, "%d", s->sbfd);
 	setenv("SFCGI_SCOREBOARD_FD", num, 1);
+	if (s->statsock.fd >= 0) { /* the status socket too, and its connections close */
+		fcntl(s->statsock.fd, F_SETFD, 0);
+		snprintf(num, sizeof num, "%d", s->statsock.fd);
+		setenv("SFCGI_STATUS_FD", num, 1);
+	}
 	keep_across_exec(s, true);
 	setenv("SFCGI_RELOADING", "1", 1);
 	setenv("SFCGI_SOCKET_ACTIVATED", s->o->socket_activated ? "1" : "0", 1);
@@ -193,6 +198,9 @@ static void reexec(struct sup *s, const char *rollback)
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDNAMES");
 	unsetenv("SFCGI_SCOREBOARD_FD");
+	unsetenv("SFCGI_STATUS_FD");
+	if (s->statsock.fd >= 0)
+		fcntl(s->statsock.fd, F_SETFD, FD_CLOEXEC);
 	unsetenv("SFCGI_RELOADING");
 	unsetenv("SFCGI_SOCKET_ACTIVATED");
 	activation_keep_created(false);
@@ -301,6 +309,7 @@ static void rollback(struct sup *s, const char *why)
 	}
 	s->gen--;
 	s->sb->generation = s->gen;
+	s->sb->sup.reloads_rolled_back++;
 	s->gen_failures = 0;
 	outcome_write(s->reload_since, "failed", "rolled back: %s; generation %u serves on", why,
 		      s->gen);
@@ -346,6 +355,7 @@ void sup_reload_progress(struct sup *s)
 			log_warning("reload: only %zu of %u new workers ready after %d s; draining "
 				    "the old ones anyway",
 				    ready, s->o->workers, READY_WAIT_MS / 1000);
+		s->sb->sup.reloads_ok += ready != 0;
 		if (ready)
 			outcome_write(s->reload_since, "ok", "generation %u serves with %zu of %u "
 				      "worker(s); the old one drains", s->gen, ready,

@@ -17,6 +17,7 @@
 #include "sfcgi.h"
 #include "scoreboard.h"
 #include "worker.h"
+#include "wstats.h"
 
 #define POOL_MAX 8
 
@@ -434,6 +435,7 @@ void request_settle(struct request *r)
 
 void request_reject(struct request *r, uint8_t protocol_status)
 {
+	WSTATS_ADD(r->c->w->stats, refused, 1);
 	request_end(r, 0, protocol_status);
 	request_settle(r);
 }
@@ -446,6 +448,8 @@ static void fail(struct request *r, int status, const char *msg)
 
 	n = snprintf(text, sizeof text, "Status: %d %s\r\nContent-Type: text/plain\r\n\r\n%s\n",
 		     status, reason(status), msg);
+	if (r->phase != REQ_RUNNING) /* one the application runs ends in wstats_end() */
+		WSTATS_ADD(r->c->w->stats, refused, 1);
 	if (r->queued)
 		worker_dequeue(r->c->w, r);
 	r->body_started = true;
@@ -754,6 +758,7 @@ void request_abort(struct request *r)
 	case REQ_INPUT:
 	case REQ_QUEUED:
 		log_info("fd %d: request %u aborted by the peer before it ran", r->c->fd, r->id);
+		WSTATS_ADD(r->c->w->stats, aborted, 1);
 		if (r->queued)
 			worker_dequeue(r->c->w, r);
 		request_end(r, 0, FCGI_REQUEST_COMPLETE);
@@ -770,9 +775,11 @@ void request_conn_lost(struct request *r)
 		r->aborted = true;
 		return;
 	}
-	if (r->phase != REQ_DISCARD)
+	if (r->phase != REQ_DISCARD) {
 		log_info("fd %d: request %u dropped: the peer closed before it was complete",
 			 r->c->fd, r->id);
+		WSTATS_ADD(r->c->w->stats, aborted, 1);
+	}
 	request_release(r);
 }
 

@@ -40,6 +40,58 @@ struct slot {
 			      * worker's filter (filter.c), -1 = none */
 } __attribute__((aligned(64)));
 
+/* Request duration histogram: upper bounds in ms of all but the last
+ * bucket (+Inf); the per-bucket counts are not cumulative. */
+#define SB_BUCKETS 12
+#define SB_BUCKET_BOUNDS_MS { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 }
+
+/*
+ * Request counters (/metrics, /status: status.c). A worker adds to its own
+ * slot's only (one writer: a relaxed load and store, no lock, no syscall);
+ * the supervisor folds a worker's into the scoreboard's `exited` when it
+ * reaps it, so that totals never go backwards.
+ */
+struct counters {
+	uint64_t completed, aborted, timed_out, refused; /* requests, by outcome */
+	uint64_t role[3];          /* requests begun, by role (responder, authorizer, filter) */
+	uint64_t bytes_in, bytes_out;
+	uint64_t accepted;         /* connections */
+	uint64_t refused_allow;    /* connections refused: not in FCGI_WEB_SERVER_ADDRS */
+	uint64_t refused_limit;    /* connections closed to make room at max_conns */
+	uint64_t dur[SB_BUCKETS];  /* finished requests by duration (see SB_BUCKET_BOUNDS_MS) */
+	uint64_t dur_sum_us;
+};
+
+/* Per worker, beside its slot (so that the slot stays one cache line). */
+struct slot_stats {
+	struct counters c;
+	uint64_t last_duration_us;
+	int64_t started_ns;  /* CLOCK_MONOTONIC ns when the running request began */
+	/* Even: method and uri are whole; odd: the worker is writing them (a
+	 * seqlock; seq / 2 numbers the worker's requests). */
+	uint32_t seq;
+	uint32_t slow_seq;   /* supervisor: the seq of the request it logged as slow */
+	uint32_t restarts;   /* supervisor: restarts of this slot (kept across spawns) */
+	char method[16];
+	char uri[256];       /* the running request's REQUEST_URI, cut to fit */
+} __attribute__((aligned(64)));
+
+enum restart_cause {
+	CAUSE_CRASH, CAUSE_SANDBOX, CAUSE_RECYCLE, CAUSE_TIMEOUT, CAUSE_HANG, CAUSE_OOM,
+	CAUSE_EXIT, CAUSE_MAX
+};
+
+/* The supervisor's own counters (it alone writes them). */
+struct sup_counters {
+	struct counters exited;   /* of workers that have exited */
+	uint64_t restarts[CAUSE_MAX];
+	uint64_t reloads_ok, reloads_rolled_back;
+	uint64_t slow;            /* requests logged as slow */
+	uint64_t answered_503;    /* requests the supervisor answered itself (unavailable.h) */
+	uint64_t listen_queue_max; /* the longest listen queue seen (statusdata.c) */
+	int64_t start_realtime_ms; /* when this instance (PID) started */
+};
+
 struct scoreboard {
 	uint32_t magic;
 	uint32_t generation; /* the supervisor's current generation */
@@ -47,6 +99,9 @@ struct scoreboard {
 	uint32_t hiwater;    /* slots [0, hiwater) have been used: loops stop there */
 	uint8_t pad[44];
 	struct slot slots[SCOREBOARD_SLOTS];
+	/* Added after the slots: an image of an older layout maps a prefix. */
+	struct sup_counters sup;
+	struct slot_stats stats[SCOREBOARD_SLOTS];
 };
 
 _Static_assert(sizeof(struct slot) == 64, "one cache line per worker");
@@ -56,5 +111,7 @@ int scoreboard_map(int fd, struct scoreboard **ret, int *ret_fd);
 
 #define SB_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define SB_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+/* A counter with one writer: a relaxed load and store, no locked instruction. */
+#define SB_ADD(x, n) SB_STORE(x, SB_LOAD(x) + (n))
 
 #endif

@@ -46,6 +46,8 @@ static void usage(FILE *f, const char *prog)
 		"      --listen-owner USER  its owner (default: the user that starts me)\n"
 		"      --listen-group GROUP its group, e.g. the web server's (default: mine)\n"
 		"  -n, --fdname NAME       use only the systemd sockets named NAME\n"
+		"      --status-listen SPEC  serve /metrics, /status and /ping on SPEC (FastCGI;\n"
+		"                          a socket file is made 0600; needs --workers >= 1)\n"
 		"  -s, --set KEY=VALUE     set a limit (see below); may repeat\n"
 		"  -c, --config FILE       instance config (sfcgi.json(5)); default $SFCGI_CONFIG\n"
 		"  -w, --workers N         prefork N workers under a supervisor (0: one process)\n"
@@ -65,6 +67,7 @@ static void usage(FILE *f, const char *prog)
 struct options {
 	struct activation_opts act;
 	const char *config; /* --config, else $SFCGI_CONFIG */
+	const char *status_listen; /* --status-listen */
 	long workers;       /* --workers, -1 = not given */
 	char *sets[64];     /* --set KEY=VALUE, applied over the config */
 	size_t nsets;
@@ -101,6 +104,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "listen-owner", required_argument, NULL, 'U' },
 		{ "listen-group", required_argument, NULL, 'G' },
 		{ "fdname", required_argument, NULL, 'n' },
+		{ "status-listen", required_argument, NULL, 'S' },
 		{ "set", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "workers", required_argument, NULL, 'w' },
@@ -141,6 +145,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'n':
 			o->act.fdname = optarg;
+			break;
+		case 'S':
+			o->status_listen = optarg;
 			break;
 		case 's':
 			if (o->nsets == sizeof o->sets / sizeof o->sets[0]) {
@@ -289,9 +296,13 @@ static int supervise(struct options *o, struct config *cfg, int *fds, size_t nfd
 		.conns = o->act.conns,
 		.nconns = o->act.nconns,
 		.drain_signal = SIGUSR1, /* hand connections over, see worker_drain() */
+		.slow_request_ms = cfg->slow_request_ms,
 	};
 	int r;
 
+	so.status_fd = activation_status_socket(o->act.status_fd, o->status_listen, cfg->status);
+	if (so.status_fd < 0)
+		return so.status_fd;
 	sb->notify = notify; /* kept by the worker: s->sandbox in sfcgi_server_open() */
 	r = sandbox_prepare(sb);
 	/* Parsing and compiling left freed heap behind: release it now, or every
@@ -325,6 +336,11 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 		nofile_raise(cfg.workers, cfg.limits.max_conns, nfds);
 	if (r == 0 && cfg.workers > 0)
 		r = supervise(&o, &cfg, fds, nfds, argv, &slot);
+	else if (r == 0 && (o.act.status_fd > 0 || o.status_listen || cfg.status))
+		log_warning("the status socket is served by the supervisor: with workers 0 (one "
+			    "process) there is none, so no /metrics; set \"workers\" to 1 or more");
+	if (r == 0 && o.act.status_fd > 0 && !slot)
+		close(o.act.status_fd);
 	if (r == 0 && !(s = calloc(1, sizeof *s)))
 		r = -ENOMEM;
 	if (r == 0 && (r = worker_init(&s->w, &cfg.limits, fds, nfds)) < 0)

@@ -15,6 +15,7 @@
 #include "oom.h"
 #include "progress.h"
 #include "scoreboard.h"
+#include "status.h"
 #include "supervisor.h"
 #include "unavailable.h"
 
@@ -72,6 +73,10 @@ struct sup {
 	int orphans;             /* children that are not workers, at the last look */
 	int64_t workers_gone_at; /* stopping: when the last worker exited */
 	struct oom oom;          /* OOM kills told from other SIGKILLs (oom.h) */
+	char instance[256];      /* its name, for /status and the slow log ("" unknown) */
+	uint64_t unavail_seen;   /* unavail.answered already in the scoreboard */
+	int64_t next_queue;      /* when the listen queue is sampled next */
+	struct status statsock;  /* the status socket (status.h) */
 };
 
 static inline struct slot *slot_of(struct sup *s, size_t i)
@@ -133,6 +138,32 @@ void sup_learn_tick(struct sup *s);
  * killer killed it (then accounted for, oom.h). */
 int sup_describe_exit(struct sup *s, int status, const struct slot *sl, bool expected,
 		      char *buf, size_t len);
+
+/* counters.c: the counters of /metrics and /status (status.h) */
+/* A slot about to be spawned: its counters start at zero (its restarts stay). */
+void sup_counters_spawn(struct sup *s, size_t i);
+/* Its worker reaped: its counters join the totals. */
+void sup_counters_reaped(struct sup *s, size_t i);
+/* Its worker is replaced: the cause counted (status: its wait status). */
+void sup_counters_restart(struct sup *s, size_t i, int status, bool oom);
+/* "slow_request": one line per request past it (the worker logs its end). */
+void sup_check_slow(struct sup *s);
+
+/* At start: the status socket (SFCGI_STATUS_FD after a re-exec, else the
+ * options'), out of the way of the listening sockets; the instance's name. */
+void sup_status_setup(struct sup *s);
+/* Each turn of the loop: slow requests, the listen queue's sample, deadlines. */
+void sup_status_tick(struct sup *s);
+
+/* STATUS= for systemd, when it changed (at most every STATUS_MS). */
+void sup_report(struct sup *s);
+
+/* statusdata.c */
+struct snap;
+/* The listen queue now (into sn, if not NULL), and its longest seen. */
+void sup_sample_queue(struct sup *s, struct snap *sn);
+/* The supervisor's own 503 answers into the scoreboard's totals. */
+void sup_counters_sync(struct sup *s);
 
 /* reload.c */
 /* Listening sockets at 3.., the scoreboard right after (LISTEN_FDS layout);

@@ -39,9 +39,6 @@
 #define KILL_GRACE_MS 2000 /* after the request_timeout signal, SIGKILL */
 #define SWEEP_MS 250       /* orphans looked for this often, and at each reap */
 #define ORPHAN_WAIT_MS 5000 /* stopping: how long killed orphans may take to go */
-/* STATUS= is sent when it changed, at most this often: with the 250 ms poll
- * of an idle loop, the request count it shows is never 1 s old. */
-#define STATUS_MS 500
 #define EXIT0_MIN_LIFE_MS 100 /* a slot starts at most 10 programs a second that exit 0 */
 
 size_t sup_count(struct sup *s, bool current, uint32_t state)
@@ -79,6 +76,11 @@ bool supervisor_other_idle(const struct slot *self, bool empty)
 	return false;
 }
 
+struct slot_stats *supervisor_slot_stats(const struct slot *slot)
+{
+	return worker_board ? &worker_board->stats[slot - worker_board->slots] : NULL;
+}
+
 /* In the child: back to a plain process that serves. */
 static void become_worker(struct sup *s, struct slot *sl)
 {
@@ -107,6 +109,7 @@ static void become_worker(struct sup *s, struct slot *sl)
 		close(s->o->config_fd);
 	if (s->oom.fd >= 0)
 		close(s->oom.fd);
+	status_close_all(&s->statsock);
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
@@ -127,6 +130,7 @@ static int spawn(struct sup *s, size_t i, struct slot **ret_slot)
 	int sv[2] = { -1, -1 };
 
 	memset(sl, 0, sizeof *sl);
+	sup_counters_spawn(s, i);
 	if (i >= s->sb->hiwater)
 		s->sb->hiwater = (uint32_t)i + 1;
 	SB_STORE(sl->generation, s->gen);
@@ -228,6 +232,7 @@ static void reaped(struct sup *s, pid_t pid, int status)
 		}
 		sup_close_notif(s, sl);
 		s->sb->served_by_exited += SB_LOAD(sl->served);
+		sup_counters_reaped(s, i);
 		SB_STORE(sl->pid, 0);
 		SB_STORE(sl->state, (uint32_t)SLOT_FREE);
 		if (!current || s->phase == STOPPING || l->retired) {
@@ -237,6 +242,7 @@ static void reaped(struct sup *s, pid_t pid, int status)
 				log_debug("worker %d %s", (int)pid, why);
 			return;
 		}
+		sup_counters_restart(s, i, status, oom);
 		if (clean && s->o->exit_is_recycle && !expected) {
 			/* A foreign program's own choice (its request limit, an error
 			 * page it ends with): no failure, no backoff. Only a program
@@ -416,6 +422,7 @@ static void check_stuck(struct sup *s)
 				    (int)pid, SB_LOAD(sl->req_id), (long long)(s->now - busy) / 1000,
 				    s->o->request_timeout_ms / 1000);
 			kill(pid, SIGUSR2);
+			s->sb->sup.exited.timed_out++; /* the request ends with the worker */
 			l->kill_at = s->now + KILL_GRACE_MS;
 		}
 	}
@@ -489,44 +496,6 @@ static void check_idle(struct sup *s)
 	}
 }
 
-static void report(struct sup *s)
-{
-	uint64_t served = s->sb->served_by_exited;
-	size_t busy = 0, n = sup_count(s, true, 0);
-	const char *why = s->phase == RUNNING ? sup_failing(s) : NULL;
-	char status[sizeof s->status];
-
-	if (s->now < s->next_status)
-		return;
-	s->next_status = s->now + STATUS_MS;
-	for (size_t i = 0; i < s->sb->hiwater; i++) {
-		struct slot *sl = slot_of(s, i);
-
-		if (alive(sl)) {
-			served += SB_LOAD(sl->served);
-			busy += SB_LOAD(sl->busy_since) != 0;
-		}
-	}
-	if (why)
-		snprintf(status, sizeof status, "STATUS=failing: %s; %zu of %u worker(s) serve, "
-			 "%llu requests answered 503%s%s", why, sup_serving(s), s->o->workers,
-			 (unsigned long long)s->unavail.answered, *s->reload_note ? "; " : "",
-			 s->reload_note);
-	else if (!sup_serving(s) && s->phase == RUNNING)
-		snprintf(status, sizeof status, "STATUS=starting: %zu worker(s), none has shown it "
-			 "serves yet%s%s", n, *s->reload_note ? "; " : "", s->reload_note);
-	else
-		snprintf(status, sizeof status,
-			 "STATUS=%s%zu worker(s), %zu busy, %llu requests served%s%s",
-			 s->phase == RELOADING ? "reloading; " : s->phase == STOPPING ? "stopping; " : "",
-			 n, busy, (unsigned long long)served, *s->reload_note ? "; " : "",
-			 s->reload_note);
-	if (strcmp(status, s->status)) {
-		memcpy(s->status, status, sizeof status);
-		activation_notify(status);
-	}
-}
-
 static void watchdog(struct sup *s)
 {
 	if (!s->watchdog_usec || s->now < s->next_watchdog)
@@ -553,6 +522,7 @@ static int setup(struct sup *s)
 		return r;
 	}
 	oom_init(&s->oom); /* before the lock-down: it opens a file */
+	sup_status_setup(s); /* before sup_place_fds(): its fd moves out of their way */
 	if (s->o->lockdown && (r = sandbox_supervisor()) < 0)
 		return r;
 	orphans_supervisor_init(); /* logged; kept across exec, set again all the same */
@@ -691,7 +661,8 @@ static int step(struct sup *s, struct slot **ret_slot)
 	check_hung(s);
 	check_idle(s);
 	sup_learn_tick(s);
-	report(s);
+	sup_status_tick(s);
+	sup_report(s);
 	watchdog(s);
 	return 0;
 }
@@ -701,7 +672,8 @@ enum { LISTEN_MAX = 16 }; /* listening sockets watched while answering 503 */
 /* What supervisor_run() keeps, in one anonymous mapping (see there). */
 struct sup_mem {
 	struct sup s;
-	struct pollfd p[1 + 2 * SCOREBOARD_SLOTS + LISTEN_MAX + UNAVAILABLE_CONNS];
+	struct pollfd p[1 + 2 * SCOREBOARD_SLOTS + LISTEN_MAX + UNAVAILABLE_CONNS + 1 +
+			STATUS_CONNS];
 	struct slot *of[1 + 2 * SCOREBOARD_SLOTS];
 };
 
@@ -727,7 +699,7 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 	if ((r = setup(s)) < 0)
 		return r;
 	for (;;) {
-		nfds_t nslots, nlisten;
+		nfds_t nslots, nlisten, nunavail;
 		bool starting = sup_count(s, true, SLOT_STARTING) || s->phase != RUNNING || s->npending;
 		int timeout = starting ? 10 : 250;
 
@@ -764,11 +736,16 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 			p[n++] = (struct pollfd){ .fd = s->o->fds[i], .events = POLLIN };
 		nlisten = n;
 		n += unavailable_pollfds(&s->unavail, p + n);
+		nunavail = n;
+		n += status_pollfds(&s->statsock, p + n);
 		if (poll(p, n, timeout) > 0) {
 			s->now = worker_clock_ms();
-			for (nfds_t i = nlisten; i < n; i++)
+			for (nfds_t i = nlisten; i < nunavail; i++)
 				if (p[i].revents)
 					unavailable_event(&s->unavail, p[i].fd, p[i].revents, s->fail_why);
+			for (nfds_t i = nunavail; i < n; i++)
+				if (p[i].revents)
+					status_event(s, &s->statsock, p[i].fd, p[i].revents);
 			for (nfds_t i = 1; i < nslots; i++) {
 				if (!p[i].revents)
 					continue;

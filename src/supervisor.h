@@ -52,6 +52,8 @@ struct supervisor_opts {
 	const char *fdname;      /* their FileDescriptorName=, for the re-exec */
 	const char *config_path; /* validated again before a reload, NULL if none */
 	const char *program;     /* foreign: the program, for log lines */
+	int status_fd;           /* the status socket (status.h), 0 or -1 = none */
+	uint32_t slow_request_ms; /* "slow_request": logged past this; 0 = never */
 	char *const *argv;       /* to re-execute on reload */
 };
 
@@ -62,6 +64,9 @@ struct supervisor_opts {
  * Returns a negative errno if it could not start (logged).
  */
 int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot);
+
+/* For the worker: its counters beside its slot (wstats.h). */
+struct slot_stats *supervisor_slot_stats(const struct slot *slot);
 
 /* For the worker: tells the supervisor this worker serves now. */
 void supervisor_worker_ready(struct slot *slot);

@@ -28,6 +28,7 @@
 #include "scoreboard.h"
 #include "spill.h"
 #include "supervisor.h"
+#include "wstats.h"
 
 #define MAX_EVENTS 64
 #define ACCEPT_BURST 32 /* one worker alone: take the whole backlog per wake-up */
@@ -351,8 +352,10 @@ static void accept_some(struct worker *w, struct listener *l)
 			break;
 		}
 		fed(w, false);
+		WSTATS_ADD(w->stats, accepted, 1);
 		if (l->tcp && w->allowed_addrs &&
 		    !addr_allowed(w->allowed_addrs, &ss, text, sizeof text)) {
+			WSTATS_ADD(w->stats, refused_allow, 1);
 			log_warning("refused a connection from %s: not in FCGI_WEB_SERVER_ADDRS", text);
 			close(fd);
 			continue;
@@ -679,6 +682,7 @@ int worker_next(struct worker *w, struct request **ret)
 				SB_STORE(w->slot->req_clean, (uint8_t)!buf_used(&r->c->out));
 				SB_STORE(w->slot->busy_since, w->now_ms ? w->now_ms : 1);
 			}
+			wstats_begin(w, r);
 			if (w->nworkers > 1) /* for pass_idle_on() only */
 				w->started_ms = worker_clock_ms();
 			pass_idle_on(w, r->c);
@@ -731,6 +735,7 @@ void worker_request_done(struct worker *w)
 		took = took < 0 ? 0 : took > 3600000 ? 3600000 : took;
 		w->handler_ms = (uint32_t)((3 * (int64_t)w->handler_ms + took) / 4);
 	}
+	wstats_end(w, w->current);
 	w->current = NULL;
 	w->served++;
 	if (w->slot) {
@@ -785,6 +790,7 @@ void worker_attach_slot(struct worker *w, struct slot *slot)
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	w->slot = slot;
+	w->stats = supervisor_slot_stats(slot);
 	if (slot->wchan >= 0) {
 		w->chan = slot->wchan;
 		w->chan_kind = EV_CHAN;

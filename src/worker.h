@@ -58,6 +58,7 @@ struct worker {
 	uint32_t handler_ms;     /* recent handler durations (moving average) */
 	struct request *current; /* handed to the application, until sfcgi_finish() */
 	struct slot *slot;       /* our scoreboard line under a supervisor, else NULL */
+	struct slot_stats *stats; /* and our counters beside it (wstats.h), else NULL */
 	uint64_t max_requests;   /* recycle after this many (0 = never) */
 	uint64_t watchdog_ms;    /* single process under systemd: WATCHDOG=1 every half */
 	int64_t next_watchdog_ms;

@@ -193,6 +193,8 @@ int run_foreign(struct config *c, int config_fd)
 		.serve_grace_ms = FOREIGN_SERVE_GRACE_MS,
 		.config_fd = config_fd,
 		.drain_signal = c->drain_signal,
+		.status_fd = activation_status_socket(act.status_fd, NULL, c->status),
+		.slow_request_ms = 0, /* a foreign program's requests are invisible to us */
 		/* a refused call is named (or, learning, logged) through a seccomp
 		 * listener (filter.c, refusal.c) */
 		.notify = c->sandbox.enabled && c->sandbox.profile != PROFILE_OFF,
@@ -200,6 +202,8 @@ int run_foreign(struct config *c, int config_fd)
 			    c->sandbox.action == ACTION_LOG,
 	};
 	unsetenv("SFCGI_SOCKET_ACTIVATED");
+	if (so.status_fd < 0)
+		return 1;
 	struct sandbox_config sb = c->sandbox; /* what exec_worker() applies */
 	sb.allow |= FOREIGN_ALLOW;
 	sb.notify = true;

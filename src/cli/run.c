@@ -24,6 +24,8 @@ static void usage(FILE *f)
 		   "~/.config/sfcgi/INSTANCE.json ($XDG_CONFIG_HOME honoured).\n\n"
 		   "  -u, --user         look up INSTANCE in the per-user configuration directory\n"
 		   "  -c, --config FILE  run the configuration in FILE instead of an instance's\n"
+		   "      --status-listen SPEC  the status socket (/metrics, /status, /ping)\n"
+		   "                     at SPEC, over the config's \"status\"\n"
 		   "  -h, --help         print this help\n\n"
 		   "Exit status: 78 configuration missing or invalid (or no per-user\n"
 		   "directory), 2 usage error or invalid instance name, 1 the program cannot be\n"
@@ -82,6 +84,7 @@ int cmd_run(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "user", no_argument, NULL, 'u' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "status-listen", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -98,6 +101,7 @@ int cmd_run(int argc, char **argv)
 		switch (opt) {
 		case 'u': user = true; break;
 		case 'c': file = optarg; break;
+		case 'S': setenv("SFCGI_STATUS_LISTEN", optarg, 1); break; /* listen.c */
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
