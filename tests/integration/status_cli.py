@@ -113,12 +113,13 @@ def main():
         check("1 one row per worker, the supervisor's children",
               sorted(int(row[0]) for row in rows) == kids, f"{rows} vs {kids}")
         busy_rows = [row for row in rows if row[2] == "busy"]
-        check("1 the held request shows busy, GET and its URI",
-              len(busy_rows) == 1 and busy_rows[0][-2] == "GET" and
-              busy_rows[0][-1].startswith("/?sleep=3000&pad=xxx"), busy_rows)
+        shown = busy_rows[0][-1] if len(busy_rows) == 1 else ""
+        check("1 the held request shows busy, GET and its URI (cut: the start of it)",
+              busy_rows and busy_rows[0][-2] == "GET" and len(shown) > 10 and
+              uri.startswith(shown[:-3] if shown.endswith("...") else shown), busy_rows)
         long_lines = [ln for ln in r.stdout.splitlines() if len(ln) > 80]
         check("1 no line longer than 80 columns; the URI cut with ...",
-              not long_lines and busy_rows and busy_rows[0][-1].endswith("..."), long_lines)
+              not long_lines and shown.endswith("..."), long_lines)
 
         # 2
         r = run(sfcgi, "status", "--json", ssock)
