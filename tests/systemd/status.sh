@@ -65,7 +65,8 @@ out=$(req "$sock" pid)
 check "2 the first requests are answered ($out)" grep -q '^pid=' <<<"$out"
 wait_for 5 "active $unit active" || bail_out "2 $unit is not active"
 pid=$(mainpid)
-names=$(in_c tr '\0' '\n' <"/proc/${pid:-0}/environ" 2>/dev/null | sed -n 's/^LISTEN_FDNAMES=//p')
+# the environment it was started with (what the supervisor unsets stays here)
+names=$(in_c sh -c "tr '\\0' '\\n' </proc/${pid:-0}/environ" | sed -n 's/^LISTEN_FDNAMES=//p')
 note "MainPID $pid started with LISTEN_FDNAMES=${names:-?}"
 check "2 $unit was handed both sockets (LISTEN_FDNAMES=$names)" \
 	test "$names" = fastcgi:status -o "$names" = status:fastcgi
