@@ -12,7 +12,7 @@
 #      a request held busy shows with its URI; --json parses, names the
 #      instance and MainPID
 #   4  sfcgi status (the list over D-Bus): wiki, active running, MainPID,
-#      serving, the requests made
+#      serving, the requests made; --watch redraws it, SIGINT ends it (exit 0)
 #   5  the errors: not root (permission denied, exit 1); the FastCGI socket
 #      given for the status one (not an sfcgi status socket, exit 1)
 #   6  stop app@wiki.socket: the status socket goes with it (PartOf=), and
@@ -26,7 +26,7 @@
 # if anything failed, 77 (skip) without root. Checks 3, 4 (STATE, REQUESTS)
 # and 7 need a supervisor that serves the status socket (issue 13's runtime).
 
-# shellcheck disable=SC2154,SC2016,SC2015  # variables come from instance-lib.sh
+# shellcheck disable=SC2154,SC2016,SC2015,SC2034  # variables come from instance-lib.sh, top goes to it
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -60,7 +60,7 @@ check "1 $ssock: $st (expected srw------- root root)" test "$st" = "srw------- r
 check "1 $unit is not started by enabling" active "$unit" inactive
 
 # ---------------------------------------------------------------- 2
-for i in 1 2 3; do req "$sock" pid >/dev/null; done
+for _ in 1 2 3; do req "$sock" pid >/dev/null; done
 out=$(req "$sock" pid)
 check "2 the first requests are answered ($out)" grep -q '^pid=' <<<"$out"
 wait_for 5 "active $unit active" || bail_out "2 $unit is not active"
@@ -108,6 +108,14 @@ check "4 its row: wiki active running $pid" \
 	grep -Eq "^wiki +active +running +$pid " <<<"$row"
 check "4 with the state and the requests made (>= 5) from the status socket" \
 	awk '$5 == "serving" && $6 >= 5 { f = 1 } END { exit !f }' <<<"$row"
+
+in_c timeout -s INT --preserve-status 2.5 "$sfcgi" status --watch </dev/null >"$tmp/watch.out" 2>&1
+rc=$?
+frames=$(grep -c 'INSTANCE ' "$tmp/watch.out")
+check "4 sfcgi status --watch (the list): $frames frames in 2.5 s, exit $rc on SIGINT" \
+	test "$rc" = 0 -a "$frames" -ge 2
+check "4 --watch: the rate over the last second" \
+	grep -q 'REQ/S: over the last second' "$tmp/watch.out"
 
 # ---------------------------------------------------------------- 5
 out=$(in_c runuser -u nobody -- "$sfcgi" status wiki 2>&1)
