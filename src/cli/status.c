@@ -146,9 +146,19 @@ int status_summary(const char *name, const char *text, size_t len, char *state, 
 
 /* ---- formatting ----------------------------------------------------------- */
 
+/* A count, or "-" when absent or negative (unknown). */
+static const char *count(double v, char *out, size_t n)
+{
+	if (isnan(v) || v < 0)
+		snprintf(out, n, "-");
+	else
+		snprintf(out, n, "%.0f", v);
+	return out;
+}
+
 static const char *kib(double v, char *out, size_t n)
 {
-	if (isnan(v))
+	if (isnan(v) || v < 0)
 		snprintf(out, n, "-");
 	else if (v < 1024)
 		snprintf(out, n, "%.0fK", v);
@@ -163,7 +173,7 @@ static const char *kib(double v, char *out, size_t n)
 
 static const char *ms(double v, char *out, size_t n)
 {
-	if (isnan(v))
+	if (isnan(v) || v < 0)
 		snprintf(out, n, "-");
 	else if (v < 1000)
 		snprintf(out, n, "%.0fms", v);
@@ -265,13 +275,15 @@ static void rate(struct json *p, struct sample *prev, int watch, char *out, size
 
 static void worker_row(FILE *f, struct json *p, int w, int width)
 {
-	char st[16], rss[16], pss[16], el[16], method[32], uri[4096];
+	char st[16], rss[16], pss[16], el[16], method[32], uri[4096], c[4][24];
 	int cur = jkey(p, w, "current"), col;
 
 	jstr(p, jkey(p, w, "state"), st, sizeof st);
-	col = fprintf(f, "%7.0f %3.0f %-8s %7.0f %8.0f %5s %5s", jnum_at(p, w, "pid"),
-		      jnum_at(p, w, "generation"), st[0] ? st : "?", jnum_at(p, w, "requests"),
-		      jnum_at(p, w, "restarts"), kib(jnum_at(p, w, "rss_kib"), rss, sizeof rss),
+	col = fprintf(f, "%7s %3s %-8s %7s %8s %5s %5s", count(jnum_at(p, w, "pid"), c[0], 24),
+		      count(jnum_at(p, w, "generation"), c[1], 24), st[0] ? st : "?",
+		      count(jnum_at(p, w, "requests"), c[2], 24),
+		      count(jnum_at(p, w, "restarts"), c[3], 24),
+		      kib(jnum_at(p, w, "rss_kib"), rss, sizeof rss),
 		      kib(jnum_at(p, w, "pss_kib"), pss, sizeof pss));
 	if (cur < 0 || p->tok[cur].type != JSMN_OBJECT) {
 		fprintf(f, " %7s -\n", "-");
@@ -291,24 +303,31 @@ static void worker_row(FILE *f, struct json *p, int w, int width)
 static void render(FILE *f, struct doc *d, struct sample *prev, int watch, int width)
 {
 	struct json *p = &d->j;
-	char name[128], state[32], reason[256], up[32], r[96], how[32];
+	char name[128], state[32], reason[256], up[32], r[96], how[128], line[512], q[3][24];
 	int l = jkey(p, 0, "listen"), ws = jkey(p, 0, "workers");
 	double rt;
 
 	jstr(p, jkey(p, 0, "instance"), name, sizeof name);
 	jstr(p, jkey(p, 0, "state"), state, sizeof state);
 	jstr(p, jkey(p, 0, "state_reason"), reason, sizeof reason);
-	fprintf(f, "%s: %s%s%s%s, pid %.0f, generation %.0f, up %s\n", name[0] ? name : "(unnamed)",
-		state, reason[0] ? " (" : "", reason, reason[0] ? ")" : "", jnum_at(p, 0, "pid"),
-		jnum_at(p, 0, "generation"), uptime(jnum_at(p, 0, "uptime_s"), up, sizeof up));
+	fprintf(f, "%s: %s%s%s%s, pid %s, generation %s, up %s\n", name[0] ? name : "(unnamed)",
+		state, reason[0] ? " (" : "", reason, reason[0] ? ")" : "",
+		count(jnum_at(p, 0, "pid"), q[0], sizeof q[0]),
+		count(jnum_at(p, 0, "generation"), q[1], sizeof q[1]),
+		uptime(jnum_at(p, 0, "uptime_s"), up, sizeof up));
 	counts(f, p, jkey(p, 0, "requests"), "requests:", 1, width);
 	rate(p, prev, watch, r, sizeof r, &rt);
 	fprintf(f, "%-13s%s\n", "rate:", r);
 	counts(f, p, jkey(p, 0, "connections"), "connections:", 1, width);
 	jstr(p, jkey(p, l, "how"), how, sizeof how);
-	fprintf(f, "%-13squeue %.0f (max %.0f), backlog %.0f%s%s\n", "listen:",
-		jnum_at(p, l, "queue"), jnum_at(p, l, "queue_max"), jnum_at(p, l, "backlog"),
-		how[0] ? ", by " : "", how);
+	snprintf(line, sizeof line, "%-13squeue %s (max %s), backlog %s%s%s", "listen:",
+		 count(jnum_at(p, l, "queue"), q[0], sizeof q[0]),
+		 count(jnum_at(p, l, "queue_max"), q[1], sizeof q[1]),
+		 count(jnum_at(p, l, "backlog"), q[2], sizeof q[2]), how[0] ? ", by " : "", how);
+	/* "how" may be why the queue is unknown: a line of its own would not help */
+	if (strlen(line) > (size_t)width)
+		memcpy(line + width - 3, "...", 4);
+	fprintf(f, "%s\n", line);
 	counts(f, p, jkey(p, 0, "workers_by_state"), "workers:", 1, width);
 	counts(f, p, jkey(p, 0, "restarts"), "restarts:", 0, width);
 	counts(f, p, jkey(p, 0, "reloads"), "reloads:", 0, width);
