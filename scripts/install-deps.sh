@@ -43,6 +43,9 @@ PACKAGES=(
 	# debhelper, dch (devscripts), lintian; fakeroot is what dpkg-buildpackage
 	# falls back to if a package's Rules-Requires-Root is ever not "no"
 	debhelper devscripts lintian fakeroot
+	# tests/status: promtool, and a real Prometheus server the test starts on
+	# 127.0.0.1 itself (the service Debian starts is disabled below)
+	prometheus
 )
 
 missing=()
@@ -81,5 +84,10 @@ if ! "${SUDO[@]}" apt-get install "${APT_OPTS[@]}" --no-install-recommends "${mi
 	# Lists may be stale even if recent (a package moved): refresh once and retry.
 	"${SUDO[@]}" apt-get update -q </dev/null
 	"${SUDO[@]}" apt-get install "${APT_OPTS[@]}" --no-install-recommends "${missing[@]}" </dev/null
+fi
+# prometheus (and, by its Recommends elsewhere, the node exporter) comes as
+# services Debian starts: the tests start their own server on a free port.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1; then
+	"${SUDO[@]}" systemctl disable --now prometheus prometheus-node-exporter 2>/dev/null || true
 fi
 echo "install-deps: done"

@@ -261,6 +261,8 @@ static int record_done(struct sup *s, struct status_conn *c)
 	case FCGI_PARAMS:
 	case FCGI_STDIN:
 	case FCGI_DATA:
+		if (!c->begun && c->closing && c->rid == c->req_id)
+			return 0; /* the rest of a request answered already (its role) */
 		if (!c->begun || c->rid != c->req_id)
 			return -EBADMSG;
 		if (c->type == FCGI_STDIN && c->clen == 0)

@@ -22,7 +22,7 @@
 #include "buf.h"
 
 #define STATUS_CONNS 64
-#define STATUS_TIMEOUT_MS 5000
+#define STATUS_TIMEOUT_MS 2000 /* a web server sends its request at once */
 #define STATUS_PARAMS_MAX 8192
 #define STATUS_READ_MAX (1u << 20) /* bytes one connection may send */
 #define STATUS_ACCEPT_BURST 64     /* connections accepted per turn of the loop */
