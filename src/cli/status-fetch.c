@@ -245,11 +245,10 @@ static int exchange(int fd, const struct status_target *t, const struct buf *req
 		in.len += (size_t)k;
 	}
 timeout:
-	if (t->instance) /* systemd holds the socket, no one serves it */
-		snprintf(err, n, "%s did not answer within %d s: app@%s.service was started "
-				 "without it (app-status@%s.socket started later?); it adopts it when "
-				 "it restarts: %s restart app@%s.service",
-			 t->addr, STATUS_TIMEOUT_MS / 1000, t->instance, t->instance,
+	if (t->instance)
+		snprintf(err, n, "%s did not answer within %d s: the supervisor of app@%s.service "
+				 "does not serve it (%s status app@%s.service)",
+			 t->addr, STATUS_TIMEOUT_MS / 1000, t->instance,
 			 t->user ? "systemctl --user" : "systemctl", t->instance);
 	else
 		snprintf(err, n, "%s did not answer within %d s: is it an sfcgi status socket?",

@@ -15,6 +15,8 @@
 #      serving, the requests made; --watch redraws it, SIGINT ends it (exit 0)
 #   5  the errors: not root (permission denied, exit 1); the FastCGI socket
 #      given for the status one (not an sfcgi status socket, exit 1)
+#   5b an instance running without its status socket: none to read (exit 1);
+#      systemctl restart app@wiki.socket brings both (README.Debian's recipe)
 #   6  stop app@wiki.socket: the status socket goes with it (PartOf=), and
 #      sfcgi status says there is none (exit 1)
 #   7  a systemctl --user instance: $XDG_RUNTIME_DIR/sfcgi/wiki.status.sock,
@@ -131,6 +133,26 @@ rc=$?
 note "the FastCGI socket: rc $rc: $out"
 check "5 the FastCGI socket given: exit 1, not an sfcgi status socket" \
 	test "$rc" = 1 -a -n "$(grep -F 'not an sfcgi status socket' <<<"$out")"
+
+# ---------------------------------------------------------------- 5b
+# An instance running without its status socket (as one enabled before
+# app-status@.socket existed, see debian/sfcgi.README.Debian): systemd
+# refuses to start the socket under the running service; sfcgi status says
+# there is none; `systemctl restart app@wiki.socket` brings both.
+in_c systemctl stop "$status_unit"
+in_c systemctl restart "$unit"
+req "$sock" pid >/dev/null
+in_c systemctl start "$status_unit" >"$tmp/start-status.out" 2>&1
+rc=$?
+note "systemctl start $status_unit under the running service: rc $rc, $(tail -n 1 "$tmp/start-status.out")"
+out=$(in_c "$sfcgi" status wiki 2>&1)
+rc=$?
+check "5b sfcgi status wiki: exit 1 ($rc), no status socket at $ssock" \
+	test "$rc" = 1 -a -n "$(grep -F "no status socket at $ssock" <<<"$out")"
+in_c systemctl restart "$sock_unit"
+req "$sock" pid >/dev/null
+check "5b after systemctl restart $sock_unit and a request, sfcgi status wiki answers" \
+	wait_for 5 "in_c $sfcgi status wiki 2>/dev/null | grep -q '^wiki: serving'"
 
 # ---------------------------------------------------------------- 6
 in_c systemctl stop "$sock_unit" "$unit"
