@@ -219,7 +219,8 @@ static void counts(FILE *f, struct json *p, int obj, const char *label, int firs
 		char key[JSON_ECHO_MAX + 1], item[128];
 		int n;
 
-		if (isnan(v) || (v == 0 && (!first || i != obj + 1)) || !json_key_name(p, i, key))
+		if (isnan(v) || v < 0 || (v == 0 && (!first || i != obj + 1)) ||
+		    !json_key_name(p, i, key))
 			continue;
 		for (char *c = key; *c; c++)
 			*c = *c == '_' ? ' ' : (*c < 0x20 || *c == 0x7f) ? '?' : *c;
@@ -319,6 +320,7 @@ static void render(FILE *f, struct doc *d, struct sample *prev, int watch, int w
 	rate(p, prev, watch, r, sizeof r, &rt);
 	fprintf(f, "%-13s%s\n", "rate:", r);
 	counts(f, p, jkey(p, 0, "connections"), "connections:", 1, width);
+	counts(f, p, jkey(p, 0, "bytes"), "bytes:", 1, width);
 	jstr(p, jkey(p, l, "how"), how, sizeof how);
 	snprintf(line, sizeof line, "%-13squeue %s (max %s), backlog %s%s%s", "listen:",
 		 count(jnum_at(p, l, "queue"), q[0], sizeof q[0]),
