@@ -20,10 +20,14 @@
 # (the "clean" column says how many), the same rule for every server.
 #
 #   bench/run.sh [-d SECONDS] [-w WARMUP] [-r ROUNDS] [-T BUDGET] [-B BUILDDIR] [-a]
-#                [-s "1 2 ..."]   (only these scenarios, numbered from 1)
+#                [-S] [-b BASEBUILD] [-s "1 2 ..."]   (only these scenarios, numbered from 1)
 #
 # sfcgi is examples/hello with one worker under its supervisor (--workers 1);
 # -a also runs it as a single process (--workers 0), which memory always covers.
+# -S adds sfcgi-status: the same with its status socket (--status-listen),
+# scraped every second (sfcgi request .../metrics, on the loadgen's CPU)
+# while the load runs. -b adds sfcgi-base: examples/hello of another build
+# tree (say, of the commit before a change), interleaved with the others.
 #
 # Defaults: 5 s measured after 1 s warmup, 3 rounds, build-release: about
 # 5 minutes on an idle machine, at most about 10. Prints markdown on
@@ -42,8 +46,12 @@ BUILD=$SRC/build-release
 
 ALL=
 ONLY=
-while getopts "d:w:r:B:T:s:ah" opt; do
+STATUS=
+BASE=
+while getopts "d:w:r:B:T:s:b:Sah" opt; do
 	case $opt in
+	S) STATUS=1 ;;
+	b) BASE=$OPTARG ;;
 	s) ONLY=$OPTARG ;;
 	a) ALL=1 ;;
 	T) BUDGET=$OPTARG ;;
@@ -61,7 +69,7 @@ log() { echo "run.sh: $*" >&2; }
 if [ ! -f "$BUILD/build.ninja" ]; then
 	meson setup "$BUILD" "$SRC" --buildtype=release >&2
 fi
-targets=(examples/hello bench/loadgen bench/floor)
+targets=(examples/hello bench/loadgen bench/floor src/sfcgi)
 if grep -q 'bench/libfcgi_hello:' "$BUILD/build.ninja"; then
 	targets+=(bench/libfcgi_hello)
 fi
@@ -82,6 +90,11 @@ else
 fi
 MEM_SERVERS=("${SERVERS[@]}" sfcgi-1proc)
 [ -n "$ALL" ] && SERVERS+=(sfcgi-1proc)
+[ -n "$STATUS" ] && SERVERS+=(sfcgi-status)
+if [ -n "$BASE" ]; then
+	BIN[sfcgi-base]="$BASE/examples/hello --workers 1"
+	SERVERS+=(sfcgi-base)
+fi
 
 NCPU=$(nproc)
 SRV_CPU=0
@@ -110,10 +123,15 @@ fi
 
 TMP=$(mktemp -d /tmp/sfcgi-bench.XXXXXX)
 SOCK=$TMP/fcgi.sock
+BIN[sfcgi-status]="$BUILD/examples/hello --workers 1 --status-listen $TMP/status.sock"
+SCRAPER=
 RESULTS=$TMP/results
 : >"$RESULTS"
 PID=
 cleanup() {
+	if [ -n "$SCRAPER" ]; then
+		kill "$SCRAPER" 2>/dev/null || true
+	fi
 	if [ -n "$PID" ]; then
 		kill "$PID" 2>/dev/null || true
 		wait "$PID" 2>/dev/null || true
@@ -191,6 +209,15 @@ wait_quiet() {
 measure() {
 	local s=$1 srv=$2 t0 t1 c0 c1 b0 b1 out lg srvcpu
 	start_server "$srv"
+	if [ "$srv" = sfcgi-status ]; then
+		# a Prometheus at scrape_interval 1s, on the loadgen's CPU
+		(while :; do
+			if taskset -c "$CLI_CPU" "$BUILD/src/sfcgi" request -b "$TMP/status.sock" \
+				/metrics >/dev/null 2>&1; then echo ok; else echo failed; fi
+			sleep 1
+		done >>"$TMP/scrapes") &
+		SCRAPER=$!
+	fi
 	c0=$(cpu_ticks)
 	b0=$(busy_ticks)
 	t0=$(date +%s%N)
@@ -201,6 +228,11 @@ measure() {
 	t1=$(date +%s%N)
 	c1=$(cpu_ticks)
 	b1=$(busy_ticks)
+	if [ -n "$SCRAPER" ]; then
+		kill "$SCRAPER" 2>/dev/null || true
+		wait "$SCRAPER" 2>/dev/null || true
+		SCRAPER=
+	fi
 	stop_server
 	lg=$(echo "$out" | tail -n 1 | awk '{ printf "%.0f", ($1 + $2) * 100 / $3 }')
 	srvcpu=$(awk -v c="$((c1 - c0))" -v t="$((t1 - t0))" -v k="$TCK" \
@@ -319,6 +351,10 @@ echo "(\"clean\": runs during which other processes took <= $DISTURBED% of a CPU
 echo
 echo "Server pinned to CPU $SRV_CPU, loadgen to CPU $CLI_CPU unless noted; unix socket."
 echo "sfcgi = examples/hello --workers 1 (one worker under its supervisor)."
+[ -n "$STATUS" ] && echo "sfcgi-status = the same with --status-listen, /metrics scraped every" \
+	"second during each run ($(grep -c '^ok' "$TMP/scrapes" 2>/dev/null || echo 0) scrapes" \
+	"answered, $(grep -c '^failed' "$TMP/scrapes" 2>/dev/null || echo 0) failed)."
+[ -n "$BASE" ] && echo "sfcgi-base = examples/hello --workers 1 of $BASE."
 echo "\"max wait\": longest any one request waited, unanswered ones included."
 echo "CPU columns: % of one CPU over the run; \"other\" is everything else on the machine"
 echo "(other processes, interrupts): more than a few % means the numbers are disturbed."

@@ -54,7 +54,8 @@ size_t status_pollfds(struct status *st, struct pollfd *p)
 
 	if (!st->init || st->fd < 0)
 		return 0;
-	p[n++] = (struct pollfd){ .fd = st->fd, .events = POLLIN };
+	if (!st->resume_at)
+		p[n++] = (struct pollfd){ .fd = st->fd, .events = POLLIN };
 	for (size_t i = 0; i < STATUS_CONNS; i++) {
 		struct status_conn *c = &st->c[i];
 
@@ -72,6 +73,12 @@ static void accept_some(struct sup *s, struct status *st)
 		int fd = accept4(st->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* what is waiting stays readable: no busy loop meanwhile */
+				log_warning("status socket: accept: %m; not accepting for 1 s");
+				st->resume_at = s->now + 1000;
+				return;
+			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED &&
 			    errno != EINTR)
 				log_warning("status socket: accept: %m");
@@ -162,7 +169,7 @@ static const char *param(const struct status_conn *c, const char *name, char *v,
  * SCRIPT_NAME + PATH_INFO, or DOCUMENT_URI. */
 static void request_path(const struct status_conn *c, char *path, size_t cap)
 {
-	char a[1024], b[1024];
+	char a[512], b[512]; /* together they fit path (1024): no truncation */
 
 	if (param(c, "REQUEST_URI", path, cap)) {
 		path[strcspn(path, "?")] = 0;
@@ -385,6 +392,8 @@ void status_event(struct sup *s, struct status *st, int fd, short revents)
 
 void status_expire(struct status *st, int64_t now)
 {
+	if (st->resume_at && now >= st->resume_at)
+		st->resume_at = 0;
 	for (size_t i = 0; st->init && i < STATUS_CONNS; i++)
 		if (st->c[i].fd >= 0 && now >= st->c[i].deadline)
 			drop(&st->c[i]);

@@ -23,7 +23,7 @@
 
 #define STATUS_CONNS 64
 #define STATUS_TIMEOUT_MS 2000 /* a web server sends its request at once */
-#define STATUS_PARAMS_MAX 8192
+#define STATUS_PARAMS_MAX 16384 /* nginx passes every request header: cookies */
 #define STATUS_READ_MAX (1u << 20) /* bytes one connection may send */
 #define STATUS_ACCEPT_BURST 64     /* connections accepted per turn of the loop */
 
@@ -55,6 +55,7 @@ struct status {
 	int fd;           /* the listening socket, -1 = none */
 	struct status_conn c[STATUS_CONNS];
 	uint64_t rejected; /* connections closed at once: STATUS_CONNS were open */
+	int64_t resume_at; /* out of descriptors: not accepting until then, 0 = accepting */
 	bool init;
 };
 

@@ -146,6 +146,10 @@ static void explain_limits(struct config *c)
 			   "program's requests); use the program's own limit, e.g. "
 			   "PHP_FCGI_MAX_REQUESTS in \"environment\"; ignored",
 			   c->path);
+	if (c->slow_request_ms)
+		log_notice("%s: slow_request needs a native program (sfcgi cannot see a foreign "
+			   "program's requests); use the program's own slow log, e.g. php-fpm's; "
+			   "ignored", c->path);
 	if (c->sandbox.enabled && c->sandbox.profile == PROFILE_STRICT)
 		log_warning("%s: \"seccomp\": \"strict\" leaves out what the dynamic loader needs "
 			    "(mprotect, fstat...): the program will most likely be killed at start",
