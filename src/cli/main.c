@@ -15,6 +15,7 @@ static const struct {
 	{ "request", cmd_request, "send one FastCGI request and print the response" },
 	{ "reload", cmd_reload, "reload a running instance and wait for the outcome (ExecReload=)" },
 	{ "check", cmd_check, "validate an instance configuration and print it" },
+	{ "status", cmd_status, "show a running instance, or list the instances" },
 };
 
 static int usage(FILE *f)

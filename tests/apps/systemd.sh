@@ -65,6 +65,8 @@ sd_install_file "$foreign" /usr/local/libexec/sfcgi/sfcgi-foreign 0755 || exit 1
 sd_install_lib "$(readlink -f "$lib")" >/dev/null || exit 1
 sd_install_file "$cgi" /usr/bin/sfcgi-cgi 0755 || exit 1
 sd_install_file "$top/units/app@.socket" /etc/systemd/system/app@.socket 0644 || exit 1
+sd_install_file "$top/units/app-status@.socket" /etc/systemd/system/app-status@.socket 0644 ||
+	exit 1
 sd_install_file "$unitdir/app@.service" /etc/systemd/system/app@.service 0644 || exit 1
 exec_start=$(grep '^ExecStart=' "$SD_ROOT/etc/systemd/system/app@.service")
 if [ "$exec_start" != 'ExecStart=/usr/local/bin/sfcgi run %i' ]; then

@@ -140,7 +140,8 @@ apt_in v1 >"$tmp/apt-v1.log" 2>&1
 check_or "3 apt install ./*.deb ($v1)" test $? = 0 || sed 's/^/#   /' "$tmp/apt-v1.log"
 check "3 system and user templates installed" in_c test -f /lib/systemd/system/app@.socket \
 	-a -f /lib/systemd/system/app@.service -a -f /usr/lib/systemd/user/app@.service \
-	-a -f /usr/lib/systemd/user/app@.socket
+	-a -f /usr/lib/systemd/user/app@.socket -a -f /lib/systemd/system/app-status@.socket \
+	-a -f /usr/lib/systemd/user/app-status@.socket
 check "3 nothing enabled or started" \
 	test -z "$(in_c sh -c 'find /etc/systemd/system -name "app@*";
 		systemctl list-units --no-legend --plain "app@*"')"
@@ -233,10 +234,10 @@ check "6 no state, cache or logs: /var/{lib,cache,log}/{,private/}sfcgi" \
 	test -z "$(in_c sh -c 'ls -d /var/lib/sfcgi /var/lib/private/sfcgi /var/cache/sfcgi \
 		/var/cache/private/sfcgi /var/log/sfcgi /var/log/private/sfcgi 2>/dev/null')"
 check "6 no enablement link left" \
-	test -z "$(in_c find /etc/systemd/system -name 'app@*')"
+	test -z "$(in_c find /etc/systemd/system -name 'app@*' -o -name 'app-status@*')"
 check "6 the admin's /etc/sfcgi/wiki.json is left, and the purge says so" \
 	in_c test -f /etc/sfcgi/wiki.json -a -n "$(grep -F 'left /etc/sfcgi alone' "$tmp/purge.log")"
 check "6 no unit file left for systemd" \
-	test -z "$(in_c systemctl list-unit-files --no-legend 'app@*')"
+	test -z "$(in_c systemctl list-unit-files --no-legend 'app@*' 'app-status@*')"
 
 si_done

@@ -49,7 +49,8 @@ si_init() {
 		[ -x "$f" ] || { echo "FAIL: $f not built" >&2; exit 1; }
 	done
 	for f in "$unitdir/app@.service" "$unitdir/user-app@.service" "$top/units/app@.socket" \
-		"$top/units/user/app@.socket" "$load_py" "$client_py"; do
+		"$top/units/user/app@.socket" "$top/units/app-status@.socket" \
+		"$top/units/user/app-status@.socket" "$load_py" "$client_py"; do
 		[ -f "$f" ] || { echo "FAIL: $f missing" >&2; exit 1; }
 	done
 	libs=()
@@ -183,8 +184,12 @@ si_install() {
 	sd_install_file "$echo_app" /usr/local/lib/sfcgi/echo 0755 || return 1
 	sd_install_file "$testapp" /usr/local/lib/sfcgi/testapp 0755 || return 1
 	sd_install_file "$top/units/app@.socket" /etc/systemd/system/app@.socket 0644 || return 1
+	sd_install_file "$top/units/app-status@.socket" /etc/systemd/system/app-status@.socket 0644 ||
+		return 1
 	sd_install_file "$unitdir/app@.service" /etc/systemd/system/app@.service 0644 || return 1
 	sd_install_file "$top/units/user/app@.socket" /etc/systemd/user/app@.socket 0644 || return 1
+	sd_install_file "$top/units/user/app-status@.socket" /etc/systemd/user/app-status@.socket \
+		0644 || return 1
 	sd_install_file "$unitdir/user-app@.service" /etc/systemd/user/app@.service 0644 || return 1
 	# The configured units must start the installed tool (meson prefix /usr/local).
 	for u in /etc/systemd/system/app@.service /etc/systemd/user/app@.service; do

@@ -15,16 +15,16 @@ not_ok() { fail=$((fail + 1)); echo "not ok - $*"; }
 # ExecStart= must name an executable: point it at the built tool.
 mkdir -p "$dir/system" "$dir/user"
 sed -E "s#^Exec(Start|Reload)=[^ ]*/sfcgi #Exec\1=$tool #" "$built/app@.service" >"$dir/system/app@.service"
-cp "$src/app@.socket" "$dir/system/"
+cp "$src/app@.socket" "$src/app-status@.socket" "$dir/system/"
 sed -E "s#^Exec(Start|Reload)=[^ ]*/sfcgi #Exec\1=$tool #" "$built/user-app@.service" >"$dir/user/app@.service"
-cp "$src/user/app@.socket" "$dir/user/"
+cp "$src/user/app@.socket" "$src/user/app-status@.socket" "$dir/user/"
 
 for kind in system user; do
 	flag=
 	[ "$kind" = user ] && flag=--user
 	mkdir -p "$dir/run"
 	out=$(cd "$dir/$kind" && XDG_RUNTIME_DIR="$dir/run" systemd-analyze verify $flag --man=no \
-		app@wiki.socket app@wiki.service 2>&1)
+		app@wiki.socket app-status@wiki.socket app@wiki.service 2>&1)
 	rc=$?
 	if [ $rc = 0 ] && [ -z "$out" ]; then
 		ok "$kind units: systemd-analyze verify is silent"
@@ -50,6 +50,23 @@ grep -q '^User=sfcgi-%i$' "$dir/system/app@.service" &&
 	ok "a dynamic user per instance (User=sfcgi-%i)" || not_ok "User=sfcgi-%i"
 grep -q '^FileDescriptorName=fastcgi' "$dir/system/app@.socket" &&
 	ok "socket named fastcgi" || not_ok "FileDescriptorName"
+
+# The status socket (issue 13): its own unit, root's only, handed to the
+# service as "status", started and enabled with app@.socket.
+for kind in system user; do
+	f=$dir/$kind/app-status@.socket
+	grep -q '^FileDescriptorName=status$' "$f" && grep -q '^SocketMode=0600$' "$f" &&
+		grep -q '^Service=app@%i.service$' "$f" &&
+		ok "$kind: app-status@.socket named status, mode 0600, for app@%i.service" ||
+		not_ok "$kind: app-status@.socket (FileDescriptorName=status, SocketMode=0600, Service=)"
+	grep -q '^Wants=app-status@%i.socket$' "$dir/$kind/app@.socket" &&
+		grep -q '^Also=app-status@%i.socket$' "$dir/$kind/app@.socket" &&
+		ok "$kind: app@.socket pulls in and enables app-status@.socket" ||
+		not_ok "$kind: app@.socket lacks Wants=/Also=app-status@%i.socket"
+done
+grep -q '^ListenStream=/run/sfcgi/%i.status.sock$' "$dir/system/app-status@.socket" &&
+	grep -q '^SocketUser=root$' "$dir/system/app-status@.socket" &&
+	ok "system: /run/sfcgi/%i.status.sock, owner root" || not_ok "system: status socket path/owner"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
