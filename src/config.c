@@ -781,25 +781,3 @@ void config_free(struct config *c)
 	sandbox_free(&c->sandbox);
 	config_defaults(c);
 }
-
-int config_instance_path(const char *name, bool user, char **ret_path)
-{
-	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				 "0123456789_.@:-";
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	size_t n = name ? strlen(name) : 0;
-	int r;
-
-	/* 250: NAME_MAX less ".json". XDG: a relative directory is to be ignored. */
-	if (n == 0 || n > 250 || name[0] == '.' || strspn(name, ok) != n)
-		return -EINVAL;
-	if (!user)
-		r = asprintf(ret_path, "/etc/sfcgi/%s.json", name);
-	else if (xdg && xdg[0] == '/')
-		r = asprintf(ret_path, "%s/sfcgi/%s.json", xdg, name);
-	else if (home && home[0] == '/')
-		r = asprintf(ret_path, "%s/.config/sfcgi/%s.json", home, name);
-	else
-		return -ENXIO;
-	return r < 0 ? -ENOMEM : 0;
-}
