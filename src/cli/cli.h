@@ -14,6 +14,14 @@ int cmd_run(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 
+/*
+ * dial.c: a connected stream socket to addr: a unix socket path (it has a
+ * '/'), "@abstract", HOST:PORT or [IPv6]:PORT. fd; or -errno, with err set
+ * when the address itself is wrong (err is "" when connecting failed: the
+ * caller says what that means for it).
+ */
+int cli_dial(const char *addr, char *err, size_t n);
+
 /* sfcgi status (status.c, status-fetch.c, status-list.c) */
 #define STATUS_TIMEOUT_MS 5000 /* a supervisor answers from its loop: at once */
 struct buf;

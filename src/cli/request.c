@@ -80,67 +80,15 @@ static int read_file(const char *path, struct buf *b)
 
 static int dial(const char *addr)
 {
-	int fd = -1;
+	char err[320];
+	int fd = cli_dial(addr, err, sizeof err);
 
-	if (addr[0] == '/' || addr[0] == '@' || addr[0] == '.') {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-		size_t n = strlen(addr);
-
-		if (n >= sizeof sa.sun_path) {
-			fprintf(stderr, "sfcgi request: %s: path too long\n", addr);
-			return -1;
-		}
-		memcpy(sa.sun_path, addr, n);
-		if (addr[0] == '@')
-			sa.sun_path[0] = 0;
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa,
-				       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
-						   (addr[0] != '@'))) == 0)
-			return fd;
-	} else {
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-		char host[256];
-		const char *port, *h = addr;
-		size_t hl;
-		int r;
-
-		if (addr[0] == '[' && (port = strstr(addr, "]:"))) {
-			h = addr + 1;
-			hl = (size_t)(port - h);
-			port += 2;
-		} else if ((port = strrchr(addr, ':'))) {
-			hl = (size_t)(port - addr);
-			port++;
-		} else {
-			fprintf(stderr, "sfcgi request: %s: expected a path or HOST:PORT\n", addr);
-			return -1;
-		}
-		if (hl >= sizeof host)
-			return -1;
-		memcpy(host, h, hl);
-		host[hl] = 0;
-		r = getaddrinfo(hl ? host : "localhost", port, &hints, &res);
-		if (r) {
-			fprintf(stderr, "sfcgi request: %s: %s\n", addr, gai_strerror(r));
-			return -1;
-		}
-		for (ai = res; ai; ai = ai->ai_next) {
-			fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-			if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-				break;
-			if (fd >= 0)
-				close(fd);
-			fd = -1;
-		}
-		freeaddrinfo(res);
-		if (fd >= 0)
-			return fd;
-		errno = errno ? errno : ECONNREFUSED;
-	}
-	fprintf(stderr, "sfcgi request: connecting to %s: %s\n", addr, strerror(errno));
 	if (fd >= 0)
-		close(fd);
+		return fd;
+	if (err[0])
+		fprintf(stderr, "sfcgi request: %s\n", err);
+	else
+		fprintf(stderr, "sfcgi request: connecting to %s: %s\n", addr, strerror(-fd));
 	return -1;
 }
 

@@ -62,72 +62,14 @@ static void explain(const struct status_target *t, int e, char *err, size_t n)
 		snprintf(err, n, "connecting to %s: %s", t->addr, strerror(e));
 }
 
-/* A connected socket, or -errno with err set. Connects in blocking mode: a unix
- * socket's connect() does not wait for the peer to accept. */
+/* A connected socket, or -errno with err set. */
 static int dial(const struct status_target *t, char *err, size_t n)
 {
-	const char *addr = t->addr;
-	int fd = -1, r;
+	int fd = cli_dial(t->addr, err, n);
 
-	if (strchr(addr, '/') || addr[0] == '@') {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-		size_t l = strlen(addr);
-
-		if (l >= sizeof sa.sun_path) {
-			snprintf(err, n, "%s: path too long for a unix socket", addr);
-			return -EINVAL;
-		}
-		memcpy(sa.sun_path, addr, l);
-		if (addr[0] == '@')
-			sa.sun_path[0] = 0;
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa,
-				       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + l +
-						   (addr[0] != '@'))) == 0)
-			return fd;
-	} else {
-		/* HOST:PORT, [IPv6]:PORT: a --status-listen address */
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-		char host[256];
-		const char *port, *h = addr;
-		size_t hl;
-
-		if (addr[0] == '[' && (port = strstr(addr, "]:")))
-			h = addr + 1, hl = (size_t)(port - h), port += 2;
-		else if ((port = strrchr(addr, ':')))
-			hl = (size_t)(port - addr), port++;
-		else
-			hl = sizeof host;
-		if (hl >= sizeof host) {
-			snprintf(err, n, "%s: expected a socket path or HOST:PORT", addr);
-			return -EINVAL;
-		}
-		memcpy(host, h, hl);
-		host[hl] = 0;
-		if ((r = getaddrinfo(hl ? host : "localhost", port, &hints, &res))) {
-			snprintf(err, n, "%s: %s", addr, gai_strerror(r));
-			return -EHOSTUNREACH;
-		}
-		errno = ECONNREFUSED;
-		for (ai = res; ai && fd < 0; ai = ai->ai_next) {
-			fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-			if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-				int e = errno;
-
-				close(fd);
-				fd = -1;
-				errno = e;
-			}
-		}
-		freeaddrinfo(res);
-		if (fd >= 0)
-			return fd;
-	}
-	r = errno;
-	explain(t, r, err, n);
-	if (fd >= 0)
-		close(fd);
-	return -r;
+	if (fd < 0 && !err[0])
+		explain(t, -fd, err, n);
+	return fd;
 }
 
 static int param(struct buf *p, const char *name, const char *value)
