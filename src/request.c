@@ -14,6 +14,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "reason.h"
 #include "sfcgi.h"
 #include "scoreboard.h"
 #include "worker.h"
@@ -335,32 +336,6 @@ int request_flush_until(struct request *r, size_t below)
 	}
 }
 
-static const char *reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 303: return "See Other";
-	case 304: return "Not Modified";
-	case 307: return "Temporary Redirect";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 413: return "Content Too Large";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 504: return "Gateway Timeout";
-	case 503: return "Service Unavailable";
-	default: return "";
-	}
-}
-
 int request_emit_head(struct request *r)
 {
 	char line[64];
@@ -372,7 +347,7 @@ int request_emit_head(struct request *r)
 	if (!r->head_pending)
 		return 0;
 	if (r->status) {
-		n = snprintf(line, sizeof line, "Status: %d %s\r\n", r->status, reason(r->status));
+		n = snprintf(line, sizeof line, "Status: %d %s\r\n", r->status, http_reason(r->status));
 		if ((k = out_append(r, FCGI_STDOUT, line, (size_t)n)) < 0)
 			return k;
 	}
@@ -447,7 +422,7 @@ static void fail(struct request *r, int status, const char *msg)
 	int n;
 
 	n = snprintf(text, sizeof text, "Status: %d %s\r\nContent-Type: text/plain\r\n\r\n%s\n",
-		     status, reason(status), msg);
+		     status, http_reason(status), msg);
 	if (r->phase != REQ_RUNNING) /* one the application runs ends in wstats_end() */
 		WSTATS_ADD(r->c->w->stats, refused, 1);
 	if (r->queued)

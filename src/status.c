@@ -12,6 +12,7 @@
 
 #include "fcgi.h"
 #include "log.h"
+#include "reason.h"
 #include "sup.h"
 
 #define OUT_MAX (8u << 20) /* an answer never grows past this: the peer is not reading */
@@ -213,7 +214,7 @@ static int answer(struct sup *s, struct status_conn *c)
 	status = status_answer(s, path, accept, &body, &type);
 	n = (size_t)snprintf(line, sizeof line, "Status: %d %s\r\nContent-Type: %s\r\n"
 			     "Cache-Control: no-store\r\n\r\n", status,
-			     status == 200 ? "OK" : status == 404 ? "Not Found" : "Error", type);
+			     http_reason(status), type);
 	r = buf_append(&head, line, n);
 	if (r == 0)
 		r = buf_append(&head, buf_head(&body), buf_used(&body));
