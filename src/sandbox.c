@@ -102,7 +102,7 @@ WORKER_TEXT int sandbox_rlimit_index(const char *name)
 
 static bool root_warned; /* once per instance: set before the supervisor forks */
 
-static void warn_root(void)
+WORKER_TEXT static void warn_root(void)
 {
 	if (!root_warned)
 		log_warning("running as root without \"sandbox\": {\"user\": ...}: workers keep "
