@@ -3,9 +3,11 @@
 # the first two:
 #   build/          the normal build
 #   build-asan/     -Db_sanitize=address,undefined (leaks, overflows, UB abort)
-#   build-release/  --buildtype=release, the unit and fuzz-replay suites only:
-#                   -O2 -Werror warnings (maybe-uninitialized) that a debug
-#                   build never shows, and the optimised codec and parser
+#   build-release/  --buildtype=release, the unit, fuzz-replay and layout
+#                   suites only: -O2 -Werror warnings (maybe-uninitialized)
+#                   that a debug build never shows, the optimised codec and
+#                   parser, and what an idle worker maps of the optimised
+#                   library (tests/integration/layout.py)
 # The last line printed is "N passed, N failed" (", N skipped" when some
 # were), totalled over all trees from meson's testlog.json; the exit status
 # is non-zero when anything failed or no test ran.
@@ -22,7 +24,7 @@ bash scripts/install-deps.sh || { echo "test: installing dependencies failed"; e
 TREES=(
 	"build||"
 	"build-asan|-Db_sanitize=address,undefined -Db_lundef=false|--timeout-multiplier=4"
-	"build-release|--buildtype=release|--suite unit --suite fuzz"
+	"build-release|--buildtype=release|--suite unit --suite fuzz --suite layout"
 )
 
 results=()

@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "profile.h"
+#include "layout.h"
 
 #define MAX_ENV      1024 /* "environment" names, checked pairwise for duplicates */
 #define MAX_SECONDS  86400
@@ -660,7 +661,7 @@ static int kind_checks(struct json *p, bool own)
 
 /* ---- the interface --------------------------------------------------------- */
 
-void config_defaults(struct config *c)
+WORKER_TEXT void config_defaults(struct config *c)
 {
 	/* The CPUs this process may run on (CPUAffinity=, taskset), as nginx's
 	 * worker_processes auto and Go's GOMAXPROCS count them: one system
@@ -756,14 +757,14 @@ int config_load_own(const char *path, struct config *c, struct config_error *err
 	return load(path, true, c, err);
 }
 
-static void free_strv(char **v)
+WORKER_TEXT static void free_strv(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)
 		free(v[i]);
 	free(v);
 }
 
-void config_free(struct config *c)
+WORKER_TEXT void config_free(struct config *c)
 {
 	if (!c)
 		return;

@@ -46,6 +46,7 @@
 #include "scoreboard.h"
 #include "seccomp_dl.h" /* after <seccomp.h>: its calls, loaded on first use */
 #include "syscall_text.h"
+#include "layout.h"
 
 /* libseccomp's SCMP_A0..A5 macros leave datum_b to zero-initialisation;
  * clang's -Wextra calls that a missing initializer. */
@@ -491,7 +492,7 @@ static int load_notif(int chan)
 	return r;
 }
 
-int filter_worker(const struct sandbox_config *c, struct slot *slot)
+WORKER_TEXT int filter_worker(const struct sandbox_config *c, struct slot *slot)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigsys,
 				.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER };

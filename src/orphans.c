@@ -47,6 +47,7 @@
 
 #include "log.h"
 #include "proctree.h"
+#include "layout.h"
 
 #define LOG_MAX 4 /* killed processes named per pass; the rest are counted */
 #define RECENT 64 /* killed, maybe not dead yet: killed again, not named again */
@@ -213,7 +214,7 @@ int orphans_sweep(bool (*is_worker)(pid_t pid, void *ctx), void *ctx)
 
 static pid_t supervisor_pid;
 
-void orphans_worker_init(void)
+WORKER_TEXT void orphans_worker_init(void)
 {
 	supervisor_pid = getppid();
 	/* Our own session (and process group): what we start stays in it, and

@@ -27,6 +27,7 @@
 
 #include "filter.h"
 #include "log.h"
+#include "layout.h"
 
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE /* Landlock ABI 3 (Linux 6.2); bookworm's headers stop at 2 */
 #define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
@@ -47,7 +48,7 @@ static const struct {
 	{ "file-copy", GROUP_FILE_COPY },
 };
 
-void sandbox_defaults(struct sandbox_config *c)
+WORKER_TEXT void sandbox_defaults(struct sandbox_config *c)
 {
 	memset(c, 0, sizeof *c);
 	c->enabled = true;
@@ -58,14 +59,14 @@ void sandbox_defaults(struct sandbox_config *c)
 		c->rlimits[i] = -1;
 }
 
-static void free_list(char **l)
+WORKER_TEXT static void free_list(char **l)
 {
 	for (char **p = l; p && *p; p++)
 		free(*p);
 	free(l);
 }
 
-void sandbox_free(struct sandbox_config *c)
+WORKER_TEXT void sandbox_free(struct sandbox_config *c)
 {
 	free(c->user);
 	free(c->group);
@@ -91,7 +92,7 @@ const char *sandbox_group_name(uint32_t bit)
 	return "?";
 }
 
-int sandbox_rlimit_index(const char *name)
+WORKER_TEXT int sandbox_rlimit_index(const char *name)
 {
 	for (int i = 0; i < SANDBOX_RLIMITS; i++)
 		if (!strcmp(sandbox_rlimit_names[i], name))
@@ -101,7 +102,7 @@ int sandbox_rlimit_index(const char *name)
 
 static bool root_warned; /* once per instance: set before the supervisor forks */
 
-static void warn_root(void)
+WORKER_TEXT static void warn_root(void)
 {
 	if (!root_warned)
 		log_warning("running as root without \"sandbox\": {\"user\": ...}: workers keep "
@@ -112,7 +113,7 @@ static void warn_root(void)
 }
 
 /* Step 1: user and group, when root and configured. */
-static int switch_user(const struct sandbox_config *c)
+WORKER_TEXT static int switch_user(const struct sandbox_config *c)
 {
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
@@ -138,7 +139,7 @@ static int switch_user(const struct sandbox_config *c)
 }
 
 /* Step 2: resource limits. */
-static int limits(const struct sandbox_config *c)
+WORKER_TEXT static int limits(const struct sandbox_config *c)
 {
 	for (int i = 0; i < SANDBOX_RLIMITS; i++) {
 		struct rlimit rl;
@@ -161,7 +162,7 @@ static int limits(const struct sandbox_config *c)
  * it grants nothing anyway. Dropping a capability the set lacks succeeds,
  * so no PR_CAPBSET_READ first (half the calls, on the way to the first
  * answer); EINVAL is the end of the kernel's list. */
-static int drop_bounding(void)
+WORKER_TEXT static int drop_bounding(void)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2];
@@ -177,7 +178,7 @@ static int drop_bounding(void)
 		}
 }
 
-static bool caps_empty(struct __user_cap_header_struct *h)
+WORKER_TEXT static bool caps_empty(struct __user_cap_header_struct *h)
 {
 	struct __user_cap_data_struct d[2];
 
@@ -189,7 +190,7 @@ static bool caps_empty(struct __user_cap_header_struct *h)
 /* Step 3: empty effective, permitted, inheritable and ambient sets. Under
  * systemd's SystemCallFilter=~@privileged capset() is refused: it is only
  * called when there is something to drop. */
-static int drop_caps(void)
+WORKER_TEXT static int drop_caps(void)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2];
@@ -213,7 +214,7 @@ static int drop_caps(void)
 	return 0;
 }
 
-static int nnp(void)
+WORKER_TEXT static int nnp(void)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
 		log_err("sandbox: no_new_privs: %m");
@@ -222,7 +223,7 @@ static int nnp(void)
 	return 0;
 }
 
-static uint64_t landlock_rights(long abi)
+WORKER_TEXT static uint64_t landlock_rights(long abi)
 {
 	uint64_t r = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1; /* ABI 1 */
 
@@ -233,7 +234,7 @@ static uint64_t landlock_rights(long abi)
 	return r;
 }
 
-static int landlock_rule(int ruleset, const char *path, uint64_t rights, uint64_t handled)
+WORKER_TEXT static int landlock_rule(int ruleset, const char *path, uint64_t rights, uint64_t handled)
 {
 	struct landlock_path_beneath_attr pb = { 0 };
 	const uint64_t file_rights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
@@ -259,7 +260,7 @@ out:
 }
 
 /* Step 5: Landlock: after this, files open only beneath the listed paths. */
-static int landlock(const struct sandbox_config *c)
+WORKER_TEXT static int landlock(const struct sandbox_config *c)
 {
 	/* Read-only paths may hold programs too (interpreters, CGI scripts),
 	 * as systemd's ReadOnlyPaths= allows: read and execute. */
@@ -346,7 +347,7 @@ int sandbox_prepare(const struct sandbox_config *c)
 	return filter_prepare(c);
 }
 
-int sandbox_apply(const struct sandbox_config *c, struct slot *slot)
+WORKER_TEXT int sandbox_apply(const struct sandbox_config *c, struct slot *slot)
 {
 	int r;
 

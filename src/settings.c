@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "settings.h"
+#include "layout.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ const struct setting_desc settings_table[] = {
 };
 const size_t settings_count = sizeof settings_table / sizeof settings_table[0];
 
-static void store(struct settings *s, const struct setting_desc *d, uint64_t v)
+WORKER_TEXT static void store(struct settings *s, const struct setting_desc *d, uint64_t v)
 {
 	char *p = (char *)s + d->offset;
 
@@ -69,7 +70,7 @@ uint64_t settings_get(const struct settings *s, const struct setting_desc *d)
 	return x;
 }
 
-void settings_defaults(struct settings *s)
+WORKER_TEXT void settings_defaults(struct settings *s)
 {
 	memset(s, 0, sizeof *s);
 	for (size_t i = 0; i < settings_count; i++)

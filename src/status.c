@@ -14,6 +14,7 @@
 #include "log.h"
 #include "reason.h"
 #include "sup.h"
+#include "layout.h"
 
 #define OUT_MAX (8u << 20) /* an answer never grows past this: the peer is not reading */
 
@@ -47,7 +48,7 @@ void status_init(struct status *st, int fd)
 	st->init = true;
 }
 
-void status_close_all(struct status *st)
+WORKER_TEXT void status_close_all(struct status *st)
 {
 	if (!st->init)
 		return;

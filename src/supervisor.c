@@ -32,6 +32,7 @@
 #include "sandbox.h"
 #include "scoreboard.h"
 #include "worker.h"
+#include "layout.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 10000
@@ -76,18 +77,18 @@ bool supervisor_other_idle(const struct slot *self, bool empty)
 	return false;
 }
 
-struct slot_stats *supervisor_slot_stats(const struct slot *slot)
+WORKER_TEXT struct slot_stats *supervisor_slot_stats(const struct slot *slot)
 {
 	return worker_board ? &worker_board->stats[slot - worker_board->slots] : NULL;
 }
 
-uint64_t *supervisor_refused_allow(void)
+WORKER_TEXT uint64_t *supervisor_refused_allow(void)
 {
 	return worker_board ? &worker_board->refused_allow : NULL;
 }
 
 /* In the child: back to a plain process that serves. */
-static void become_worker(struct sup *s, struct slot *sl)
+WORKER_TEXT static void become_worker(struct sup *s, struct slot *sl)
 {
 	sigset_t all;
 
@@ -126,7 +127,7 @@ static void become_worker(struct sup *s, struct slot *sl)
 	worker_board = s->sb;
 }
 
-static int spawn(struct sup *s, size_t i, struct slot **ret_slot)
+WORKER_TEXT static int spawn(struct sup *s, size_t i, struct slot **ret_slot)
 {
 	struct slot *sl = slot_of(s, i);
 	struct local *l = &s->local[i];
@@ -183,7 +184,7 @@ static int spawn(struct sup *s, size_t i, struct slot **ret_slot)
 }
 
 /* Fills the generation up to `workers`; a slot backing off keeps its place. */
-static int fill(struct sup *s, struct slot **ret_slot)
+WORKER_TEXT static int fill(struct sup *s, struct slot **ret_slot)
 {
 	size_t have = sup_count(s, true, 0);
 	int k;
@@ -675,7 +676,7 @@ struct sup_mem {
 	struct slot *of[1 + 2 * SCOREBOARD_SLOTS];
 };
 
-int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
+WORKER_TEXT int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 {
 	/* Large (per-slot bookkeeping, the poll set): a mapping of its own, zero
 	 * already, whose pages are touched only as slots get used; a worker
@@ -782,7 +783,7 @@ int supervisor_run(struct supervisor_opts *o, struct slot **ret_slot)
 	}
 }
 
-void supervisor_worker_ready(struct slot *slot)
+WORKER_TEXT void supervisor_worker_ready(struct slot *slot)
 {
 	if (slot)
 		SB_STORE(slot->state, (uint32_t)SLOT_READY);
