@@ -5,21 +5,21 @@
  *
  * Why: a config naming a user ("sandbox": {"user": "nobody"}) made the app
  * process call getpwnam(), which parses /etc/nsswitch.conf and runs glibc's
- * NSS modules and stdio: about 190 KiB more of libc mapped and 100 KiB more
- * Pss in a one-process app (issue 12), for an answer `sfcgi run` had just
- * got while checking the same config.
+ * NSS code and stdio: about 200 KiB more of libc resident and 65 KiB more
+ * Pss in a one-process app (docs/design.md, issue 12), for an answer
+ * `sfcgi run` had just got while checking the same config.
  *
  * Trust: $SFCGI_IDS is believed as $SFCGI_CONFIG and $LISTEN_FDS are.
  * Whoever sets the environment of the app process also chooses its config
- * (SFCGI_CONFIG), hence the user it runs as and the ids its sockets get; a
- * false SFCGI_IDS gives them nothing they could not write in that config
- * as numbers. What the hint must not do is lie by accident: it is parsed
- * strictly (ids.h), any flaw discards all of it with one log line and NSS
- * answers instead, and a name is either in it whole or not at all. It is
- * unset once read, so nothing the app starts (CGI scripts, foreign
- * programs) inherits it, and dropped once the config is loaded: a reload's
- * check asks NSS, and the re-executed `sfcgi run` resolves afresh, so a
- * changed /etc/passwd is picked up by a reload as before.
+ * (SFCGI_CONFIG: any file, naming any user), its sockets and its libraries
+ * (LD_PRELOAD); a false SFCGI_IDS gives them nothing more. What the hint
+ * must not do is lie by accident: it is parsed strictly (ids.h), any flaw
+ * discards all of it with one log line and NSS answers instead, and a name
+ * is either in it whole or not at all. It is unset once read, so nothing
+ * the app starts (CGI scripts, foreign programs) inherits it, and dropped
+ * once the config is loaded: a reload's check asks NSS, and the
+ * re-executed `sfcgi run` resolves afresh, so a changed /etc/passwd is
+ * picked up by a reload as before.
  */
 #include "ids.h"
 
