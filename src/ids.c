@@ -100,14 +100,15 @@ static bool number(const char **p, uint32_t *ret)
 static int entry(const char **p, struct ids_table *t, char *why, size_t cap)
 {
 	const char *s = *p, *name = s + 2;
-	size_t len = strcspn(name, ",:");
 	uint32_t uid = 0, gid = 0;
 	char kind = s[0];
+	size_t len;
 
 	if ((kind != 'u' && kind != 'g') || s[1] != ':') {
 		snprintf(why, cap, "an entry starts with \"u:\" or \"g:\"");
 		return -EINVAL;
 	}
+	len = strcspn(name, ",:"); /* name: within the string, s[1] being ':' */
 	if (len == 0 || len > IDS_NAME_MAX || name[len] != ':') {
 		snprintf(why, cap, "expected NAME: (1 to %d bytes, no ',' or ':')", IDS_NAME_MAX);
 		return -EINVAL;
