@@ -15,6 +15,8 @@ PACKAGES=(
 	nginx-light curl python3 iproute2 procps
 	# systemd-socket-activate, systemd-nspawn; spawn-fcgi (fd 0 activation)
 	systemd-container spawn-fcgi
+	# tests/integration/ids.sh: which files the app process opens after its exec
+	strace
 	# tests/pressure/evict.py: HAProxy 2.6 fcgi-app in front of an instance;
 	# tests/scaleout: HAProxy and nginx-light balancing hosts made with
 	# iproute2's ip netns (above)

@@ -4,12 +4,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <grp.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ids.h"
 
 static const uint8_t mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
@@ -85,19 +85,19 @@ int allow_parse_net(const char *s, struct allow_net *ret, char *why, size_t cap)
 static int by_name(const char *s, enum allow_peer_kind kind, uint32_t *ret, char *why, size_t cap)
 {
 	bool user = kind == ALLOW_UID;
-	struct passwd *pw = NULL;
-	struct group *gr = NULL;
+	uid_t uid = 0;
+	gid_t gid = 0;
 
 	if (!*s || small_number(s, 0xfffffffeL) >= 0) {
 		snprintf(why, cap, "is not a %s name (write %s for a number)", user ? "user" : "group",
 			 user ? "uid:N" : "gid:N");
 		return -EINVAL;
 	}
-	if (user ? !(pw = getpwnam(s)) : !(gr = getgrnam(s))) {
+	if ((user ? ids_user(s, &uid, &gid) : ids_group(s, &gid)) < 0) {
 		snprintf(why, cap, "names no %s on this system", user ? "user" : "group");
 		return -EINVAL;
 	}
-	*ret = user ? pw->pw_uid : gr->gr_gid;
+	*ret = user ? uid : gid;
 	return 0;
 }
 

@@ -12,8 +12,8 @@
  * prefix + 96), so that a peer on a dual-stack socket (::ffff:10.0.0.5)
  * matches "10.0.0.5" as it should, with one comparison for both families.
  *
- * Pure: no I/O but the name lookups of allow_parse_peer() (done at config
- * load, before the lock-down hides /etc/passwd).
+ * Pure: no I/O but the name lookups of allow_parse_peer() (ids.c, done at
+ * config load, before the lock-down hides /etc/passwd).
  */
 #ifndef SFCGI_ALLOW_H
 #define SFCGI_ALLOW_H

@@ -10,14 +10,13 @@
 #include <sched.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ids.h"
 #include "json.h"
 #include "log.h"
 #include "profile.h"
@@ -375,23 +374,23 @@ static int sandbox_ids(struct json *p, int k, int v, bool is_user)
 	struct sandbox_config *sb = &p->c->sandbox;
 	char **name = is_user ? &sb->user : &sb->group;
 	int r = json_get_string(p, v, is_user ? "sandbox.user" : "sandbox.group", name);
-	struct passwd *pw;
-	struct group *gr;
+	uid_t uid;
+	gid_t gid;
 
 	(void)k;
 	if (r < 0)
 		return r;
 	if (is_user) {
-		if (!(pw = getpwnam(*name)))
+		if (ids_user(*name, &uid, &gid) < 0)
 			return json_fail(p, json_t_start(p, v), "\"sandbox.user\": no user %.*s", JSON_ECHO(p, v));
-		sb->uid = pw->pw_uid;
+		sb->uid = uid;
 		if (!sb->group)
-			sb->gid = pw->pw_gid;
+			sb->gid = gid;
 		sb->have_ids = true;
 	} else {
-		if (!(gr = getgrnam(*name)))
+		if (ids_group(*name, &gid) < 0)
 			return json_fail(p, json_t_start(p, v), "\"sandbox.group\": no group %.*s", JSON_ECHO(p, v));
-		sb->gid = gr->gr_gid;
+		sb->gid = gid;
 	}
 	return 0;
 }

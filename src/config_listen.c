@@ -15,13 +15,12 @@
 #include "config.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "ids.h"
 #include "json.h"
 
 /* Room for the temporary ".PID.tmp" name activation.c binds first, as it
@@ -88,16 +87,12 @@ static int listen_ids(struct json *p, int v, bool owner)
 {
 	char **name = owner ? &p->c->listen_owner : &p->c->listen_group;
 	int r = json_get_string(p, v, owner ? "listen.owner" : "listen.group", name);
-	struct passwd *pw;
-	struct group *gr;
+	gid_t primary;
 
 	if (r < 0)
 		return r;
-	if (owner && (pw = getpwnam(*name)))
-		p->c->listen_uid = pw->pw_uid;
-	else if (!owner && (gr = getgrnam(*name)))
-		p->c->listen_gid = gr->gr_gid;
-	else
+	if (owner ? ids_user(*name, &p->c->listen_uid, &primary) < 0
+		  : ids_group(*name, &p->c->listen_gid) < 0)
 		return json_fail(p, json_t_start(p, v), "\"listen.%s\": no %s %.*s",
 				 owner ? "owner" : "group", owner ? "user" : "group",
 				 JSON_ECHO(p, v));

@@ -5,8 +5,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <malloc.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -20,6 +18,7 @@
 #include "conn.h"
 #include "supervisor.h"
 #include "heap.h"
+#include "ids.h"
 #include "log.h"
 #include "nofile.h"
 #include "orphans.h"
@@ -78,13 +77,13 @@ struct options {
 /* --listen-owner USER, --listen-group GROUP: names or numbers, as chown(1). */
 static int listen_id(bool owner, const char *name, struct activation_opts *act)
 {
-	struct passwd *pw = owner ? getpwnam(name) : NULL;
-	struct group *gr = owner ? NULL : getgrnam(name);
+	uid_t uid;
+	gid_t gid;
 	char *end;
 	unsigned long id = strtoul(name, &end, 10);
 
-	if (pw || gr)
-		id = pw ? pw->pw_uid : gr->gr_gid;
+	if (owner ? ids_user(name, &uid, &gid) == 0 : ids_group(name, &gid) == 0)
+		id = owner ? uid : gid;
 	else if (!*name || *end || id >= UINT32_MAX) {
 		log_err("--listen-%s %s: no such %s", owner ? "owner" : "group", name,
 			owner ? "user" : "group");
@@ -382,10 +381,14 @@ int sfcgi_server_open(int argc, char **argv, struct sfcgi_server **ret_server)
 	if (!ret_server || argc < 0 || (argc > 0 && !argv))
 		return -EINVAL;
 	log_init();
+	ids_take_hint(); /* what `sfcgi run` resolved (ids.c): names without NSS */
 	r = parse_options(argc, argv, &o);
-	if (r != 0)
+	if (r != 0) {
+		ids_drop_hint();
 		return r > 0 ? -ECANCELED : r;
+	}
 	r = configure(&o, &cfg);
+	ids_drop_hint(); /* a reload's check asks NSS, as `sfcgi run` will */
 	if (r == 0)
 		r = activation_adopt(&o.act, &fds, &nfds);
 	if (r == 0) /* epoll: no select() ceiling; the workers inherit it */

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "ids.h"
 #include "json.h"
 #include "log.h"
 
@@ -87,7 +88,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Usage: sfcgi-foreign --config FILE   (started by `sfcgi run`)\n");
 		return 2;
 	}
-	if ((r = load(argv[2], &c, &config_fd)) != 0)
+	ids_take_hint(); /* what `sfcgi run` resolved (ids.c): names without NSS */
+	r = load(argv[2], &c, &config_fd);
+	ids_drop_hint(); /* a reload's check asks NSS, as `sfcgi run` will */
+	if (r != 0)
 		return r;
 	if (c.kind == CONFIG_NATIVE) {
 		log_err("%s: not a foreign program (\"kind\"): start it with sfcgi run", c.path);

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "ids.h"
 #include "log.h"
 
 static void usage(FILE *f)
@@ -62,6 +63,17 @@ static int apply_env(const struct config *c)
 	return setenv("SFCGI_ENV_KEYS", keys, 1) < 0 ? -errno : 0;
 }
 
+/* The names the config resolved, for the program (ids.c): it need not ask
+ * NSS again. Without them it does, so a failure here costs only memory. */
+static void export_ids(const struct config *c)
+{
+	int r = ids_export();
+
+	if (r < 0)
+		log_warning("%s: $" IDS_ENV " not set (%s): the program looks names up itself",
+			    c->path, strerror(-r));
+}
+
 /*
  * A foreign program's supervisor is sfcgi-foreign (foreign-main.c): in the
  * build tree it sits next to sfcgi, once installed in libexecdir.
@@ -75,6 +87,7 @@ static int exec_foreign(const struct config *c, const char *self)
 			       self) >= (int)sizeof path ||
 	    access(path, X_OK) < 0)
 		snprintf(path, sizeof path, "%s", SFCGI_LIBEXECDIR "/sfcgi-foreign");
+	export_ids(c);
 	execv(path, (char *[]){ path, "--config", c->path, NULL });
 	log_err("%s: executing %s: %m", c->path, path);
 	return 1;
@@ -123,6 +136,7 @@ int cmd_run(int argc, char **argv)
 				argv[optind], strerror(-r));
 		return r == -EINVAL ? 2 : EXIT_CONFIG;
 	}
+	ids_record(); /* the config's names, resolved here once for the program (ids.c) */
 	r = config_load(file ? file : path, &c, &err);
 	free(path);
 	if (r < 0) {
@@ -161,6 +175,7 @@ int cmd_run(int argc, char **argv)
 		args[1] = "--";
 		memcpy(args + 2, c.args, n * sizeof *args);
 	}
+	export_ids(&c); /* after the config's "environment": ours wins */
 	execv(c.program, args);
 	log_err("%s: executing %s: %m", c.path, c.program);
 	return 1;
