@@ -407,7 +407,7 @@ int filter_compile_bpf(const struct sandbox_config *c, bool marks, struct sock_f
 	return r;
 }
 
-const struct filter_embedded *filter_embedded_for(enum filter_kind kind,
+WORKER_TEXT const struct filter_embedded *filter_embedded_for(enum filter_kind kind,
 						  const struct sandbox_config *c, bool marks)
 {
 	if (!&filter_embedded_count)

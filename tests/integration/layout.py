@@ -6,8 +6,9 @@ The kernel maps a library's cached pages up to 64 KiB around each page
 fault, clamped to the mapping: a process maps whole segments of what it
 touches. src/layout.ld gives the code a worker runs (the request path and
 the WORKER_TEXT functions of src/layout.h) and its constants segments of
-their own, the supervisor's code another, and the unwind tables one that
-nothing reads. Checked here on examples/hello under the default sandbox:
+their own, the supervisor's code another, what only some configurations
+run (a filter compiled at run time) others, and the unwind tables one
+that nothing reads. Checked here on examples/hello under the default sandbox:
 
   - libsfcgi.so has those sections, each in a LOAD segment of its own;
     no process maps the unwind tables;
@@ -16,7 +17,8 @@ nothing reads. Checked here on examples/hello under the default sandbox:
     idle worker, after 200 requests, maps nothing of the supervisor's code,
     the rest of the code, the other constants, nor any code of ld.so (-z
     now: nothing was left to bind after the fork); a one-process app
-    (workers 0) maps nothing of the supervisor's code. At -O0 the small
+    (workers 0) maps nothing of the supervisor's code nor of the code and
+    constants only some configurations use (".text.rare", ".rodata.rare"). At -O0 the small
     helpers WORKER_TEXT functions call are not inlined, and a sanitizer
     adds constructors to every object: there those are reported, not
     checked.
@@ -150,7 +152,8 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     segs, secs = segments(lib), sections(lib)
-    want = ['.text.worker', '.rodata.worker', '.text.supervisor', '.text', '.rodata', '.eh_frame']
+    want = ['.text.worker', '.rodata.worker', '.text.supervisor', '.text.rare', '.text',
+            '.rodata.rare', '.rodata', '.eh_frame']
     missing = [s for s in want if s not in secs]
     ok(not missing, f'libsfcgi has the sections of src/layout.ld (missing: {missing})')
     if missing:
@@ -210,9 +213,9 @@ def main():
         rss = rss_by_segment(one.pid, lib, segs)
         ok(rss.get(seg['.eh_frame'], 0) == 0,
            f'one-process app maps {rss.get(seg[".eh_frame"], 0)} KiB of the unwind tables')
-        check(rss.get(seg['.text.supervisor'], 0) == 0,
-              f'one-process app maps {rss.get(seg[".text.supervisor"], 0)} KiB of the '
-              'supervisor\'s code')
+        for s in ('.text.supervisor', '.text.rare', '.rodata.rare'):
+            check(rss.get(seg[s], 0) == 0,
+                  f'one-process app maps {rss.get(seg[s], 0)} KiB of the segment of {s}')
     finally:
         stop(one)
     return 1 if failed else 0
